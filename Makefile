@@ -1,0 +1,59 @@
+# Local Governance Atlas: every target sets itself up (virtualenv, pinned requirements,
+# embedded PostgreSQL, migrations, demo data), so a fresh clone needs only Python 3.11+ and make.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MANAGE := $(BIN)/python manage.py
+
+# Local runs default to development mode; production sets DEBUG=false and a real SECRET_KEY.
+RUN_ENV := DEBUG=$${DEBUG:-true}
+
+
+.PHONY: help run test lint format migrate demo db-stop clean-venv
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+migrate: $(VENV)/.runtime ## Apply migrations (starts the embedded PostgreSQL if no DATABASE_URL)
+	$(RUN_ENV) $(MANAGE) migrate --no-input
+
+demo: migrate ## Load the real demo data (idempotent)
+	$(RUN_ENV) $(MANAGE) load_demo
+
+run: demo ## Set up everything and serve the atlas on http://127.0.0.1:$(PORT)
+	$(RUN_ENV) $(MANAGE) runserver 127.0.0.1:$(PORT)
+
+test: $(VENV)/.dev ## Set up everything and run the whole test suite on PostgreSQL
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev ## ruff check + format check, migrations check, Django system check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(RUN_ENV) $(MANAGE) makemigrations --check --dry-run
+	$(RUN_ENV) $(MANAGE) check
+
+format: $(VENV)/.dev ## Reformat the code and fix what ruff can fix
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+db-stop: ## Stop the embedded PostgreSQL server
+	$(BIN)/python -c "from governance.embedded_db import stop_server; print('stopped' if stop_server() else 'not running')"
+
+clean-venv: ## Remove the virtualenv (the database in var/ stays)
+	rm -rf $(VENV)

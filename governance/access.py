@@ -1,0 +1,82 @@
+"""The one visibility policy: who may see which research record.
+
+Every page, API view, export and admin list reads research data through
+``Model.objects.visible_to(user)``, which is built on :func:`viewer_level`. Nothing else
+decides visibility.
+
+* anonymous public: published records at the **public** level;
+* donors and partner clients: published records at **public** or **partner** level;
+* researchers, reviewers and admins: everything, drafts included.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+RESEARCH_GROUPS = frozenset({"admin", "researcher", "reviewer"})
+PARTNER_GROUPS = frozenset({"donor", "partner"})
+
+
+class AccessLevel(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    PARTNER = "partner", _("Partner")
+    RESTRICTED = "restricted", _("Restricted")
+
+
+class PublicationState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
+
+
+class Viewer(IntEnum):
+    """How much a viewer may see, in increasing order."""
+
+    PUBLIC = 0
+    PARTNER = 1
+    RESEARCH = 2
+
+
+LEVELS_FOR = {
+    Viewer.PUBLIC: [AccessLevel.PUBLIC],
+    Viewer.PARTNER: [AccessLevel.PUBLIC, AccessLevel.PARTNER],
+    Viewer.RESEARCH: [AccessLevel.PUBLIC, AccessLevel.PARTNER, AccessLevel.RESTRICTED],
+}
+
+
+def viewer_level(user) -> Viewer:
+    """The access level of ``user`` (None or AnonymousUser are the public)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Viewer.PUBLIC
+    cached = getattr(user, "_atlas_viewer_level", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        level = Viewer.RESEARCH
+    else:
+        names = set(user.groups.values_list("name", flat=True))
+        if names & RESEARCH_GROUPS:
+            level = Viewer.RESEARCH
+        elif names & PARTNER_GROUPS:
+            level = Viewer.PARTNER
+        else:
+            level = Viewer.PUBLIC
+    user._atlas_viewer_level = level
+    return level
+
+
+def may_see_level(user, level: str) -> bool:
+    return level in LEVELS_FOR[viewer_level(user)]
+
+
+class ResearchQuerySet(models.QuerySet):
+    """QuerySet of research records, filtered by the visibility policy."""
+
+    def visible_to(self, user):
+        level = viewer_level(user)
+        if level == Viewer.RESEARCH:
+            return self
+        return self.filter(state=PublicationState.PUBLISHED, access_level__in=LEVELS_FOR[level])

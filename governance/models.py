@@ -1,0 +1,140 @@
+"""What every app shares: timestamps, research records with access levels, and evidence."""
+
+from __future__ import annotations
+
+import pghistory
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from governance.access import AccessLevel, PublicationState, ResearchQuerySet
+
+
+def audited():
+    """Keep every insert, update and delete of a model in its event table (PostgreSQL triggers).
+
+    Triggers also catch queryset and bulk updates, which no signal sees. Who and where come from
+    ``pghistory.context`` (set per request by the middleware, and by commands and imports).
+    """
+    return pghistory.track(
+        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()
+    )
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class Confidence(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class ResearchRecord(TimeStamped):
+    """A record of the research: it has an access level, a publication state and may be synthetic.
+
+    ``is_synthetic`` marks generated or fictional data (demo values, invented people), shown as
+    such on every page and in every API response so that nobody mistakes it for a fact.
+    """
+
+    access_level = models.CharField(
+        _("access level"), max_length=12, choices=AccessLevel, default=AccessLevel.PUBLIC
+    )
+    state = models.CharField(
+        _("publication state"),
+        max_length=12,
+        choices=PublicationState,
+        default=PublicationState.DRAFT,
+    )
+    is_synthetic = models.BooleanField(
+        _("synthetic"),
+        default=False,
+        help_text=_("Generated or fictional data, not a researched fact."),
+    )
+
+    objects = ResearchQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Claim(ResearchRecord):
+    """A statement about reality: it carries a confidence and must cite sources unless a draft.
+
+    The rule "no source, no publication" is checked by :func:`governance.services.claim_check`
+    after the many-to-many ``sources`` are saved (they do not exist yet in ``clean()``).
+    """
+
+    confidence = models.CharField(
+        _("confidence"), max_length=8, choices=Confidence, default=Confidence.MEDIUM
+    )
+
+    class Meta:
+        abstract = True
+
+
+@audited()
+class Source(ResearchRecord):
+    """Evidence for a claim. Interviews carry an anonymised code only, never a name."""
+
+    class Kind(models.TextChoices):
+        INTERVIEW = "interview", _("Interview")
+        DOCUMENT = "document", _("Document")
+        MEDIA = "media", _("Media")
+        STATISTICS = "statistics", _("Official statistics")
+        OBSERVATION = "observation", _("Field observation")
+        PRESENTATION = "presentation", _("Research presentation")
+        DATASET = "dataset", _("Dataset")
+
+    class Reliability(models.TextChoices):
+        A = "A", _("A: confirmed by independent sources")
+        B = "B", _("B: usually reliable")
+        C = "C", _("C: fairly reliable")
+        D = "D", _("D: not verified")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    citation = models.CharField(_("citation"), max_length=500)
+    date = models.DateField(_("date"), null=True, blank=True)
+    url = models.URLField(_("URL"), max_length=500, blank=True)
+    interview_code = models.CharField(
+        _("interview code"),
+        max_length=32,
+        blank=True,
+        help_text=_("Anonymised code of the interviewee, e.g. INT-2024-017. Never a name."),
+    )
+    reliability = models.CharField(
+        _("reliability"), max_length=1, choices=Reliability, default=Reliability.C
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["citation"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="interview") | ~models.Q(interview_code=""),
+                name="source_interview_has_code",
+                violation_error_message=_("An interview source needs an anonymised code."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="interview") | models.Q(interview_code=""),
+                name="source_code_only_for_interviews",
+                violation_error_message=_("Only interview sources carry an interview code."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.citation
+
+    def clean(self) -> None:
+        super().clean()
+        if self.interview_code and " " in self.interview_code.strip():
+            raise ValidationError(
+                {"interview_code": _("Use an anonymised code without spaces, not a name.")}
+            )

@@ -1,0 +1,32 @@
+"""Root URLconf. Apps are wired in by dotted string, so the core never imports an app."""
+
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from governance.api.root import APIRootView
+from governance.views import healthz
+
+API = r"^api/(?P<version>v1)/"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    re_path(API + r"$", APIRootView.as_view(), name="api-root"),
+    re_path(API + r"schema/$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(
+        API + r"docs/$",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    re_path(API, include("towns.api.urls")),
+    re_path(API, include("csos.api.urls")),
+]
+
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("", include("csos.urls")),
+    path("", include("towns.urls")),
+    prefix_default_language=False,
+)

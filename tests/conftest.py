@@ -1,0 +1,30 @@
+"""Shared fixtures. The test database is PostgreSQL (the embedded server unless DATABASE_URL)."""
+
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static():
+    """Pages render with the production static storage (hashed names from a manifest)."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the real demo data once; each test then runs in a transaction rolled back after it."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def researcher_user(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="researcher", email="r@example.org", password="a-long-test-password-1"
+    )
+
+
+@pytest.fixture
+def admin_client_logged(client, researcher_user):
+    client.force_login(researcher_user)
+    return client

@@ -1,0 +1,15 @@
+"""Environment of the test run, loaded as a pytest plugin (``-p tests.testenv``) before Django.
+
+Tests run with production settings (DEBUG off, manifest static files, secure cookies), except
+that the test client speaks plain HTTP, so the HTTPS redirect is off. Values already set in the
+environment win, so CI can point the suite at a DATABASE_URL.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault(
+    "STATIC_ROOT", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-static")
+)

@@ -1,0 +1,164 @@
+"""Places: regions (voblasts), districts (raions) and towns."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from governance.models import TimeStamped, audited
+from governance.text import fold, search_key
+
+
+class MultilingualName(models.Model):
+    """Names in English, Belarusian and Russian, with the one for the active language."""
+
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_be = models.CharField(_("name (Belarusian)"), max_length=200, blank=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        lang = (get_language() or "en")[:2]
+        return getattr(self, f"name_{lang}", "") or self.name_en
+
+
+class PlaceQuerySet(models.QuerySet):
+    def search(self, query: str):
+        """Match ``query`` against every spelling of every name (Latin, Cyrillic, Łacinka)."""
+        key = fold(query)
+        if not key:
+            return self
+        return self.filter(search_text__contains=key)
+
+
+@audited()
+class Region(MultilingualName, TimeStamped):
+    """A voblast (or Minsk city), keyed by its GeoNames admin1 code."""
+
+    code = models.CharField(_("GeoNames admin1 code"), max_length=4, unique=True)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+
+@audited()
+class District(MultilingualName, TimeStamped):
+    """A raion of a region."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="districts"
+    )
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["region__code", "name_en"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name_en"], name="district_unique_name")
+        ]
+
+
+class TownKind(models.TextChoices):
+    REGIONAL_CITY = "regional_city", _("City of regional subordination")
+    DISTRICT_CENTRE = "district_centre", _("District centre")
+    URBAN_SETTLEMENT = "urban_settlement", _("Urban-type settlement")
+    AGROTOWN = "agrotown", _("Agro-town or village")
+    CAPITAL = "capital", _("Capital")
+
+
+@audited()
+class Town(MultilingualName, TimeStamped):
+    """A locality. The slug is stable: set once at creation, never derived again."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    alternate_names = models.TextField(
+        _("alternate names"),
+        blank=True,
+        help_text=_("Other spellings, one per line (Latin, Cyrillic, Łacinka)."),
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="towns"
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="towns",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=TownKind, db_index=True)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=8,
+        decimal_places=5,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=8,
+        decimal_places=5,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    population_year = models.PositiveSmallIntegerField(
+        _("population year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1800), MaxValueValidator(2100)],
+    )
+    population_source = models.CharField(_("population source"), max_length=300, blank=True)
+    population_source_url = models.URLField(_("population source URL"), blank=True)
+    geonames_id = models.PositiveIntegerField(_("GeoNames id"), null=True, blank=True, unique=True)
+    is_synthetic = models.BooleanField(
+        _("synthetic"), default=False, help_text=_("A generated town (scale data), not a real one.")
+    )
+    search_text = models.TextField(editable=False, default="")
+
+    objects = PlaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("town")
+        verbose_name_plural = _("towns")
+        indexes = [
+            models.Index(fields=["region", "name_en"], name="town_region_name"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(population__isnull=True)
+                | models.Q(population_year__isnull=False),
+                name="town_population_has_year",
+                violation_error_message=_("A population figure needs the year it refers to."),
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.search_text = search_key(self.all_names())
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("towns:detail", kwargs={"slug": self.slug})
+
+    @property
+    def alternate_name_list(self) -> list[str]:
+        return [n.strip() for n in self.alternate_names.splitlines() if n.strip()]
+
+    def all_names(self) -> list[str]:
+        return [self.name_en, self.name_be, self.name_ru, *self.alternate_name_list]
