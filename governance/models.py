@@ -43,7 +43,12 @@ class ResearchRecord(TimeStamped):
     """
 
     access_level = models.CharField(
-        _("access level"), max_length=12, choices=AccessLevel, default=AccessLevel.PUBLIC
+        _("access level"),
+        max_length=12,
+        choices=AccessLevel,
+        # Closed by default: a researcher opens a record deliberately.
+        default=AccessLevel.RESTRICTED,
+        db_index=True,
     )
     state = models.CharField(
         _("publication state"),

@@ -79,6 +79,18 @@ class TownKind(models.TextChoices):
     CAPITAL = "capital", _("Capital")
 
 
+class Typology(models.TextChoices):
+    """The five types of the research, plus "mixed" and "insufficient evidence"."""
+
+    SUPERIOR_STATE = "superior_state", _("Aliens: superior state structures")
+    OUTSIDE_CORPORATE = "outside_corporate", _("Aliens: outside corporate structures")
+    CLAN_FAMILY = "clan_family", _("Our own: clan or family")
+    QUASI_COMMUNITY = "quasi_community", _("Our own: quasi-community")
+    ECCLESIAL = "ecclesial", _("Our own: ecclesial community")
+    MIXED = "mixed", _("Mixed")
+    INSUFFICIENT = "insufficient_evidence", _("Insufficient evidence")
+
+
 @audited()
 class Town(MultilingualName, TimeStamped):
     """A locality. The slug is stable: set once at creation, never derived again."""
@@ -127,6 +139,24 @@ class Town(MultilingualName, TimeStamped):
         _("synthetic"), default=False, help_text=_("A generated town (scale data), not a real one.")
     )
     search_text = models.TextField(editable=False, default="")
+    # Profile aggregates computed from published claims by towns.services.town_profile_refresh
+    # on every write that affects them, so that lists can filter and sort on them cheaply.
+    typology = models.CharField(
+        _("typology"),
+        max_length=24,
+        choices=Typology,
+        default=Typology.INSUFFICIENT,
+        editable=False,
+        db_index=True,
+    )
+    own_share = models.DecimalField(
+        _("share of 'our own' influence"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        editable=False,
+    )
 
     objects = PlaceQuerySet.as_manager()
 

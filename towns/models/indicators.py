@@ -1,0 +1,147 @@
+"""What is governed: the two indicator systems and their values per town and period."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from governance.models import Claim, Source, TimeStamped, audited
+from towns.models.places import MultilingualName, Town
+
+
+class IndicatorSystem(models.IntegerChoices):
+    NATIONAL = 1, _("1: national social standards, economic and development indicators")
+    PROBLEM_FREE = 2, _('2: "problem-free" indicators of undesirable activity')
+
+
+class Direction(models.TextChoices):
+    HIGHER_BETTER = "higher_better", _("Higher is better")
+    HIGHER_WORSE = "higher_worse", _("Higher is worse")
+
+
+class StandardKind(models.TextChoices):
+    MINIMUM = "minimum", _("Minimum (at least)")
+    MAXIMUM = "maximum", _("Maximum (at most)")
+    TARGET = "target", _("Target")
+
+
+@audited()
+class Indicator(MultilingualName, TimeStamped):
+    """An indicator of one of the two systems, as official statistics define it."""
+
+    system = models.PositiveSmallIntegerField(_("system"), choices=IndicatorSystem)
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    unit = models.CharField(_("unit"), max_length=64)
+    direction = models.CharField(_("direction"), max_length=16, choices=Direction)
+    standard = models.DecimalField(
+        _("national standard or target"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+    standard_kind = models.CharField(
+        _("kind of standard"), max_length=8, choices=StandardKind, blank=True
+    )
+    description = models.TextField(
+        _("how it is measured"), help_text=_("The definition used by official statistics.")
+    )
+    definition_source = models.ForeignKey(
+        Source,
+        verbose_name=_("definition source"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["system", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(standard__isnull=True, standard_kind="")
+                | (Q(standard__isnull=False) & ~Q(standard_kind="")),
+                name="indicator_standard_has_kind",
+                violation_error_message=_(
+                    "A standard needs its kind (minimum, maximum or target), and only a standard "
+                    "has one."
+                ),
+            )
+        ]
+
+    def meets_standard(self, value) -> bool | None:
+        """Whether ``value`` meets the national standard; None when there is none."""
+        if self.standard is None or value is None:
+            return None
+        if self.standard_kind == StandardKind.MINIMUM:
+            return value >= self.standard
+        if self.standard_kind == StandardKind.MAXIMUM:
+            return value <= self.standard
+        if self.direction == Direction.HIGHER_BETTER:
+            return value >= self.standard
+        return value <= self.standard
+
+
+@audited()
+class IndicatorValue(Claim):
+    """A value of an indicator for a town and period (a year, or a quarter of it).
+
+    ``quarter`` is 0 for a whole year, so that "one value per town, indicator and period" is a
+    plain unique constraint.
+    """
+
+    town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="indicator_values")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(1990), MaxValueValidator(2100)]
+    )
+    quarter = models.PositiveSmallIntegerField(
+        _("quarter"),
+        default=0,
+        validators=[MaxValueValidator(4)],
+        help_text=_("0 for the whole year, 1-4 for a quarter."),
+    )
+    value = models.DecimalField(_("value"), max_digits=16, decimal_places=4)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="indicator_values",
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["town", "indicator", "year", "quarter"]
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["town", "indicator", "year", "quarter"],
+                name="indicator_value_one_per_period",
+                violation_error_message=_(
+                    "This town already has a value of this indicator for this period."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=0) & Q(quarter__lte=4),
+                name="indicator_value_quarter_0_4",
+                violation_error_message=_("The quarter is 0 (whole year) or 1 to 4."),
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=1990) & Q(year__lte=2100),
+                name="indicator_value_year_range",
+                violation_error_message=_("The year is between 1990 and 2100."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["indicator", "year"], name="indicator_value_ind_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.period_label} {self.town}: {self.value}"
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.year}" if not self.quarter else f"{self.year}-Q{self.quarter}"
