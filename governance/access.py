@@ -76,7 +76,13 @@ class ResearchQuerySet(models.QuerySet):
     """QuerySet of research records, filtered by the visibility policy."""
 
     def visible_to(self, user):
+        """Records ``user`` may see: never a deleted one; below research level only published
+        records at or under the viewer's access level."""
+        qs = self.filter(deleted_at__isnull=True)
         level = viewer_level(user)
         if level == Viewer.RESEARCH:
-            return self
-        return self.filter(state=PublicationState.PUBLISHED, access_level__in=LEVELS_FOR[level])
+            return qs
+        return qs.filter(state=PublicationState.PUBLISHED, access_level__in=LEVELS_FOR[level])
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)

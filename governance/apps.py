@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = _("Platform core")
+
+    def ready(self) -> None:
+        from governance.roles import sync_role_permissions
+
+        # After the last app's migrations, so that every permission exists.
+        post_migrate.connect(sync_role_permissions, dispatch_uid="atlas-role-permissions")

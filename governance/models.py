@@ -61,6 +61,8 @@ class ResearchRecord(TimeStamped):
         default=False,
         help_text=_("Generated or fictional data, not a researched fact."),
     )
+    # Researchers delete softly (recoverable from the admin); only admins purge.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
     objects = ResearchQuerySet.as_manager()
 
@@ -143,3 +145,66 @@ class Source(ResearchRecord):
             raise ValidationError(
                 {"interview_code": _("Use an anonymised code without spaces, not a name.")}
             )
+
+
+class ReviewEvent(models.Model):
+    """One step of the review workflow (submit, publish, unpublish, delete, restore): who, when.
+
+    Kept apart from the audit trail so that the workflow of a record can be read at a glance;
+    the full before/after of every change is in the pghistory event tables.
+    """
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", _("Submitted for review")
+        PUBLISH = "publish", _("Published")
+        UNPUBLISH = "unpublish", _("Unpublished")
+        RETURN = "return", _("Returned to draft")
+        DELETE = "delete", _("Deleted (recoverable)")
+        RESTORE = "restore", _("Restored")
+        PURGE = "purge", _("Purged")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "auth.User", verbose_name=_("by"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=12, choices=Action)
+    model = models.CharField(_("model"), max_length=64)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("record"), max_length=200)
+    from_state = models.CharField(_("from"), max_length=12, blank=True)
+    to_state = models.CharField(_("to"), max_length=12, blank=True)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("review event")
+        verbose_name_plural = _("review events")
+        indexes = [models.Index(fields=["model", "object_id"], name="review_event_record")]
+        permissions = [
+            ("publish_record", "Can publish and unpublish research records"),
+            ("purge_record", "Can purge deleted research records for good"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.object_repr}"
+
+
+class FieldAccessLog(models.Model):
+    """Who read restricted fields of which record through the API, and when (never the values)."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        "auth.User", verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
+    )
+    model = models.CharField(_("model"), max_length=64)
+    object_id = models.CharField(_("object id"), max_length=64)
+    fields = models.CharField(_("fields"), max_length=500)
+    path = models.CharField(_("request path"), max_length=300)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("restricted field access")
+        verbose_name_plural = _("restricted field accesses")
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.fields} of {self.model} {self.object_id}"

@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from towns import selectors
 from towns.models import TownKind
+from towns.profile import town_profile
 
 ORDERINGS = {
     "name": "name_en",
@@ -44,4 +45,13 @@ def home(request):
 
 def town_detail(request, slug):
     town = selectors.town_get(slug=slug)
-    return render(request, "towns/town_detail.html", {"town": town})
+    profile = town_profile(town, user=request.user)
+    return render(
+        request,
+        "towns/town_detail.html",
+        {
+            "town": town,
+            "profile": profile,
+            "indicators": selectors.town_indicator_table(town=town, user=request.user),
+        },
+    )

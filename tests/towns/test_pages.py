@@ -38,7 +38,7 @@ def test_home_sorted_by_population(client):
 
 
 def test_town_page_shows_names_and_population_source(client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(25):
         response = client.get(reverse("towns:detail", kwargs={"slug": "olshany"}))
     body = response.content.decode()
     assert response.status_code == 200
@@ -63,3 +63,40 @@ def test_pages_exist_in_belarusian_and_russian(client):
 def test_town_name_follows_the_language(client):
     response = client.get("/ru/towns/hlybokaye/")
     assert "<h1>Глубокое" in response.content.decode()
+
+
+def test_town_page_queries_do_not_grow_with_the_data(client):
+    """A case town full of research data costs the same queries as a bare one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for slug in ("pastavy", "hlybokaye", "indura"):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("towns:detail", kwargs={"slug": slug})).status_code == 200
+        counts[slug] = len(ctx.captured_queries)
+    # Two data-rich towns cost the same; a bare town less (empty lists skip their prefetches).
+    assert counts["pastavy"] == counts["hlybokaye"], counts
+    assert counts["indura"] <= counts["pastavy"], counts
+
+
+def test_town_page_shows_every_section_with_its_data(client):
+    body = client.get(reverse("towns:detail", kwargs={"slug": "pastavy"})).content.decode()
+    for heading in (
+        "Who governs",
+        "What is governed",
+        "The gap",
+        "Civil society",
+        "Strategy advice",
+    ):
+        assert heading in body
+    assert "Our own: quasi-community" in body
+    assert "synthetic" in body
+
+
+def test_anonymous_town_page_names_no_fictional_person(client):
+    from towns.models import Person
+
+    body = client.get(reverse("towns:detail", kwargs={"slug": "hlybokaye"})).content.decode()
+    for name in Person.objects.values_list("name_en", flat=True):
+        assert name not in body

@@ -1,0 +1,137 @@
+"""Database → network metrics and strategy advice, for a viewer.
+
+Only records ``visible_to(user)`` are read, and the leaders of a CSO only when the viewer may
+see that CSO's leaders (``may_see_level(user, cso.leaders_access_level)``). The number of
+queries is fixed, whatever the number of CSOs, links, activities or cases.
+
+The network is the one *as of* a day (today unless given): CSOs liquidated on or before that
+day, or founded after its year, are left out, and so are links and leaderships whose period
+does not cover the day. A town's network holds the CSOs serving the town and the links between
+two of them; a region's network holds the CSOs serving any town of the region.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from csos.advisor import AdvisorInputs, StrategyAdvice, advise
+from csos.models import CSO, Character, CooperationCase, CSOLeadership, CSOLink, CulturalAsset
+from csos.network import NetworkMetrics, network_metrics
+from governance.access import may_see_level
+from towns.models import Activity, Person, Region, Town
+from towns.models.activities import ActivityStatus
+
+
+def _active_on(day: date) -> Q:
+    """Rows of a ``Dated`` model whose period covers ``day`` (open ends cover every day)."""
+    return (Q(start_date__isnull=True) | Q(start_date__lte=day)) & (
+        Q(end_date__isnull=True) | Q(end_date__gte=day)
+    )
+
+
+def _current_csos(qs: QuerySet[CSO], day: date) -> list[dict]:
+    """The CSOs of ``qs`` that exist on ``day``, as plain rows (one query)."""
+    qs = qs.filter(
+        Q(liquidation_date__isnull=True) | Q(liquidation_date__gt=day),
+        Q(founding_year__isnull=True) | Q(founding_year__lte=day.year),
+    )
+    return list(
+        qs.values("pk", "slug", "character", "leaders_access_level").distinct().order_by("slug")
+    )
+
+
+def _network_of(rows: list[dict], *, user, day: date) -> NetworkMetrics:
+    """The network of the CSO ``rows`` (two queries): visible links and visible leaders."""
+    slug_of = {row["pk"]: row["slug"] for row in rows}
+    pks = list(slug_of)
+    links = []
+    leaders: dict[str, list[str]] = {}
+    if pks:
+        pairs = (
+            CSOLink.objects.visible_to(user)
+            .filter(_active_on(day), source_cso_id__in=pks, target_cso_id__in=pks)
+            .values_list("source_cso_id", "target_cso_id")
+        )
+        links = [(slug_of[a], slug_of[b]) for a, b in pairs]
+        # Leaders are sensitive: only where this viewer may see the leaders of the CSO.
+        open_pks = [row["pk"] for row in rows if may_see_level(user, row["leaders_access_level"])]
+        if open_pks:
+            leaderships = (
+                CSOLeadership.objects.visible_to(user)
+                .filter(
+                    _active_on(day),
+                    cso_id__in=open_pks,
+                    person__in=Person.objects.visible_to(user).values("pk"),
+                )
+                .values_list("cso_id", "person_id")
+                .order_by("cso_id", "person_id")
+            )
+            for cso_id, person_id in leaderships:
+                leaders.setdefault(slug_of[cso_id], []).append(str(person_id))
+    return network_metrics([row["slug"] for row in rows], links, leaders)
+
+
+def town_network(town: Town, *, user=None, as_of: date | None = None) -> NetworkMetrics:
+    """The network of the CSOs serving ``town`` that ``user`` may see (three queries).
+
+    CSOs are identified by their slug; leaders among the brokers as ``leader:<person id>``.
+    """
+    day = as_of or timezone.localdate()
+    rows = _current_csos(CSO.objects.visible_to(user).filter(towns=town), day)
+    return _network_of(rows, user=user, day=day)
+
+
+def region_network(region: Region, *, user=None, as_of: date | None = None) -> NetworkMetrics:
+    """The network of the CSOs serving any town of ``region`` that ``user`` may see."""
+    day = as_of or timezone.localdate()
+    rows = _current_csos(CSO.objects.visible_to(user).filter(towns__region=region), day)
+    return _network_of(rows, user=user, day=day)
+
+
+def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> AdvisorInputs:
+    """What the advisor needs about ``town``, from the records ``user`` may see (six queries).
+
+    The typology and the share of "our own" influence are the town's stored aggregates, which
+    are computed from published claims and public by design.
+    """
+    day = as_of or timezone.localdate()
+    rows = _current_csos(CSO.objects.visible_to(user).filter(towns=town), day)
+    characters = Counter(row["character"] for row in rows)
+
+    activities = (
+        Activity.objects.visible_to(user)
+        .filter(town=town)
+        .values("status", "la_stance")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    activities_total = 0
+    gap_stances: Counter[str] = Counter()
+    for row in activities:
+        activities_total += row["n"]
+        if row["status"] == ActivityStatus.GAP:
+            gap_stances[row["la_stance"]] += row["n"]
+
+    cases = CooperationCase.objects.visible_to(user).filter(town=town).order_by("pk")
+    return AdvisorInputs(
+        typology=town.typology or None,
+        own_share=float(town.own_share) if town.own_share is not None else None,
+        activities_total=activities_total,
+        activities_in_gap=sum(gap_stances.values()),
+        gap_stances=dict(gap_stances),
+        independent_csos=characters[Character.INDEPENDENT],
+        gongo_csos=characters[Character.GONGO],
+        other_csos=len(rows) - characters[Character.INDEPENDENT] - characters[Character.GONGO],
+        network=_network_of(rows, user=user, day=day),
+        past_cases=list(cases.values_list("strategy", "outcome")),
+        cultural_assets=CulturalAsset.objects.visible_to(user).filter(town=town).count(),
+    )
+
+
+def town_advice(town: Town, *, user=None, as_of: date | None = None) -> list[StrategyAdvice]:
+    """The strategy advice for ``town`` as ``user`` may see it: options 1, 2 and 3."""
+    return advise(town_advisor_inputs(town, user=user, as_of=as_of))

@@ -1,0 +1,909 @@
+"""Demo research data of the local-authority side: who governs the nine case towns, and the gap.
+
+What the research presentation says is entered as it says it, citing the presentation:
+the kind of group that controls each case town (Turov and Mstislavl: superior state structures;
+Chavusy, Shchuchin, Lepel, Kamjanets: outside corporate structures; Glubokoe: a clan or family;
+Postavy: a quasi-community; Olshany: the Pentecostal community). Everything the presentation
+does not say is invented for the demo and marked ``is_synthetic``, citing the "synthetic demo
+values" dataset source rather than pretending to evidence: the sector of each corporate
+structure, the weaker counter-influences (there is "always some combination" of our own and
+aliens), every person, appointment, tie and interview, and the assessment of every activity.
+
+Persons are plainly fictional ("Fictional Chairman A (Turov)"), their names restricted, and
+ties and interviews restricted (some of them drafts), so that the access policy is visibly at
+work on the demo site: a researcher sees them, the public never does.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import models
+
+from governance.access import AccessLevel, PublicationState
+from governance.loading import LoadReport
+from governance.models import Confidence, Source
+from governance.services import record_save
+from towns.demo.places import CASE_TOWNS, OLSHANY
+from towns.models import (
+    Activity,
+    ActivityField,
+    ActivityStatus,
+    Appointment,
+    CorporateSector,
+    GroupKind,
+    GroupMembership,
+    GroupOrigin,
+    Influence,
+    InfluenceGroup,
+    Origin,
+    Person,
+    Post,
+    PostKind,
+    RecruitedFrom,
+    Stance,
+    Tie,
+    TieKind,
+    Town,
+)
+
+PUBLIC = AccessLevel.PUBLIC
+PARTNER = AccessLevel.PARTNER
+RESTRICTED = AccessLevel.RESTRICTED
+PUBLISHED = PublicationState.PUBLISHED
+DRAFT = PublicationState.DRAFT
+HIGH, MEDIUM, LOW = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+
+# ---------------------------------------------------------------------------------------------
+# Writing: one idempotent upsert through the shared service
+# ---------------------------------------------------------------------------------------------
+
+
+def _differs(current, new) -> bool:
+    if isinstance(current, models.Model) or isinstance(new, models.Model):
+        return getattr(current, "pk", None) != getattr(new, "pk", None)
+    if isinstance(current, bool) or isinstance(new, bool):
+        return current is not new
+    if isinstance(current, Decimal | int | float) and isinstance(new, Decimal | int | float):
+        return Decimal(str(current)) != Decimal(str(new))
+    if current is None or new is None:
+        return current is not new
+    if isinstance(current, date):
+        return current != new
+    return str(current) != str(new)
+
+
+def upsert(
+    model: type[models.Model],
+    lookup: dict,
+    owned: dict,
+    report: LoadReport,
+    *,
+    on_create: dict | None = None,
+    m2m: dict[str, list] | None = None,
+) -> models.Model:
+    """Create or refresh one demo record through :func:`governance.services.record_save`.
+
+    ``owned`` fields and the ``m2m`` relations belong to the loader and are refreshed when they
+    differ; ``on_create`` fields (publication state, access level) are set once and then belong
+    to the reviewers, so a later ``load_demo`` never republishes what someone unpublished. The
+    base manager finds soft-deleted records too, so a deleted demo record is not duplicated.
+    Writes nothing, and counts the record as unchanged, when everything already matches.
+    """
+    label = str(model._meta.verbose_name_plural)
+    obj = model._base_manager.filter(**lookup).first()
+    if obj is None:
+        obj = model(**lookup, **owned, **(on_create or {}))
+        record_save(instance=obj, via="load_demo", m2m=m2m)
+        report.count("created", label)
+        return obj
+    changed = [name for name, value in owned.items() if _differs(getattr(obj, name), value)]
+    changed_m2m = {
+        name: values
+        for name, values in (m2m or {}).items()
+        if set(getattr(obj, name).values_list("pk", flat=True)) != {v.pk for v in values}
+    }
+    if not changed and not changed_m2m:
+        report.count("unchanged", label)
+        return obj
+    for name in changed:
+        setattr(obj, name, owned[name])
+    record_save(instance=obj, via="load_demo", m2m=changed_m2m)
+    report.count("updated", label)
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------------------------
+
+PRESENTATION_CITATION = (
+    "Belarus: Local governance and cooperation between Local Authorities (LAs) and Civil "
+    "Society Organisations (CSOs) for development (research presentation)"
+)
+SYNTHETIC_CITATION = "Synthetic demo values generated by the Local Governance Atlas — not facts"
+
+# Fictional interviews: anonymised codes only, restricted, one still a draft.
+INTERVIEWS = [
+    ("INT-DEMO-001", "Fictional interview with a former district official (demo)", PUBLISHED),
+    ("INT-DEMO-002", "Fictional interview with a local entrepreneur (demo)", PUBLISHED),
+    ("INT-DEMO-003", "Fictional interview with a civic activist (demo)", PUBLISHED),
+    (
+        "INT-DEMO-004",
+        "Fictional interview with a member of a religious community (demo)",
+        PUBLISHED,
+    ),
+    ("INT-DEMO-005", "Fictional interview notes awaiting review (demo)", DRAFT),
+]
+
+
+def load_sources(report: LoadReport) -> dict[str, Source]:
+    sources = {
+        "presentation": upsert(
+            Source,
+            {"kind": Source.Kind.PRESENTATION, "citation": PRESENTATION_CITATION},
+            {
+                "reliability": Source.Reliability.B,
+                "is_synthetic": False,
+                "note": (
+                    "The research presentation this platform is built on: the nine case towns, "
+                    "the kinds of influence groups, the two indicator systems and the gap."
+                ),
+            },
+            report,
+            on_create={"access_level": PUBLIC, "state": PUBLISHED},
+        ),
+        "synthetic": upsert(
+            Source,
+            {"kind": Source.Kind.DATASET, "citation": SYNTHETIC_CITATION},
+            {
+                "reliability": Source.Reliability.D,
+                "is_synthetic": True,
+                "note": (
+                    "Generated for the demo where no real figure or finding is at hand: "
+                    "indicator values (deterministic pseudo-random series scaled to each "
+                    "town's population), invented counter-influences, persons, appointments and "
+                    "activity assessments. Nothing citing this source is a fact."
+                ),
+            },
+            report,
+            on_create={"access_level": PUBLIC, "state": PUBLISHED},
+        ),
+    }
+    for number, (code, citation, state) in enumerate(INTERVIEWS, start=1):
+        sources[code] = upsert(
+            Source,
+            {"interview_code": code},
+            {
+                "kind": Source.Kind.INTERVIEW,
+                "citation": citation,
+                "date": date(2014, 3, number * 4),
+                "reliability": Source.Reliability.C,
+                "is_synthetic": True,
+                "note": "Invented for the demo; no such interview took place.",
+            },
+            report,
+            on_create={"access_level": RESTRICTED, "state": state},
+        )
+    return sources
+
+
+# ---------------------------------------------------------------------------------------------
+# The case towns and their influence groups
+# ---------------------------------------------------------------------------------------------
+
+
+def case_towns() -> dict[str, Town]:
+    """The nine case towns, keyed by the presentation's spelling ("Turov", ..., "Olshany")."""
+    by_gid = {spelling: gid for gid, (*_, spelling) in CASE_TOWNS.items()}
+    towns = {t.geonames_id: t for t in Town.objects.filter(geonames_id__in=by_gid.values())}
+    found = {spelling: towns[gid] for spelling, gid in by_gid.items() if gid in towns}
+    olshany = Town.objects.filter(slug=OLSHANY["slug"]).first()
+    if olshany is not None:
+        found["Olshany"] = olshany
+    missing = sorted({*by_gid, "Olshany"} - set(found))
+    if missing:
+        raise RuntimeError(f"Case towns missing (load the places first): {', '.join(missing)}")
+    return found
+
+
+_ILLUSTRATIVE_SECTOR = (
+    " The presentation names {town} among the towns whose authorities are controlled by outside "
+    "corporate structures (the military, law enforcement, industrial and power groups in the "
+    "central administration) without saying which of them for each town: the sector here is "
+    "illustrative, which is why the group is marked synthetic."
+)
+
+# key: (name_en, name_be, name_ru, origin, kind, sector, description, is_synthetic, level)
+GROUPS: dict[str, tuple] = {
+    "zhytkavichy-dec": (
+        "District executive committee (Zhytkavichy)",
+        "Жыткавіцкі раённы выканаўчы камітэт",
+        "Житковичский районный исполнительный комитет",
+        GroupOrigin.ALIEN,
+        GroupKind.SUPERIOR_STATE,
+        "",
+        "The superior state structure of Turov, an urban settlement of the Zhytkavichy "
+        "district: the presentation says Turov's authorities are controlled by superior state "
+        "structures of the district or regional level and carry out their regulations with "
+        "minimal own initiative. The district level is the nearer one for a town that is not a "
+        "district centre.",
+        False,
+        PUBLIC,
+    ),
+    "mogilev-rec": (
+        "Mogilev regional executive committee",
+        "Магілёўскі абласны выканаўчы камітэт",
+        "Могилёвский областной исполнительный комитет",
+        GroupOrigin.ALIEN,
+        GroupKind.SUPERIOR_STATE,
+        "",
+        "The superior state structure of Mstislavl: the presentation says its authorities are "
+        "controlled by superior state structures of the district or regional level and carry "
+        "out their regulations with minimal own initiative.",
+        False,
+        PUBLIC,
+    ),
+    "vitebsk-rec": (
+        "Vitebsk regional executive committee",
+        "Віцебскі абласны выканаўчы камітэт",
+        "Витебский областной исполнительный комитет",
+        GroupOrigin.ALIEN,
+        GroupKind.SUPERIOR_STATE,
+        "",
+        "The regional level of the vertical over Glubokoe, Postavy and Lepel. Its weaker "
+        "influence in these towns is invented for the demo (the presentation only says there "
+        "is always some combination of our own and aliens).",
+        False,
+        PUBLIC,
+    ),
+    "stolin-dec": (
+        "District executive committee (Stolin)",
+        "Столінскі раённы выканаўчы камітэт",
+        "Столинский районный исполнительный комитет",
+        GroupOrigin.ALIEN,
+        GroupKind.SUPERIOR_STATE,
+        "",
+        "The district level of the vertical over Olshany. Its weaker influence is invented for "
+        "the demo: in Olshany the ecclesial community's solidarity lets it lobby effectively.",
+        False,
+        PUBLIC,
+    ),
+    "chavusy-industrial": (
+        "Industrial holding (Chavusy)",
+        "Прамысловы холдынг (Чавусы)",
+        "Промышленный холдинг (Чаусы)",
+        GroupOrigin.ALIEN,
+        GroupKind.OUTSIDE_CORPORATE,
+        CorporateSector.INDUSTRIAL,
+        "An outside corporate structure that controls the local authorities of Chavusy."
+        + _ILLUSTRATIVE_SECTOR.format(town="Chavusy"),
+        True,
+        PUBLIC,
+    ),
+    "shchuchin-military": (
+        "Military structure (Shchuchin)",
+        "Вайсковая структура (Шчучын)",
+        "Военная структура (Щучин)",
+        GroupOrigin.ALIEN,
+        GroupKind.OUTSIDE_CORPORATE,
+        CorporateSector.MILITARY,
+        "An outside corporate structure that controls the local authorities of Shchuchin."
+        + _ILLUSTRATIVE_SECTOR.format(town="Shchuchin"),
+        True,
+        PUBLIC,
+    ),
+    "lepel-law": (
+        "Law-enforcement structure (Lepel)",
+        "Праваахоўная структура (Лепель)",
+        "Правоохранительная структура (Лепель)",
+        GroupOrigin.ALIEN,
+        GroupKind.OUTSIDE_CORPORATE,
+        CorporateSector.LAW_ENFORCEMENT,
+        "An outside corporate structure that controls the local authorities of Lepel."
+        + _ILLUSTRATIVE_SECTOR.format(town="Lepel"),
+        True,
+        PUBLIC,
+    ),
+    "kamjanets-central": (
+        "Central-administration power group (Kamjanets)",
+        "Уплывовая група цэнтральнай адміністрацыі (Камянец)",
+        "Группа влияния центральной администрации (Каменец)",
+        GroupOrigin.ALIEN,
+        GroupKind.OUTSIDE_CORPORATE,
+        CorporateSector.CENTRAL_POWER,
+        "An outside corporate structure that controls the local authorities of Kamjanets."
+        + _ILLUSTRATIVE_SECTOR.format(town="Kamjanets"),
+        True,
+        PUBLIC,
+    ),
+    "glubokoe-clan": (
+        "Family clan (Glubokoe)",
+        "Сямейны клан (Глыбокае)",
+        "Семейный клан (Глубокое)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.CLAN_FAMILY,
+        "",
+        "Our own: a clan or family that controls administrative appointments and conducts "
+        "business in Glubokoe, as the presentation describes it.",
+        False,
+        PUBLIC,
+    ),
+    "postavy-quasi": (
+        "Quasi-community of long-time colleagues (Postavy)",
+        "Квазісупольнасць даўніх калег (Паставы)",
+        "Квазисообщество давних коллег (Поставы)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.QUASI_COMMUNITY,
+        "",
+        "Our own: people who worked together for a long time and developed close personal "
+        "relationships (in industry, business, with ties to the central government), as the "
+        "presentation describes Postavy.",
+        False,
+        PUBLIC,
+    ),
+    "olshany-pentecostal": (
+        "Pentecostal community of Olshany",
+        "Пяцідзесятніцкая абшчына Альшан",
+        "Пятидесятническая община Ольшан",
+        GroupOrigin.OUR_OWN,
+        GroupKind.ECCLESIAL,
+        "",
+        "Our own: most inhabitants of Olshany belong to the Pentecostal community and run an "
+        "agricultural business, growing and selling cucumbers; their corporate solidarity lets "
+        "them lobby effectively for their interests (the presentation).",
+        False,
+        PUBLIC,
+    ),
+    # Invented counter-influences, so that no balance is trivially 100 %.
+    "turov-oldtimers": (
+        "Circle of old-time residents (Turov)",
+        "Кола старажылаў (Тураў)",
+        "Круг старожилов (Туров)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.QUASI_COMMUNITY,
+        "",
+        "Invented for the demo: local notables with long shared histories who are heard on "
+        "small matters.",
+        True,
+        PUBLIC,
+    ),
+    "turov-forestry": (
+        "Outside forestry enterprise network (Turov)",
+        "Знешняя сетка лясной гаспадаркі (Тураў)",
+        "Внешняя сеть лесного хозяйства (Туров)",
+        GroupOrigin.ALIEN,
+        GroupKind.OUTSIDE_CORPORATE,
+        CorporateSector.INDUSTRIAL,
+        "Invented for the demo and restricted: a claim resting on a (fictional) interview only.",
+        True,
+        RESTRICTED,
+    ),
+    "mstislavl-heritage": (
+        "Heritage circle (Mstislavl)",
+        "Кола краязнаўцаў (Мсціслаў)",
+        "Круг краеведов (Мстиславль)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.QUASI_COMMUNITY,
+        "",
+        "Invented for the demo: local historians and teachers close to the town's museum.",
+        True,
+        PUBLIC,
+    ),
+    "chavusy-families": (
+        "Local family network (Chavusy)",
+        "Мясцовая сямейная сетка (Чавусы)",
+        "Местная семейная сеть (Чаусы)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.CLAN_FAMILY,
+        "",
+        "Invented for the demo: related families holding posts in local services.",
+        True,
+        PUBLIC,
+    ),
+    "shchuchin-entrepreneurs": (
+        "Local entrepreneurs' circle (Shchuchin)",
+        "Кола мясцовых прадпрымальнікаў (Шчучын)",
+        "Круг местных предпринимателей (Щучин)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.QUASI_COMMUNITY,
+        "",
+        "Invented for the demo: owners of small firms who grew up together.",
+        True,
+        PUBLIC,
+    ),
+    "lepel-families": (
+        "Local families (Lepel)",
+        "Мясцовыя сем'і (Лепель)",
+        "Местные семьи (Лепель)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.CLAN_FAMILY,
+        "",
+        "Invented for the demo.",
+        True,
+        PUBLIC,
+    ),
+    "kamjanets-circle": (
+        "Farmers' and foresters' circle (Kamjanets)",
+        "Кола фермераў і ляснікоў (Камянец)",
+        "Круг фермеров и лесников (Каменец)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.QUASI_COMMUNITY,
+        "",
+        "Invented for the demo.",
+        True,
+        PUBLIC,
+    ),
+    "postavy-parish": (
+        "Catholic parish (Postavy)",
+        "Каталіцкая парафія (Паставы)",
+        "Католический приход (Поставы)",
+        GroupOrigin.OUR_OWN,
+        GroupKind.ECCLESIAL,
+        "",
+        "Invented for the demo and still a draft: a researcher's unreviewed hypothesis.",
+        True,
+        RESTRICTED,
+    ),
+}
+
+# (group key, town, strength, confidence, source keys, level, state). The first claim of each
+# town is its dominant influence, as the presentation describes it; the others are invented.
+INFLUENCES: list[tuple] = [
+    ("zhytkavichy-dec", "Turov", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("turov-oldtimers", "Turov", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("turov-forestry", "Turov", 1, LOW, ["INT-DEMO-001"], RESTRICTED, PUBLISHED),
+    ("mogilev-rec", "Mstislavl", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("mstislavl-heritage", "Mstislavl", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("chavusy-industrial", "Chavusy", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("mogilev-rec", "Chavusy", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("chavusy-families", "Chavusy", 1, LOW, ["synthetic"], PUBLIC, PUBLISHED),
+    ("shchuchin-military", "Shchuchin", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("shchuchin-entrepreneurs", "Shchuchin", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("lepel-law", "Lepel", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("vitebsk-rec", "Lepel", 1, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("lepel-families", "Lepel", 1, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("kamjanets-central", "Kamjanets", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("kamjanets-circle", "Kamjanets", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("glubokoe-clan", "Glubokoe", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("vitebsk-rec", "Glubokoe", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("postavy-quasi", "Postavy", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("vitebsk-rec", "Postavy", 1, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+    ("postavy-parish", "Postavy", 2, LOW, [], RESTRICTED, DRAFT),
+    ("olshany-pentecostal", "Olshany", 5, HIGH, ["presentation"], PUBLIC, PUBLISHED),
+    ("stolin-dec", "Olshany", 2, MEDIUM, ["synthetic"], PUBLIC, PUBLISHED),
+]
+
+#: The kind of group that dominates each case town according to the presentation.
+DOMINANT_KIND = {
+    "Turov": GroupKind.SUPERIOR_STATE,
+    "Mstislavl": GroupKind.SUPERIOR_STATE,
+    "Chavusy": GroupKind.OUTSIDE_CORPORATE,
+    "Shchuchin": GroupKind.OUTSIDE_CORPORATE,
+    "Lepel": GroupKind.OUTSIDE_CORPORATE,
+    "Kamjanets": GroupKind.OUTSIDE_CORPORATE,
+    "Glubokoe": GroupKind.CLAN_FAMILY,
+    "Postavy": GroupKind.QUASI_COMMUNITY,
+    "Olshany": GroupKind.ECCLESIAL,
+}
+INFLUENCE_SINCE = date(2010, 1, 1)
+
+
+def load_groups(
+    report: LoadReport, towns: dict[str, Town], sources: dict[str, Source]
+) -> dict[str, InfluenceGroup]:
+    groups = {}
+    for key, (en, be, ru, origin, kind, sector, description, synthetic, level) in GROUPS.items():
+        used_by_draft_only = all(i[6] == DRAFT for i in INFLUENCES if i[0] == key)
+        cited = {s for i in INFLUENCES if i[0] == key for s in i[4]}
+        groups[key] = upsert(
+            InfluenceGroup,
+            {"name_en": en},
+            {
+                "name_be": be,
+                "name_ru": ru,
+                "origin": origin,
+                "kind": kind,
+                "sector": sector,
+                "description": description,
+                "is_synthetic": synthetic,
+            },
+            report,
+            on_create={
+                "access_level": level,
+                "state": DRAFT if used_by_draft_only else PUBLISHED,
+            },
+            m2m={"sources": [sources[s] for s in sorted(cited)]},
+        )
+    for key, town_name, strength, confidence, cites, level, state in INFLUENCES:
+        group = groups[key]
+        from_presentation = cites == ["presentation"]
+        upsert(
+            Influence,
+            {"group": group, "town": towns[town_name]},
+            {
+                "strength": strength,
+                "confidence": confidence,
+                "start_date": INFLUENCE_SINCE,
+                "end_date": None,
+                "is_synthetic": not from_presentation,
+                "note": (
+                    f"As the research presentation describes {town_name}."
+                    if from_presentation
+                    else "Invented for the demo: not a finding of the research."
+                ),
+            },
+            report,
+            on_create={"access_level": level, "state": state},
+            m2m={"sources": [sources[s] for s in cites]},
+        )
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# Posts, fictional persons, appointments, memberships and ties
+# ---------------------------------------------------------------------------------------------
+
+POSTS = {
+    "chairman": (
+        "Chairman of the district executive committee",
+        "Старшыня раённага выканаўчага камітэта",
+        "Председатель районного исполнительного комитета",
+        PostKind.EXECUTIVE_CHAIRMAN,
+        "District executive committee",
+    ),
+    "local-chairman": (
+        "Chairman of the town or village executive committee",
+        "Старшыня гарадскога або сельскага выканаўчага камітэта",
+        "Председатель городского или сельского исполнительного комитета",
+        PostKind.EXECUTIVE_CHAIRMAN,
+        "Town or village executive committee",
+    ),
+    "deputy": (
+        "Deputy chairman of the district executive committee",
+        "Намеснік старшыні раённага выканаўчага камітэта",
+        "Заместитель председателя районного исполнительного комитета",
+        PostKind.EXECUTIVE_DEPUTY,
+        "District executive committee",
+    ),
+    "council": (
+        "Chairman of the district council of deputies",
+        "Старшыня раённага Савета дэпутатаў",
+        "Председатель районного Совета депутатов",
+        PostKind.COUNCIL_CHAIRMAN,
+        "District council of deputies",
+    ),
+    "local-deputy": (
+        "Deputy chairman of the town or village executive committee",
+        "Намеснік старшыні гарадскога або сельскага выканаўчага камітэта",
+        "Заместитель председателя городского или сельского исполнительного комитета",
+        PostKind.EXECUTIVE_DEPUTY,
+        "Town or village executive committee",
+    ),
+    "local-council": (
+        "Chairman of the town or village council of deputies",
+        "Старшыня гарадскога або сельскага Савета дэпутатаў",
+        "Председатель городского или сельского Совета депутатов",
+        PostKind.COUNCIL_CHAIRMAN,
+        "Town or village council of deputies",
+    ),
+    "enterprise": (
+        "Head of a major enterprise",
+        "Кіраўнік буйнога прадпрыемства",
+        "Руководитель крупного предприятия",
+        PostKind.ENTERPRISE_HEAD,
+        "A major enterprise of the town",
+    ),
+}
+
+ORIGIN_OF = {
+    RecruitedFrom.THIS_TOWN: Origin.THIS_TOWN,
+    RecruitedFrom.REGION: Origin.REGION,
+    RecruitedFrom.REGIONAL_ADMIN: Origin.REGION,
+    RecruitedFrom.ENTERPRISE: Origin.THIS_TOWN,
+    RecruitedFrom.OTHER_REGION: Origin.OTHER_REGION,
+    RecruitedFrom.CENTRAL_ADMIN: Origin.OTHER_REGION,
+    RecruitedFrom.SECURITY: Origin.OTHER_REGION,
+}
+
+T, R, RA, OR, SEC, CA = (
+    RecruitedFrom.THIS_TOWN,
+    RecruitedFrom.REGION,
+    RecruitedFrom.REGIONAL_ADMIN,
+    RecruitedFrom.OTHER_REGION,
+    RecruitedFrom.SECURITY,
+    RecruitedFrom.CENTRAL_ADMIN,
+)
+
+# Per town: its dominant and counter group, the level of its own authorities ("district" for
+# district centres; "local" for Turov, a town of its district, and Olshany, an agro-town with a
+# village executive committee), and where each of the four office holders was recruited from
+# (chairman, deputy, council chairman, enterprise head), consistent with the town's type:
+# aliens bring in outsiders, our own promote their own.
+OFFICES = {
+    "Turov": ("zhytkavichy-dec", "turov-oldtimers", "local", (RA, R, T, T)),
+    "Mstislavl": ("mogilev-rec", "mstislavl-heritage", "district", (RA, OR, T, T)),
+    "Chavusy": ("chavusy-industrial", "chavusy-families", "district", (OR, RA, T, OR)),
+    "Shchuchin": ("shchuchin-military", "shchuchin-entrepreneurs", "district", (SEC, OR, T, OR)),
+    "Lepel": ("lepel-law", "lepel-families", "district", (SEC, RA, T, OR)),
+    "Kamjanets": ("kamjanets-central", "kamjanets-circle", "district", (CA, OR, T, OR)),
+    "Glubokoe": ("glubokoe-clan", "vitebsk-rec", "district", (T, T, T, T)),
+    "Postavy": ("postavy-quasi", "vitebsk-rec", "district", (T, T, T, T)),
+    "Olshany": ("olshany-pentecostal", "stolin-dec", "local", (T, T, T, T)),
+}
+ROLE_SINCE = {
+    "chairman": date(2015, 1, 15),
+    "deputy": date(2016, 3, 1),
+    "council": date(2014, 4, 1),
+    "enterprise": date(2012, 9, 1),
+}
+ROLES = (
+    ("chairman", "Fictional Chairman A"),
+    ("deputy", "Fictional Deputy Chairman B"),
+    ("council", "Fictional Council Chairman C"),
+    ("enterprise", "Fictional Enterprise Head D"),
+)
+
+# Ties (restricted): (person a, person b, kind, source or None for a draft).
+# fmt: off
+TIES = [
+    ("Fictional Chairman A (Glubokoe)", "Fictional Enterprise Head D (Glubokoe)",
+     TieKind.KINSHIP, "INT-DEMO-002"),
+    ("Fictional Former Chairman E (Glubokoe)", "Fictional Chairman A (Glubokoe)",
+     TieKind.KINSHIP, None),
+    ("Fictional Chairman A (Postavy)", "Fictional Council Chairman C (Postavy)",
+     TieKind.COLLEAGUES, "INT-DEMO-003"),
+    ("Fictional Chairman A (Postavy)", "Fictional Enterprise Head D (Postavy)",
+     TieKind.BUSINESS, None),
+    ("Fictional Chairman A (Olshany)", "Fictional Enterprise Head D (Olshany)",
+     TieKind.CO_RELIGIONISTS, "INT-DEMO-004"),
+    ("Fictional Regional Official F (Mogilev region)", "Fictional Chairman A (Mstislavl)",
+     TieKind.PATRON_CLIENT, "INT-DEMO-001"),
+    ("Fictional Regional Official F (Mogilev region)", "Fictional Chairman A (Chavusy)",
+     TieKind.PATRON_CLIENT, None),
+    ("Fictional Chairman A (Kamjanets)", "Fictional Enterprise Head D (Kamjanets)",
+     TieKind.COLLEAGUES, "INT-DEMO-001"),
+]
+# fmt: on
+
+
+def _person(report: LoadReport, name: str, origin: str, town: Town | None, sources) -> Person:
+    return upsert(
+        Person,
+        {"name_en": name},
+        {
+            "origin": origin,
+            "origin_town": town,
+            "is_synthetic": True,
+            "names_access_level": RESTRICTED,
+            "note": "A fictional person invented for the demo; any likeness is accidental.",
+        },
+        report,
+        on_create={"access_level": RESTRICTED, "state": PUBLISHED},
+        m2m={"sources": [sources["synthetic"]]},
+    )
+
+
+def load_power(
+    report: LoadReport,
+    towns: dict[str, Town],
+    groups: dict[str, InfluenceGroup],
+    sources: dict[str, Source],
+) -> dict[str, Person]:
+    posts = {
+        key: upsert(
+            Post,
+            {"name_en": en},
+            {"name_be": be, "name_ru": ru, "kind": kind, "organization": org, "is_key": True},
+            report,
+        )
+        for key, (en, be, ru, kind, org) in POSTS.items()
+    }
+    persons: dict[str, Person] = {}
+    for town_name, (dominant, counter, level_of_town, recruited) in OFFICES.items():
+        town = towns[town_name]
+        for (role, label), came_from in zip(ROLES, recruited, strict=True):
+            name = f"{label} ({town_name})"
+            origin = ORIGIN_OF[came_from]
+            persons[name] = person = _person(
+                report, name, origin, town if origin == Origin.THIS_TOWN else None, sources
+            )
+            local = level_of_town == "local" and role != "enterprise"
+            post = posts[f"local-{role}" if local else role]
+            # The council chairman, always a local, owes the post to the counter-group: local
+            # families or circles in alien towns, the vertical in our own.
+            influenced_by = groups[counter if role == "council" else dominant]
+            # Chairmen and council chairmen are public (post and recruitment, names hidden),
+            # deputies and enterprise heads partner-level; one appointment is still a draft.
+            draft = town_name == "Olshany" and role == "deputy"
+            level = PUBLIC if role in {"chairman", "council"} else PARTNER
+            upsert(
+                Appointment,
+                # Each fictional person holds one post in one town, so (person, town) is the
+                # key and the post can still be corrected by a later load.
+                {"person": person, "town": town},
+                {
+                    "post": post,
+                    "recruited_from": came_from,
+                    "start_date": ROLE_SINCE[role],
+                    "end_date": None,
+                    "confidence": MEDIUM,
+                    "is_synthetic": True,
+                    "note": "Fictional appointment invented for the demo.",
+                },
+                report,
+                on_create={
+                    "access_level": RESTRICTED if draft else level,
+                    "state": DRAFT if draft else PUBLISHED,
+                },
+                m2m={
+                    "sources": [] if draft else [sources["synthetic"]],
+                    "influenced_by_groups": [influenced_by],
+                },
+            )
+            if role != "council":
+                upsert(
+                    GroupMembership,
+                    {"group": groups[dominant], "person": person},
+                    {
+                        "role": "member" if origin == Origin.THIS_TOWN else "appointee",
+                        "confidence": LOW,
+                        "is_synthetic": True,
+                    },
+                    report,
+                    on_create={"access_level": RESTRICTED, "state": PUBLISHED},
+                    m2m={"sources": [sources["INT-DEMO-003"]]},
+                )
+
+    # A former chairman of Glubokoe, so that "as of" a past date shows another office holder.
+    former = _person(
+        report,
+        "Fictional Former Chairman E (Glubokoe)",
+        Origin.THIS_TOWN,
+        towns["Glubokoe"],
+        sources,
+    )
+    persons[former.name_en] = former
+    upsert(
+        Appointment,
+        {"person": former, "post": posts["chairman"], "town": towns["Glubokoe"]},
+        {
+            "recruited_from": T,
+            "start_date": date(2008, 2, 1),
+            "end_date": date(2014, 12, 31),
+            "confidence": MEDIUM,
+            "is_synthetic": True,
+            "note": "Fictional appointment invented for the demo.",
+        },
+        report,
+        on_create={"access_level": RESTRICTED, "state": PUBLISHED},
+        m2m={
+            "sources": [sources["INT-DEMO-002"]],
+            "influenced_by_groups": [groups["glubokoe-clan"]],
+        },
+    )
+    patron = _person(
+        report, "Fictional Regional Official F (Mogilev region)", Origin.REGION, None, sources
+    )
+    persons[patron.name_en] = patron
+    for a, b, kind, source in TIES:
+        upsert(
+            Tie,
+            {"person_a": persons[a], "person_b": persons[b], "kind": kind},
+            {
+                "start_date": date(2012, 1, 1),
+                "confidence": MEDIUM if source else LOW,
+                "is_synthetic": True,
+                "note": "Fictional tie invented for the demo.",
+            },
+            report,
+            on_create={"access_level": RESTRICTED, "state": PUBLISHED if source else DRAFT},
+            m2m={"sources": [sources[source]] if source else []},
+        )
+    return persons
+
+
+# ---------------------------------------------------------------------------------------------
+# Activities in the gap
+# ---------------------------------------------------------------------------------------------
+
+# (town, title, field, status, stance, benefit, cost, threat, year, description). All are
+# invented for the demo except where the presentation is cited (Olshany's cucumbers); even
+# there the assessment is illustrative, so every activity is marked synthetic.
+# fmt: off
+ACTIVITIES = [
+    ("Olshany", "Cucumber growing and cooperative marketing", ActivityField.ECONOMY,
+     ActivityStatus.GAP, Stance.SUPPORTED, 5, 1, 1, 2014,
+     "Community members grow cucumbers in greenhouses and sell them together; the "
+     "presentation names this agricultural business and the solidarity behind it."),
+    ("Olshany", "Church youth summer camp", ActivityField.RELIGION, ActivityStatus.GAP,
+     Stance.TOLERATED, 2, 2, 3, 2015, "A summer camp run by the community's youth."),
+    ("Glubokoe", "Cherry festival", ActivityField.CULTURE, ActivityStatus.COVERED,
+     Stance.SUPPORTED, 4, 2, 1, 2015, "A town festival with fairs and concerts."),
+    ("Glubokoe", "Independent local history club", ActivityField.CULTURE, ActivityStatus.GAP,
+     Stance.IGNORED, 2, 1, 3, 2016, "Volunteers collect the town's forgotten history."),
+    ("Glubokoe", "Unregistered budget-monitoring initiative", ActivityField.CIVIC,
+     ActivityStatus.FORBIDDEN, Stance.SUPPRESSED, 1, 2, 5, 2016,
+     "Residents publish their own reading of the district budget."),
+    ("Postavy", "Folk art festival", ActivityField.CULTURE, ActivityStatus.COVERED,
+     Stance.SUPPORTED, 4, 2, 1, 2015, "A festival of folk music and crafts."),
+    ("Postavy", "Youth skate park built by volunteers", ActivityField.EDUCATION,
+     ActivityStatus.GAP, Stance.TOLERATED, 3, 2, 2, 2017,
+     "Young people raise money and build a skate park on waste ground."),
+    ("Turov", "Guest houses for eco-tourists", ActivityField.ECONOMY, ActivityStatus.COVERED,
+     Stance.SUPPORTED, 4, 1, 1, 2014, "Families host visitors of the Pripyat floodplains."),
+    ("Turov", "Volunteer care of an old cemetery", ActivityField.CULTURE, ActivityStatus.GAP,
+     Stance.IGNORED, 2, 1, 2, 2016, "Volunteers clear and document an abandoned cemetery."),
+    ("Mstislavl", "Knights' festival", ActivityField.CULTURE, ActivityStatus.COVERED,
+     Stance.SUPPORTED, 4, 3, 1, 2015, "A historical re-enactment festival."),
+    ("Mstislavl", "Independent history club", ActivityField.CULTURE, ActivityStatus.GAP,
+     Stance.SUPPRESSED, 2, 1, 4, 2016, "A club that discusses uncomfortable local history."),
+    ("Chavusy", "Youth street workout and clean-up days", ActivityField.SPORT,
+     ActivityStatus.GAP, Stance.TOLERATED, 3, 1, 2, 2017,
+     "A youth initiative: outdoor training and volunteer clean-ups."),
+    ("Chavusy", "Independent local newspaper", ActivityField.CIVIC, ActivityStatus.FORBIDDEN,
+     Stance.SUPPRESSED, 1, 3, 5, 2015, "A newsletter outside the district's official press."),
+    ("Shchuchin", "Palace restoration volunteers", ActivityField.CULTURE, ActivityStatus.GAP,
+     Stance.TOLERATED, 3, 2, 2, 2016, "Volunteer weekends at a neglected manor."),
+    ("Shchuchin", "Parents' initiative for a playground", ActivityField.URBAN,
+     ActivityStatus.GAP, Stance.SUPPORTED, 3, 2, 1, 2018,
+     "Parents collect signatures and money for a playground."),
+    ("Lepel", "Independent lake water monitoring", ActivityField.ENVIRONMENT,
+     ActivityStatus.GAP, Stance.SUPPORTED, 1, 4, 4, 2016,
+     "Residents measure the water quality of the lake themselves; the observed support "
+     "contradicts what benefit, cost and threat predict, which the profile flags."),
+    ("Lepel", "Lakeside cycling route", ActivityField.SPORT, ActivityStatus.COVERED,
+     Stance.SUPPORTED, 3, 2, 1, 2017, "A marked cycling route around the town's lakes."),
+    ("Kamjanets", "Cycling route to the forest", ActivityField.ECONOMY, ActivityStatus.COVERED,
+     Stance.SUPPORTED, 4, 2, 1, 2015, "A tourist route with bicycle hire."),
+    ("Kamjanets", "Independent history club", ActivityField.CULTURE, ActivityStatus.GAP,
+     Stance.IGNORED, 2, 1, 3, 2016, "Amateur historians of the town and its tower."),
+]
+# A draft, restricted: not a claim anyone may see yet.
+DRAFT_ACTIVITY = (
+    "Glubokoe", "Unregistered legal-aid consultations", ActivityField.SOCIAL,
+    ActivityStatus.FORBIDDEN, Stance.SUPPRESSED, 2, 2, 5, 2017,
+    "A researcher's unreviewed note (fictional).",
+)
+# fmt: on
+
+
+def load_activities(report: LoadReport, towns: dict[str, Town], sources: dict[str, Source]) -> None:
+    for spec in [*ACTIVITIES, DRAFT_ACTIVITY]:
+        town_name, title, field, status, stance, benefit, cost, threat, year, text = spec
+        draft = spec is DRAFT_ACTIVITY
+        cites = [] if draft else [sources["synthetic"]]
+        if town_name == "Olshany" and "ucumber" in title:
+            cites = [sources["presentation"], sources["synthetic"]]
+        upsert(
+            Activity,
+            {"town": towns[town_name], "title": title},
+            {
+                "description": text,
+                "field": field,
+                "status": status,
+                "la_stance": stance,
+                "benefit": benefit,
+                "cost": cost,
+                "threat": threat,
+                "year": year,
+                "confidence": LOW if draft else MEDIUM,
+                "is_synthetic": True,
+            },
+            report,
+            on_create={
+                "access_level": RESTRICTED if draft else PUBLIC,
+                "state": DRAFT if draft else PUBLISHED,
+            },
+            m2m={"sources": cites},
+        )
+
+
+def load_research(report: LoadReport, sources: dict[str, Source]) -> list[Town]:
+    """Groups, influence, persons, appointments, ties and activities; returns the case towns."""
+    towns = case_towns()
+    groups = load_groups(report, towns, sources)
+    load_power(report, towns, groups, sources)
+    load_activities(report, towns, sources)
+    return list(towns.values())
