@@ -64,8 +64,21 @@ def viewer_level(user) -> Viewer:
             level = Viewer.PARTNER
         else:
             level = Viewer.PUBLIC
+    if level == Viewer.RESEARCH and not _second_factor_ok(user):
+        # A staff session without its verified second factor sees only what the public sees.
+        level = Viewer.PUBLIC
     user._atlas_viewer_level = level
     return level
+
+
+def _second_factor_ok(user) -> bool:
+    from django.conf import settings
+
+    if not getattr(settings, "STAFF_2FA_REQUIRED", False):
+        return True
+    is_verified = getattr(user, "is_verified", None)
+    # Set by django-otp's middleware on session users only; an API token is its own factor.
+    return is_verified is None or bool(is_verified())
 
 
 def may_see_level(user, level: str) -> bool:

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class GovernanceConfig(AppConfig):
+    default = True
     name = "governance"
     verbose_name = _("Platform core")
 
@@ -12,3 +14,8 @@ class GovernanceConfig(AppConfig):
 
         # After the last app's migrations, so that every permission exists.
         post_migrate.connect(sync_role_permissions, dispatch_uid="atlas-role-permissions")
+
+
+class AtlasAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "governance.admin_site.AtlasAdminSite"

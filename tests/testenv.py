@@ -13,3 +13,5 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault(
     "STATIC_ROOT", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-static")
 )
+# Most tests sign staff in with force_login; the 2FA tests switch it on with override_settings.
+os.environ.setdefault("STAFF_2FA_REQUIRED", "false")

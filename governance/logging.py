@@ -1,0 +1,56 @@
+"""Logs and error reports carry no person names, tokens or passwords."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.views.debug import SafeExceptionReporterFilter
+
+_SECRETS = re.compile(
+    r"(?i)(authorization|token|password|passwd|secret|sessionid|csrftoken|otp_token)"
+    r"([\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]+)"
+)
+
+
+def scrub(text: str) -> str:
+    return _SECRETS.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+
+
+def _scrub_arg(value):
+    # Only strings can carry a credential; numbers must stay numbers for %d formats.
+    return scrub(value) if isinstance(value, str) else value
+
+
+class RedactingFilter(logging.Filter):
+    """Drop the request from log records (its body and headers may hold anything) and mask
+    anything that looks like a credential in the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if hasattr(record, "request"):
+            request = record.request
+            record.request = None
+            record.request_path = getattr(request, "path", "")
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {k: _scrub_arg(v) for k, v in record.args.items()}
+            else:
+                record.args = tuple(_scrub_arg(a) for a in record.args)
+        return True
+
+
+class AtlasExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error reports show no request data at all: POST bodies and query strings may carry
+    names of people, and headers carry tokens."""
+
+    hidden_settings = re.compile(
+        "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|AUTHORIZATION|DATABASE", flags=re.I
+    )
+
+    def get_post_parameters(self, request):
+        return {}
+
+    def get_safe_request_meta(self, request):
+        return {}
