@@ -206,7 +206,8 @@ class CSOAdmin(FoldedNameSearchMixin, AllOrNothingImportMixin, CSOsAdmin):
     ordering = ["name_en"]
     autocomplete_fields = ["towns", "fields_of_activity", "sources"]
     inlines = [CSOLeadershipInline, CapacityScoreInline, OutgoingLinkInline]
-    actions = ["mark_abroad", "mark_informal", "mark_registered"]
+    # The review workflow of every research admin first, then the status moves of a CSO.
+    actions = [*CSOsAdmin.actions, "mark_abroad", "mark_informal", "mark_registered"]
     resource_classes = [CSOResource]
     import_template_name = IMPORT_TEMPLATE
     import_help = _(

@@ -7,7 +7,11 @@ class CsosConfig(AppConfig):
     verbose_name = _("Civil society organisations")
 
     def ready(self) -> None:
+        from csos.api.profile import advice_section, network_section
         from csos.views import town_panel_context
         from governance import panels
+        from governance.api import profile_sections
 
         panels.register("town", "csos/town_panel.html", town_panel_context, order=50)
+        profile_sections.register("network", network_section)
+        profile_sections.register("advice", advice_section)

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel
-from governance.models import Claim, ResearchRecord, Source, TimeStamped, audited
+from governance.models import Claim, ResearchRecord, Source, TimeStamped, audited, audited_links
 from governance.text import search_key
 from towns.models import Person, Post, Town
 from towns.models.power import Dated, dated_constraint
@@ -351,3 +351,7 @@ class CulturalAsset(Claim):
 
     def __str__(self) -> str:
         return self.name_en
+
+
+for _model in (CSO, CSOLeadership, CSOLink, CooperationCase, CulturalAsset):
+    audited_links(_model)

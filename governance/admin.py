@@ -6,7 +6,15 @@
   can only be a draft") rolls the whole save back and shows the form again with the error on
   its field: never a 500, never half a save.
 * :class:`ResearchAdmin` adds what every research record's list needs: filters on the
-  publication state, access level and synthetic flag, and read-only timestamps.
+  publication state, access level, synthetic flag and "deleted", read-only timestamps, the
+  review workflow as actions (submit, return to draft, publish, unpublish: services of
+  :mod:`governance.workflow`, each shown only to who may use it) and soft deletion (delete
+  button, "delete selected" and inline delete boxes set ``deleted_at``; "Restore deleted
+  records" brings them back; only admins "Purge").
+* :class:`HistoryAdminMixin` (every atlas admin) shows a record's audit trail on its "History"
+  page (pghistory events: when, who, how, old → new), restores any earlier version, and lists
+  purged records of the model so that they can be recreated from their history.
+* :class:`ReviewEventAdmin`: the workflow log, read-only.
 * :class:`PreloadedAutocompleteSelect` lets an inline of hundreds of rows render its
   autocomplete widgets from the rows' already loaded relations instead of one query each.
 * :class:`AllOrNothingImportMixin` makes a django-import-export import apply all rows or none.
@@ -16,18 +24,50 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.db import models
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext
+from django.urls import path, reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm
 
-from governance.models import Source
+from governance.audit import (
+    event_model_for,
+    purged_records,
+    record_history,
+    record_restore_version,
+    tracked_fields,
+    validation_message,
+)
+from governance.models import ReviewEvent, Source
 from governance.services import audit_context, record_save
+from governance.workflow import (
+    may_publish,
+    may_purge,
+    record_publish,
+    record_purge,
+    record_restore_deleted,
+    record_return_to_draft,
+    record_soft_delete,
+    record_submit,
+    record_unpublish,
+    review_event_log,
+)
 
 #: Filters every list of research records gets, where the model has the field.
 RESEARCH_FILTERS = ("state", "access_level", "is_synthetic")
@@ -213,6 +253,20 @@ class AtlasInlineMixin(PreloadedAutocompleteAdminMixin):
         kwargs["form"] = with_rejected(kwargs.get("form", self.form), request)
         return super().get_formset(request, obj, **kwargs)
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if model_has_field(self.model, "deleted_at"):
+            # A deleted row is only in its own admin (filter "Deleted"), where it is restored.
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if model_has_field(self.model, "state") and not may_publish(request.user):
+            # The publication state moves through the review workflow (admin actions).
+            fields.append("state")
+        return fields
+
 
 class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
     """Save the main form and every inline row through ``save_service``, as one unit.
@@ -255,9 +309,19 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
         # commit=False fills new/changed/deleted_objects (the change message reads them) and
         # saved_forms, without writing anything.
         formset.save(commit=False)
-        with audit_context(actor=request.user, via="admin"):
-            for obj in formset.deleted_objects:
-                obj.delete()
+        for obj in formset.deleted_objects:
+            if model_has_field(type(obj), "deleted_at"):
+                # Research records are deleted softly here too: recoverable from their admin.
+                try:
+                    record_soft_delete(
+                        record=obj, actor=request.user, via="admin", save_service=self.save_service
+                    )
+                except (ValidationError, PermissionDenied) as error:
+                    label = f"{obj._meta.verbose_name} «{obj}»"
+                    raise SaveRejected({None: (label, as_validation_error(error))}) from error
+            else:
+                with audit_context(actor=request.user, via="admin"):
+                    obj.delete()
         for row in formset.saved_forms:
             instance = row.instance
             try:
@@ -285,8 +349,147 @@ def model_has_field(model, name: str) -> bool:
     return True
 
 
-class AtlasModelAdmin(ServiceSaveMixin, admin.ModelAdmin):
-    """An admin of the atlas: saves through services, timestamps read-only."""
+def as_validation_error(error: Exception) -> ValidationError:
+    if isinstance(error, ValidationError):
+        return error
+    return ValidationError(str(error))
+
+
+def purged_label(model, event) -> str:
+    """What a purged record was called, rebuilt from its last event (its relations may be gone)."""
+    instance = model(**{f.attname: getattr(event, f.attname) for f in tracked_fields(model)})
+    try:
+        return str(instance)
+    except ObjectDoesNotExist:
+        return f"{capfirst(model._meta.verbose_name)} #{event.pgh_obj_id}"
+
+
+class HistoryAdminMixin:
+    """The history of a record from its audit trail, and "restore this version".
+
+    Replaces Django's history page (the "History" button of every change form) with the
+    pghistory events of the record: when, who, how (admin, api, import, command...) and which
+    fields changed from what to what, newest first, with a "Restore this version" button on
+    every earlier version. Records that were removed for good are listed on a "purged" page of
+    the model, from where they can be recreated. Nothing here edits an event: the restore is a
+    new save, which leaves its own event.
+    """
+
+    history_template = "admin/governance/record_history.html"
+    purged_template = "admin/governance/purged_records.html"
+
+    def get_urls(self):
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}"
+        urls = [
+            path(
+                "purged/",
+                self.admin_site.admin_view(self.purged_view),
+                name=f"{name}_purged",
+            ),
+            path(
+                "restore-version/<int:event_id>/",
+                self.admin_site.admin_view(require_POST(self.restore_version_view)),
+                name=f"{name}_restore_version",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def history_view(self, request, object_id, extra_context=None):
+        if event_model_for(self.model) is None:
+            return super().history_view(request, object_id, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return self._history_response(request, obj, obj.pk, extra_context)
+
+    def _history_response(self, request, obj, object_id, extra_context=None):
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("History of “%s”") % obj,
+            "subtitle": None,
+            "object": obj,
+            "object_id": object_id,
+            "opts": opts,
+            "entries": record_history(model=self.model, object_id=object_id),
+            "review_events": ReviewEvent.objects.filter(
+                model=opts.label_lower, object_id=str(object_id)
+            ).select_related("actor"),
+            "may_restore": self.has_change_permission(request) or self.has_add_permission(request),
+            "restore_url": f"admin:{opts.app_label}_{opts.model_name}_restore_version",
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.history_template, context)
+
+    def purged_view(self, request):
+        if event_model_for(self.model) is None or not self.has_view_permission(request):
+            raise PermissionDenied
+        object_id = request.GET.get("object")
+        if object_id:
+            # The history of one purged record (its row is gone, its events are not).
+            entries = record_history(model=self.model, object_id=object_id)
+            if not entries or self.model._base_manager.filter(pk=object_id).exists():
+                raise Http404
+            label = purged_label(self.model, entries[0].event)
+            return self._history_response(
+                request, label, entries[0].event.pgh_obj_id, {"purged": True}
+            )
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Purged %s") % opts.verbose_name_plural,
+            "opts": opts,
+            "events": [
+                (event, purged_label(self.model, event))
+                for event in purged_records(model=self.model)
+            ],
+            "may_restore": self.has_add_permission(request),
+            "restore_url": f"admin:{opts.app_label}_{opts.model_name}_restore_version",
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.purged_template, context)
+
+    def restore_version_view(self, request, event_id):
+        event_model = event_model_for(self.model)
+        if event_model is None:
+            raise Http404
+        event = get_object_or_404(event_model, pk=event_id)
+        try:
+            record = record_restore_version(
+                event=event, actor=request.user, via="admin", save_service=self.save_service
+            )
+        except ValidationError as error:
+            self.message_user(
+                request,
+                gettext("This version could not be restored: %s") % validation_message(error),
+                messages.ERROR,
+            )
+            opts = self.model._meta
+            back = reverse(f"admin:{opts.app_label}_{opts.model_name}_purged")
+            if self.model._base_manager.filter(pk=event.pgh_obj_id).exists():
+                back = reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_history",
+                    args=[event.pgh_obj_id],
+                )
+            return HttpResponseRedirect(back)
+        self.message_user(
+            request,
+            gettext("The version of %(at)s of “%(record)s” was restored.")
+            % {"at": event.pgh_created_at.strftime("%Y-%m-%d %H:%M:%S"), "record": record},
+            messages.SUCCESS,
+        )
+        opts = self.model._meta
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[record.pk])
+        )
+
+
+class AtlasModelAdmin(HistoryAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
+    """An admin of the atlas: saves through services, timestamps read-only, audit history."""
 
     list_per_page = 50
     # Django 6 makes https the default scheme of a URL typed without one; the atlas already does.
@@ -298,13 +501,260 @@ class AtlasModelAdmin(ServiceSaveMixin, admin.ModelAdmin):
         return [*fields, *extra]
 
 
+class DeletedFilter(admin.SimpleListFilter):
+    """Softly deleted records are hidden from the list unless asked for."""
+
+    title = _("deleted")
+    parameter_name = "deleted"
+    template = "admin/governance/deleted_filter.html"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        opts = model._meta
+        self.purged_url = (
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_purged")
+            if event_model_for(model) is not None and model_admin.has_view_permission(request)
+            else ""
+        )
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Deleted")), ("all", _("All, deleted or not"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(deleted_at__isnull=True)
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("Not deleted"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+#: ReviewEvent action recorded when a change form moves the state (reviewers may edit it).
+FORM_STATE_ACTIONS = {
+    "published": ReviewEvent.Action.PUBLISH,
+    "in_review": ReviewEvent.Action.SUBMIT,
+}
+
+
+@admin.action(description=_("Delete selected %(verbose_name_plural)s (recoverable)"))
+def soft_delete_selected(modeladmin, request, queryset):
+    """Django's "delete selected" (with its confirmation page), deleting softly."""
+    return delete_selected(modeladmin, request, queryset.filter(deleted_at__isnull=True))
+
+
+soft_delete_selected.allowed_permissions = ("delete",)
+
+
 class ResearchAdmin(AtlasModelAdmin):
-    """An admin of research records: filters on state, access level and the synthetic flag."""
+    """An admin of research records: filters, the review workflow and recoverable deletion.
+
+    * Filters on state, access level, the synthetic flag and "deleted" (deleted records are
+      hidden unless that filter asks for them; they open read-only).
+    * Actions "Submit for review", "Return to draft", "Publish", "Unpublish", "Restore deleted"
+      and "Purge", each shown only to users who may use it, each calling its service in
+      :mod:`governance.workflow`, one record at a time: the ones that can move move, and each
+      one that cannot is named in a message with the reason.
+    * Deleting (the delete button, "delete selected", an inline's delete box) is soft: the
+      record gets ``deleted_at`` and can be restored; only admins purge.
+    * The publication state is read-only in forms for users who may not publish.
+    """
+
+    actions = [
+        "submit_for_review",
+        "return_to_draft",
+        "publish",
+        "unpublish",
+        "restore_deleted",
+        "purge",
+    ]
+    delete_confirmation_template = "admin/governance/soft_delete_confirmation.html"
+    delete_selected_confirmation_template = (
+        "admin/governance/soft_delete_selected_confirmation.html"
+    )
 
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))
         extra = [f for f in RESEARCH_FILTERS if model_has_field(self.model, f) and f not in filters]
-        return [*filters, *extra]
+        return [*filters, *extra, DeletedFilter]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not may_publish(request.user) and "state" not in fields:
+            fields.append("state")
+        return fields
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "autocomplete":
+            # A deleted record is not offered as a new relation.
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return queryset, may_have_duplicates
+
+    # -- permissions of the actions (Django calls has_<name>_permission)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.deleted_at is not None:
+            return False  # a deleted record is read-only until restored
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_submit_permission(self, request):
+        return self.has_change_permission(request)
+
+    def has_publish_permission(self, request):
+        return may_publish(request.user) and self.has_change_permission(request)
+
+    def has_restore_permission(self, request):
+        return self.has_delete_permission(request)
+
+    def has_purge_permission(self, request):
+        return may_purge(request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (
+                soft_delete_selected,
+                "delete_selected",
+                soft_delete_selected.short_description,
+            )
+        return actions
+
+    # -- the actions
+
+    def run_service(self, request, queryset, service, *, done: str, with_save: bool = True):
+        """Call ``service`` on each selected record; report successes and each failure."""
+        moved, failed = 0, []
+        for record in queryset:
+            kwargs = {"record": record, "actor": request.user, "via": "admin"}
+            if with_save:
+                kwargs["save_service"] = self.save_service
+            try:
+                service(**kwargs)
+            except (ValidationError, PermissionDenied) as error:
+                failed.append(f"«{record}»: {validation_message(as_validation_error(error))}")
+            else:
+                moved += 1
+        if moved:
+            self.message_user(
+                request,
+                ngettext("%(count)d record %(done)s.", "%(count)d records %(done)s.", moved)
+                % {"count": moved, "done": done},
+                messages.SUCCESS,
+            )
+        for failure in failed:
+            self.message_user(request, gettext("Not changed: %s") % failure, messages.ERROR)
+
+    @admin.action(description=_("Submit for review"), permissions=["submit"])
+    def submit_for_review(self, request, queryset):
+        self.run_service(request, queryset, record_submit, done=gettext("submitted for review"))
+
+    @admin.action(description=_("Return to draft"), permissions=["submit"])
+    def return_to_draft(self, request, queryset):
+        self.run_service(
+            request, queryset, record_return_to_draft, done=gettext("returned to draft")
+        )
+
+    @admin.action(description=_("Publish"), permissions=["publish"])
+    def publish(self, request, queryset):
+        self.run_service(request, queryset, record_publish, done=gettext("published"))
+
+    @admin.action(description=_("Unpublish (back to draft)"), permissions=["publish"])
+    def unpublish(self, request, queryset):
+        self.run_service(request, queryset, record_unpublish, done=gettext("unpublished"))
+
+    @admin.action(description=_("Restore deleted records"), permissions=["restore"])
+    def restore_deleted(self, request, queryset):
+        self.run_service(request, queryset, record_restore_deleted, done=gettext("restored"))
+
+    @admin.action(description=_("Purge deleted records for good"), permissions=["purge"])
+    def purge(self, request, queryset):
+        self.run_service(request, queryset, record_purge, done=gettext("purged"), with_save=False)
+
+    # -- deletion is soft
+
+    def get_deleted_objects(self, objs, request):
+        # Nothing related is removed by a soft delete: list only the records themselves.
+        objs = list(objs)
+        opts = self.model._meta
+        listed = [f"{capfirst(opts.verbose_name)}: {obj}" for obj in objs]
+        return listed, {opts.verbose_name_plural: len(objs)}, set(), []
+
+    def delete_model(self, request, obj):
+        record_soft_delete(
+            record=obj, actor=request.user, via="admin", save_service=self.save_service
+        )
+
+    def delete_queryset(self, request, queryset):
+        for record in queryset.filter(deleted_at__isnull=True):
+            record_soft_delete(
+                record=record, actor=request.user, via="admin", save_service=self.save_service
+            )
+
+    # -- a state changed in the form is a workflow step too
+
+    def save_model(self, request, obj, form, change):
+        before = ""
+        if change:
+            before = (
+                type(obj)._base_manager.filter(pk=obj.pk).values_list("state", flat=True).first()
+            ) or ""
+        super().save_model(request, obj, form, change)
+        after = getattr(obj, "state", "")
+        if after and after != (before or "draft"):
+            action = FORM_STATE_ACTIONS.get(after)
+            if action is None:
+                action = (
+                    ReviewEvent.Action.UNPUBLISH
+                    if before == "published"
+                    else ReviewEvent.Action.RETURN
+                )
+            review_event_log(
+                record=obj,
+                actor=request.user,
+                action=action,
+                from_state=before,
+                to_state=after,
+                comment=gettext("changed in the form"),
+            )
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(admin.ModelAdmin):
+    """The workflow log: read-only, for everyone who works on the data."""
+
+    list_display = ["at", "action", "model", "object_repr", "from_state", "to_state", "actor"]
+    list_filter = ["action", "model"]
+    list_select_related = ["actor"]
+    search_fields = ["object_repr", "object_id", "comment"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in ReviewEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- Import and export: all rows or none -----------------------------------------------------

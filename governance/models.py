@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -208,3 +210,80 @@ class FieldAccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} read {self.fields} of {self.model} {self.object_id}"
+
+
+class ApiScope(models.TextChoices):
+    """What an API token may do. Read scopes cap what the token sees (never above the owner's
+    role); write scopes open writes, through the same services the admin uses."""
+
+    READ_PUBLIC = "read:public", _("Read published public data")
+    READ_PARTNER = "read:partner", _("Read published public and partner data")
+    READ_RESTRICTED = "read:restricted", _("Read everything the owner may see")
+    WRITE_INDICATORS = "write:indicators", _("Write indicator values")
+    WRITE_RESEARCH = "write:research", _("Write any research record")
+
+
+class ApiClient(models.Model):
+    """A named API client: one knox token with its scopes, expiry and revocation.
+
+    The key is never stored: knox keeps only its SHA-512 digest and the first characters
+    (``token_key``) to find the candidate row. The client row outlives its token, so that the
+    record of who held which access stays after revocation or expiry.
+    """
+
+    user = models.ForeignKey(
+        "auth.User", verbose_name=_("owner"), on_delete=models.CASCADE, related_name="api_clients"
+    )
+    token = models.OneToOneField(
+        settings.KNOX_TOKEN_MODEL,
+        verbose_name=_("token"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="client",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    token_key = models.CharField(
+        _("key prefix"), max_length=25, help_text=_("The first characters of the key, to find it.")
+    )
+    scopes = ArrayField(
+        models.CharField(max_length=24, choices=ApiScope), verbose_name=_("scopes"), default=list
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "name"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_client_unique_active_name",
+                violation_error_message=_("This user already has an active client of that name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+
+def audited_links(model: type[models.Model]) -> None:
+    """Keep every add and remove of ``model``'s many-to-many links (e.g. a claim's sources).
+
+    The link tables Django creates are tracked like any model, so restoring a purged claim can
+    bring its sources back and a changed list of sources shows in the history.
+    """
+    for field in model._meta.local_many_to_many:
+        through = field.remote_field.through
+        if not through._meta.auto_created:
+            continue  # an explicit through model is decorated with audited() itself
+        pghistory.track(
+            pghistory.InsertEvent("link.add"),
+            pghistory.DeleteEvent("link.remove"),
+            obj_field=None,
+            app_label=model._meta.app_label,
+            model_name=f"{model.__name__}{field.name.title().replace('_', '')}Event",
+        )(through)

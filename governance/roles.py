@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 
 RESEARCH_APPS = ("governance", "towns", "csos")
-READ_ONLY_MODELS = {"reviewevent", "fieldaccesslog"}
+READ_ONLY_MODELS = {"reviewevent", "fieldaccesslog", "apiclient"}
 
 
 def sync_role_permissions(**kwargs) -> None:

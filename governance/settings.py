@@ -288,15 +288,38 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",
+    # JSON by default; CSV for every list (?format=csv), same filters and redaction.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+        "governance.api.renderers.CSVRenderer",
+    ],
+    # Request bodies are JSON; anything else is a 415 (a view that takes files opts in).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Per token (or per signed-in user without a token) and per anonymous client address.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "governance.api.throttling.AnonClientThrottle",
+        "governance.api.throttling.TokenThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="600/min"),
         "user": env.str("API_THROTTLE_USER", default="3000/min"),
     },
 }
+# API tokens (django-rest-knox): only the SHA-512 digest of a key is stored. Each token has an
+# ApiClient row (governance.models) with its name and scopes; issue with manage.py issue_token.
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 (a model label, not a secret)
+REST_KNOX = {
+    "SECURE_HASH_ALGORITHM": "hashlib.sha512",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 64,
+    # Expiry is chosen per token when it is issued (issue_token --expires-days); a token
+    # issued without one never expires until revoked.
+    "TOKEN_TTL": None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+API_TOKEN_DEFAULT_DAYS = _int("API_TOKEN_DEFAULT_DAYS", 365, minimum=0)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Local Governance Atlas API",
     "DESCRIPTION": (
@@ -311,6 +334,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Redaction leaves sensitive fields out of a response: read-only fields are not required.
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
+    # Several models have a "kind", "origin" or "status" of their own: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "TownKindEnum": "towns.models.places.TownKind",
+        "TypologyEnum": "towns.models.places.Typology",
+        "GroupKindEnum": "towns.models.power.GroupKind",
+        "PostKindEnum": "towns.models.power.PostKind",
+        "TieKindEnum": "towns.models.power.TieKind",
+        "PersonOriginEnum": "towns.models.power.Origin",
+        "GroupOriginEnum": "towns.models.power.GroupOrigin",
+        "ActivityStatusEnum": "towns.models.activities.ActivityStatus",
+        "CSOStatusEnum": "csos.models.CSOStatus",
+        "LinkKindEnum": "csos.models.LinkKind",
+        "AssetKindEnum": "csos.models.AssetKind",
+        "SourceKindEnum": "governance.models.Source.Kind",
+        "AccessLevelEnum": "governance.access.AccessLevel",
+        "PublicationStateEnum": "governance.access.PublicationState",
+        "ConfidenceEnum": "governance.models.Confidence",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------
@@ -326,6 +369,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# History triggers of Django's auto-created link tables (a claim's sources, a CSO's towns) are
+# not in migrations: pgtrigger installs every trigger after each migrate.
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+
+# --- Backups (python manage.py backup / restore) ---
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups"))
+BACKUP_KEEP = _int("BACKUP_KEEP", 7, minimum=1)
 
 # --- Atlas ----------------------------------------------------------------------------------
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")

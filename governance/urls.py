@@ -22,6 +22,8 @@ urlpatterns = [
     ),
     re_path(API, include("towns.api.urls")),
     re_path(API, include("csos.api.urls")),
+    re_path(API, include("towns.api.geojson")),
+    re_path(API, include("csos.api.export_urls")),
 ]
 
 urlpatterns += i18n_patterns(
@@ -30,3 +32,5 @@ urlpatterns += i18n_patterns(
     path("", include("towns.urls")),
     prefix_default_language=False,
 )
+
+handler500 = "governance.views.server_error"

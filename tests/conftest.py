@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+pytest_plugins = ["tests.personas"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def collected_static():
@@ -28,3 +30,13 @@ def researcher_user(django_user_model):
 def admin_client_logged(client, researcher_user):
     client.force_login(researcher_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """A request under /be/ or /ru/ leaves its language active in the thread; start in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")

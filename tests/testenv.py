@@ -10,8 +10,14 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# One static folder per pytest-xdist worker: parallel collectstatic runs must not collide.
 os.environ.setdefault(
-    "STATIC_ROOT", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-static")
+    "STATIC_ROOT",
+    os.path.join(
+        os.path.dirname(os.path.dirname(__file__)),
+        "var",
+        "test-static-" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
+    ),
 )
 # Most tests sign staff in with force_login; the 2FA tests switch it on with override_settings.
 os.environ.setdefault("STAFF_2FA_REQUIRED", "false")

@@ -69,8 +69,11 @@ def town_indicator_table(*, town: Town, user=None) -> list[IndicatorRow]:
                 Lag("value"), partition_by=[F("town_id"), F("indicator_id")], order_by="year"
             ),
             latest_year=Window(Max("year"), partition_by=[F("town_id"), F("indicator_id")]),
+            # The town is picked AFTER ranking: a filter on a window annotation goes into an
+            # outer query, while a plain town_id filter would rank the town against itself.
+            row_town=Window(Max("town_id"), partition_by=[F("id")]),
         )
-        .filter(town_id=town.pk, year=F("latest_year"))
+        .filter(row_town=town.pk, year=F("latest_year"))
         .select_related("indicator")
         .order_by("indicator__system", "indicator__code")
     )

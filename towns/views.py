@@ -1,30 +1,123 @@
-"""Public pages of places: the town list (home) and a town page."""
+"""Public pages of places: the map home, a town's dashboard, compare, the typology overview,
+and the data of every chart as CSV."""
 
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from towns import selectors
-from towns.models import TownKind
+from towns import pages, selectors
+from towns.models import Indicator, Town, TownKind, Typology
 from towns.profile import town_profile
 
 ORDERINGS = {
-    "name": "name_en",
-    "-population": "-population",
-    "population": "population",
+    "name": (lambda t: (t.name_en, t.pk), False),
+    "-population": (lambda t: (t.population or 0, t.pk), True),
+    "population": (lambda t: (t.population or 0, t.pk), False),
 }
+OPERATORS = {"gte": Decimal.__ge__, "lte": Decimal.__le__}
+PAGE_SIZE = 100
+COMPARE_MIN, COMPARE_MAX = 2, 4
+
+
+@dataclass
+class MapFilters:
+    """The filters of the map home, read from the querystring so that a view can be shared."""
+
+    q: str = ""
+    region: str = ""
+    kind: str = ""
+    typology: str = ""
+    cso: bool = False
+    indicator: Indicator | None = None
+    op: str = "gte"
+    threshold: Decimal | None = None
+    order: str = "name"
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, request, indicators: list[Indicator]) -> MapFilters:
+        get = request.GET
+        f = cls(
+            q=get.get("q", "").strip()[:100],
+            region=get.get("region", "").strip()[:64],
+            kind=get.get("kind", "").strip(),
+            typology=get.get("typology", "").strip(),
+            cso=get.get("cso") == "yes",
+            op=get.get("op", "gte"),
+            order=get.get("order", "name"),
+        )
+        if f.kind not in TownKind.values:
+            f.kind = ""
+        if f.typology not in Typology.values:
+            f.typology = ""
+        if f.op not in OPERATORS:
+            f.op = "gte"
+        if f.order not in ORDERINGS:
+            f.order = "name"
+        code = get.get("indicator", "").strip()
+        f.indicator = next((i for i in indicators if i.code == code), None)
+        raw = get.get("threshold", "").strip().replace(",", ".")
+        if raw and f.indicator is not None:
+            try:
+                f.threshold = Decimal(raw)
+                if not f.threshold.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                f.threshold = None
+                f.errors.append(_("The threshold must be a number, e.g. 6000 or 12.5."))
+        return f
+
+    def keep(self, town: Town, *, matching, cso_towns, values) -> bool:
+        """Whether ``town`` passes every filter (the map's script applies the same rules)."""
+        if matching is not None and town.pk not in matching:
+            return False
+        if self.region and town.region.slug != self.region:
+            return False
+        if self.kind and town.kind != self.kind:
+            return False
+        if self.typology and town.typology != self.typology:
+            return False
+        if self.cso and (cso_towns is None or town.pk not in cso_towns):
+            return False
+        if self.indicator is not None and self.threshold is not None:
+            value = values.get(town.pk)
+            return value is not None and OPERATORS[self.op](value, self.threshold)
+        return True
 
 
 def home(request):
-    query = request.GET.get("q", "").strip()[:100]
-    region = request.GET.get("region", "").strip()[:64]
-    kind = request.GET.get("kind", "").strip()
-    if kind not in TownKind.values:
-        kind = ""
-    order = request.GET.get("order", "name")
-    towns = selectors.town_list(
-        query=query, region=region, kind=kind, ordering=ORDERINGS.get(order, "name_en")
+    """Every town on a map coloured by typology, with filters and a sortable list beside it."""
+    indicators = list(Indicator.objects.order_by("system", "code"))
+    filters = MapFilters.from_request(request, indicators)
+    towns = list(Town.objects.select_related("region").order_by("name_en", "pk"))
+    matching = (
+        set(Town.objects.search(filters.q).values_list("pk", flat=True)) if filters.q else None
     )
-    page = Paginator(towns, 50).get_page(request.GET.get("page"))
+    cso_towns = pages.towns_with_cso_data(request.user)
+    values = (
+        pages.latest_values(indicator=filters.indicator, user=request.user)
+        if filters.indicator
+        else {}
+    )
+    listed = [
+        t for t in towns if filters.keep(t, matching=matching, cso_towns=cso_towns, values=values)
+    ]
+    key, reverse = ORDERINGS[filters.order]
+    listed.sort(key=key, reverse=reverse)
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    for town in page:
+        town.indicator_value = values.get(town.pk)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -32,26 +125,242 @@ def home(request):
         "towns/home.html",
         {
             "page": page,
-            "query": query,
-            "region": region,
-            "kind": kind,
-            "order": order,
+            "filters": filters,
+            "query": filters.q,
+            "region": filters.region,
+            "kind": filters.kind,
+            "order": filters.order,
             "regions": selectors.region_list(),
             "kinds": TownKind.choices,
+            "typologies": Typology.choices,
+            "indicators": indicators,
+            "has_cso_app": cso_towns is not None,
+            "legend": pages.typology_legend(),
             "querystring": params.urlencode(),
+            "map_data": map_data(
+                pages.map_points(
+                    towns,
+                    cso_towns=cso_towns,
+                    values=values if filters.indicator else None,
+                    matching=matching,
+                )
+            ),
         },
     )
 
 
+def map_data(points: list[dict]) -> dict:
+    """What static/js/map.js needs: the towns, the legend, the outline and the tile layer."""
+    return {
+        "towns": points,
+        "legend": pages.typology_legend(),
+        "outline": static("vendor/world-atlas-2.0.2/belarus-50m.geojson"),
+        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION}
+        if settings.MAP_TILE_URL
+        else None,
+        "labels": {
+            "population": _("Population"),
+            "typology": _("Typology"),
+            "unknown": _("unknown"),
+            "value": _("Value"),
+        },
+    }
+
+
+def _town_dashboard(request, town: Town) -> dict:
+    user = request.user
+    profile = town_profile(town, user=user)
+    # Sources of every claim shown, at the viewer's level, in one query per kind of claim.
+    prefetch_related_objects(profile.influences, pages.sources_prefetch(user))
+    prefetch_related_objects(profile.appointments, pages.sources_prefetch(user))
+    prefetch_related_objects([a for a, _v in profile.ventures], pages.sources_prefetch(user))
+    rows = selectors.town_indicator_table(town=town, user=user)
+    return {
+        "profile": profile,
+        "indicators": rows,
+        "balance_chart": pages.balance_chart(profile),
+        "activities_chart": pages.activities_chart(profile),
+        "appointments_chart": pages.appointments_chart(profile, user),
+        "network": pages.network_elements(profile, user),
+        "indicator_summaries": pages.indicator_dashboard(town=town, rows=rows, user=user),
+    }
+
+
 def town_detail(request, slug):
     town = selectors.town_get(slug=slug)
-    profile = town_profile(town, user=request.user)
+    context = _town_dashboard(request, town)
+    context.update(
+        town=town,
+        typology_colour=pages.TYPOLOGY_COLOURS.get(town.typology),
+        profile_api_url=pages.profile_api_url(town),
+    )
+    return render(request, "towns/town_detail.html", context)
+
+
+def chart_csv(request, slug, key):
+    """The data of one chart of a town's dashboard, as CSV (the same rows as its table)."""
+    town = selectors.town_get(slug=slug)
+    user = request.user
+    if key.startswith("indicator-"):
+        code = key.removeprefix("indicator-")
+        series = [
+            s for s in pages.indicator_series(towns=[town], user=user) if s.indicator.code == code
+        ]
+        if not series:
+            raise Http404(_("No such chart."))
+        chart = pages.indicator_chart(series[0], [town], with_median=True)
+    elif key in {"balance", "activities", "appointments"}:
+        profile = town_profile(town, user=user)
+        chart = {
+            "balance": pages.balance_chart,
+            "activities": pages.activities_chart,
+            "appointments": lambda p: pages.appointments_chart(p, user),
+        }[key](profile)
+    else:
+        raise Http404(_("No such chart."))
+    return csv_response(chart, f"{town.slug}-{key}.csv")
+
+
+def csv_response(chart: pages.Chart, filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow([str(c) for c in chart.columns])
+    writer.writerows(chart.rows)
+    return response
+
+
+# --- Compare ---------------------------------------------------------------------------------
+
+
+def compare_towns(request) -> tuple[list[Town], str]:
+    """The towns of ``?towns=a,b,c`` (or repeated ``towns``), in order, and an error message."""
+    slugs: list[str] = []
+    for raw in request.GET.getlist("towns"):
+        for part in raw.split(","):
+            slug = slugify(part.strip())[:80]
+            if slug and slug not in slugs:
+                slugs.append(slug)
+    if not slugs:
+        return [], ""
+    if len(slugs) < COMPARE_MIN or len(slugs) > COMPARE_MAX:
+        return [], _(
+            "Choose between %(min)d and %(max)d different towns to compare (got %(n)d)."
+        ) % {
+            "min": COMPARE_MIN,
+            "max": COMPARE_MAX,
+            "n": len(slugs),
+        }
+    found = {t.slug: t for t in Town.objects.select_related("region").filter(slug__in=slugs)}
+    unknown = [s for s in slugs if s not in found]
+    if unknown:
+        return [], _("Unknown town: %(slugs)s.") % {"slugs": ", ".join(unknown)}
+    return [found[s] for s in slugs], ""
+
+
+def compare(request):
+    """Two to four towns side by side on the same measures, with the same charts."""
+    towns, error = compare_towns(request)
+    context = {
+        "towns": towns,
+        "error": error,
+        "choices": Town.objects.only("slug", "name_en", "name_be", "name_ru").order_by("name_en"),
+        "selected": [t.slug for t in towns]
+        or [s for raw in request.GET.getlist("towns") for s in raw.split(",") if s][:COMPARE_MAX]
+        or [request.GET.get("add", "")[:80]],
+    }
+    if towns:
+        context.update(compare_context(towns, request.user))
+    return render(request, "towns/compare.html", context, status=400 if error else 200)
+
+
+def compare_context(towns: list[Town], user) -> dict:
+    profiles = [town_profile(t, user=user) for t in towns]
+    series = pages.indicator_series(towns=towns, user=user, regional_median=False)
+    charts = [pages.indicator_chart(s, towns, with_median=False) for s in series]
+    latest = []
+    for s in series:
+        cells = []
+        for t in towns:
+            years = s.values.get(t.slug) or {}
+            cells.append((years[max(years)], max(years)) if years else None)
+        latest.append((s.indicator, cells))
+    balance = pages.Chart(
+        key="balance",
+        title=_("Share of our own and aliens in the influence"),
+        kind="bar",
+        columns=[_("Town"), _("Our own"), _("Aliens")],
+        rows=[
+            [p.town.name, pages._share(p.balance.own_share), pages._share(p.balance.alien_share)]
+            for p in profiles
+        ],
+        spec={
+            "type": "stacked",
+            "labels": [t.name for t in towns],
+            "datasets": [
+                {
+                    "label": _("Our own"),
+                    "data": [_pct(p.balance.own_share) for p in profiles],
+                    "colour": "#0072B2",
+                },
+                {
+                    "label": _("Aliens"),
+                    "data": [_pct(p.balance.alien_share) for p in profiles],
+                    "colour": "#D55E00",
+                },
+            ],
+            "yTitle": "%",
+            "max": 100,
+        },
+    )
+    return {
+        "profiles": profiles,
+        "charts": charts,
+        "balance_chart": balance,
+        "latest": latest,
+        "slugs": ",".join(t.slug for t in towns),
+    }
+
+
+def _pct(share: float | None) -> float | None:
+    return None if share is None else round(share * 100, 1)
+
+
+def compare_csv(request, key):
+    towns, error = compare_towns(request)
+    if error or not towns:
+        raise Http404(error or _("Choose towns to compare."))
+    context = compare_context(towns, request.user)
+    charts = {c.key: c for c in [context["balance_chart"], *context["charts"]]}
+    if key not in charts:
+        raise Http404(_("No such chart."))
+    return csv_response(charts[key], f"compare-{key}.csv")
+
+
+# --- Typology --------------------------------------------------------------------------------
+
+
+def typology(request):
+    """Towns grouped by type, with counts, a map and the research's description of each type."""
+    towns = list(Town.objects.select_related("region").order_by("name_en", "pk"))
+    groups = []
+    for value, label in Typology.choices:
+        members = [t for t in towns if t.typology == value]
+        groups.append(
+            {
+                "value": value,
+                "label": label,
+                "colour": pages.TYPOLOGY_COLOURS[value],
+                "description": pages.TYPOLOGY_DESCRIPTIONS[value],
+                "towns": members,
+            }
+        )
     return render(
         request,
-        "towns/town_detail.html",
+        "towns/typology.html",
         {
-            "town": town,
-            "profile": profile,
-            "indicators": selectors.town_indicator_table(town=town, user=request.user),
+            "groups": groups,
+            "total": len(towns),
+            "map_data": map_data(pages.map_points(towns, cso_towns=None)),
         },
     )

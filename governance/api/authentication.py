@@ -1,12 +1,47 @@
-"""Token authentication of the API: hashed tokens (django-rest-knox) with scopes."""
+"""Token authentication of the API: hashed tokens (django-rest-knox) with scopes.
 
+``Authorization: Token <key>``. Only the header is read: a key in the query string is ignored
+(it would end up in logs and browser histories). knox stores the SHA-512 digest of each key,
+never the key. An expired token is deleted by knox and refused; a revoked one no longer exists;
+a knox token without its :class:`governance.models.ApiClient` row (and so without scopes) is
+refused too. All of these answer 401.
+
+On success the user's viewer level is capped by the token's read scope
+(:func:`governance.tokens.token_viewer_level`) and cached on the user object as
+``_atlas_viewer_level``, which :func:`governance.access.viewer_level` returns from then on: every
+selector (``visible_to``) and the redaction policy read the token's level without knowing about
+tokens. The scopes themselves are kept on the user as ``_atlas_token_scopes`` for
+:mod:`governance.api.permissions`.
+"""
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
+from rest_framework import exceptions
+
+from governance.models import ApiClient
+from governance.tokens import token_viewer_level
 
 
 class ScopedTokenAuthentication(TokenAuthentication):
-    """``Authorization: Token <key>``; keys are stored hashed; a key in the query string is
-    ignored (only the header is read)."""
+    """Knox token authentication that applies the token's scopes to the request's user."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        try:
+            client = token.client
+        except ApiClient.DoesNotExist:
+            client = None
+        if client is None or client.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        scopes = frozenset(client.scopes)
+        # The role first (cached by viewer_level on this user object), then capped by the scope.
+        user._atlas_viewer_level = token_viewer_level(user, scopes)
+        user._atlas_token_scopes = scopes
+        return user, token
 
 
 class ScopedTokenScheme(OpenApiAuthenticationExtension):
@@ -20,5 +55,10 @@ class ScopedTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": 'Partner token: "Token <key>". Keys are issued with scopes and expiry.',
+            "description": (
+                'Partner token: "Token <key>", issued with `manage.py issue_token` with a name, '
+                "scopes (read:public, read:partner, read:restricted, write:indicators, "
+                "write:research) and an expiry. A token reads at the lower of its owner's role "
+                "and its read scope. Keys in the query string are ignored."
+            ),
         }

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,4 +19,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OverflowError | DataError):
+        # A number or date too large for the database, in a filter or a lookup: the client's
+        # input, so a 400 (the database's message is not echoed).
+        exc = exceptions.ValidationError({"detail": "A value in the request is out of range."})
     return drf_exception_handler(exc, context)

@@ -1,29 +1,214 @@
-import django_filters
-from rest_framework.filters import SearchFilter
+"""Filters of the local-authority resources (django-filter).
 
-from towns.models import Town, TownKind
+Every list has ``updated_since``; research records also ``is_synthetic`` and claims
+``confidence`` (see :mod:`governance.api.views`). Filters that point at a person, or at a
+record that may be hidden, are ``research_only``: ignored below research level, so that a
+filter cannot confirm what the viewer may not see.
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from governance.api.views import (
+    AtlasFilterSet,
+    ClaimFilterSet,
+    DatedFilterSet,
+    ResearchFilterSet,
+)
+from governance.models import Source
+from towns.models import (
+    Activity,
+    ActivityField,
+    ActivityStatus,
+    Appointment,
+    CorporateSector,
+    Direction,
+    District,
+    GroupKind,
+    GroupOrigin,
+    Indicator,
+    IndicatorSystem,
+    IndicatorValue,
+    Influence,
+    InfluenceGroup,
+    Origin,
+    Person,
+    Post,
+    PostKind,
+    RecruitedFrom,
+    Region,
+    Stance,
+    Tie,
+    TieKind,
+    Town,
+    TownKind,
+    Typology,
+)
 
 
-class TownFilter(django_filters.FilterSet):
-    region = django_filters.CharFilter(field_name="region__slug", label="Region slug")
-    kind = django_filters.ChoiceFilter(choices=TownKind.choices)
-    population_min = django_filters.NumberFilter(field_name="population", lookup_expr="gte")
-    population_max = django_filters.NumberFilter(field_name="population", lookup_expr="lte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+def town_filters():
+    return (
+        filters.CharFilter(field_name="town__slug", label="Town slug"),
+        filters.CharFilter(field_name="town__region__slug", label="Region slug"),
+    )
+
+
+class RegionFilter(AtlasFilterSet):
+    class Meta:
+        model = Region
+        fields = ["code"]
+
+
+class DistrictFilter(AtlasFilterSet):
+    region = filters.CharFilter(field_name="region__slug", label="Region slug")
+
+    class Meta:
+        model = District
+        fields = ["region"]
+
+
+class TownFilter(AtlasFilterSet):
+    region = filters.CharFilter(field_name="region__slug", label="Region slug")
+    district = filters.CharFilter(field_name="district__slug", label="District slug")
+    kind = filters.ChoiceFilter(choices=TownKind.choices)
+    typology = filters.ChoiceFilter(choices=Typology.choices)
+    population_min = filters.NumberFilter(field_name="population", lookup_expr="gte")
+    population_max = filters.NumberFilter(field_name="population", lookup_expr="lte")
+    own_share_min = filters.NumberFilter(field_name="own_share", lookup_expr="gte")
+    own_share_max = filters.NumberFilter(field_name="own_share", lookup_expr="lte")
+    is_synthetic = filters.BooleanFilter()
 
     class Meta:
         model = Town
-        fields = ["region", "kind", "is_synthetic"]
+        fields = ["region", "district", "kind", "typology", "is_synthetic"]
 
 
-class AnyNameSearchFilter(SearchFilter):
-    """``?search=`` matched against every spelling of every name (see governance.text)."""
+class SourceFilter(ResearchFilterSet):
+    kind = filters.ChoiceFilter(choices=Source.Kind.choices)
+    reliability = filters.ChoiceFilter(choices=Source.Reliability.choices)
+    date_from = filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = filters.DateFilter(field_name="date", lookup_expr="lte")
+    interview_code = filters.CharFilter(label="Interview code (research level only)")
 
-    def get_search_fields(self, view, request):
-        return ["search_text"]
+    research_only = ("interview_code",)
 
-    def filter_queryset(self, request, queryset, view):
-        term = request.query_params.get(self.search_param, "").strip()
-        if not term:
-            return queryset
-        return queryset.search(term[:100])
+    class Meta:
+        model = Source
+        fields = ["kind", "reliability", "interview_code"]
+
+
+class PersonFilter(ResearchFilterSet):
+    origin = filters.ChoiceFilter(choices=Origin.choices)
+    origin_town = filters.CharFilter(field_name="origin_town__slug", label="Home town slug")
+
+    class Meta:
+        model = Person
+        fields = ["origin", "origin_town"]
+
+
+class PostFilter(AtlasFilterSet):
+    kind = filters.ChoiceFilter(choices=PostKind.choices)
+    is_key = filters.BooleanFilter()
+
+    class Meta:
+        model = Post
+        fields = ["kind", "is_key"]
+
+
+class AppointmentFilter(DatedFilterSet):
+    town, region = town_filters()
+    post = filters.NumberFilter(field_name="post_id")
+    post_kind = filters.ChoiceFilter(field_name="post__kind", choices=PostKind.choices)
+    recruited_from = filters.ChoiceFilter(choices=RecruitedFrom.choices)
+    person = filters.NumberFilter(field_name="person_id", label="Person id (research level)")
+    influenced_by_group = filters.NumberFilter(
+        field_name="influenced_by_groups", label="Influence group id (research level)"
+    )
+
+    research_only = ("person", "influenced_by_group")
+
+    class Meta:
+        model = Appointment
+        fields = ["post", "recruited_from"]
+
+
+class InfluenceGroupFilter(ResearchFilterSet):
+    kind = filters.ChoiceFilter(choices=GroupKind.choices)
+    origin = filters.ChoiceFilter(choices=GroupOrigin.choices)
+    sector = filters.ChoiceFilter(choices=CorporateSector.choices)
+    town = filters.CharFilter(method="filter_town", label="Town slug (through visible claims)")
+
+    class Meta:
+        model = InfluenceGroup
+        fields = ["kind", "origin", "sector"]
+
+    def filter_town(self, queryset, name, value):
+        # Through the influence claims the viewer may see: a hidden claim must not tie a
+        # group to a town.
+        user = getattr(self.request, "user", None)
+        claims = Influence.objects.visible_to(user).filter(town__slug=value)
+        return queryset.filter(pk__in=claims.values("group_id"))
+
+
+class TieFilter(DatedFilterSet):
+    kind = filters.ChoiceFilter(choices=TieKind.choices)
+    person = filters.NumberFilter(method="filter_person", label="Person id (research level)")
+
+    research_only = ("person",)
+
+    class Meta:
+        model = Tie
+        fields = ["kind"]
+
+    def filter_person(self, queryset, name, value):
+        return queryset.filter(person_a_id=value) | queryset.filter(person_b_id=value)
+
+
+class IndicatorFilter(AtlasFilterSet):
+    system = filters.ChoiceFilter(choices=IndicatorSystem.choices)
+    direction = filters.ChoiceFilter(choices=Direction.choices)
+    has_standard = filters.BooleanFilter(field_name="standard", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Indicator
+        fields = ["system", "direction"]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class IndicatorCodesFilter(filters.ModelMultipleChoiceFilter):
+    """``?indicator=code`` (repeatable); an unknown code is a 400."""
+
+
+class IndicatorValueFilter(ClaimFilterSet):
+    town, region = town_filters()
+    indicator = IndicatorCodesFilter(
+        field_name="indicator__code",
+        to_field_name="code",
+        queryset=Indicator.objects.all(),
+        label="Indicator code (repeat for several)",
+    )
+    system = filters.ChoiceFilter(field_name="indicator__system", choices=IndicatorSystem.choices)
+    year = filters.NumberFilter()
+    year_from = filters.NumberFilter(field_name="year", lookup_expr="gte")
+    year_to = filters.NumberFilter(field_name="year", lookup_expr="lte")
+    quarter = filters.NumberFilter()
+
+    class Meta:
+        model = IndicatorValue
+        fields = ["indicator", "year", "quarter"]
+
+
+class ActivityFilter(ClaimFilterSet):
+    town, region = town_filters()
+    status = filters.ChoiceFilter(choices=ActivityStatus.choices)
+    field = filters.ChoiceFilter(choices=ActivityField.choices)
+    la_stance = filters.ChoiceFilter(choices=Stance.choices)
+    year_from = filters.NumberFilter(field_name="year", lookup_expr="gte")
+    year_to = filters.NumberFilter(field_name="year", lookup_expr="lte")
+
+    class Meta:
+        model = Activity
+        fields = ["status", "field", "la_stance"]

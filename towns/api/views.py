@@ -1,37 +1,419 @@
-from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import viewsets
-from rest_framework.filters import OrderingFilter
-from rest_framework.permissions import AllowAny
+"""Resources of the local-authority side under /api/v1/.
 
-from towns import selectors
-from towns.api.filters import AnyNameSearchFilter, TownFilter
-from towns.api.serializers import RegionSerializer, TownSerializer
+Places (regions, districts, towns) are public reference data and read-only here. Research
+records (sources, persons, appointments, influence groups, ties, indicator values, activities)
+are read through ``visible_to(request.user)`` and written by researchers through
+:func:`towns.services.research_record_save` (which also refreshes the towns' stored
+aggregates). Posts and indicators are reference data researchers may add and correct, but
+not delete (values and appointments point at them).
+
+Pagination: towns and indicator values page by cursor in their default order (see
+:class:`governance.api.views.CursorUnlessOrdered`); every other list pages by number.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from governance.api.views import CursorUnlessOrdered, ReadOnlyResource, ResearchResource
+from governance.models import Source
+from towns.api import filters as f
+from towns.api import serializers as s
+from towns.api.bulk import MAX_ROWS, BulkRejected, indicator_values_bulk_create
+from towns.api.profile import (
+    ProfileQuerySerializer,
+    SeriesQuerySerializer,
+    TownProfileSerializer,
+    TownSeriesSerializer,
+    profile_data,
+    series_data,
+)
+from towns.geo import TownGeoJSONRenderer
+from towns.models import (
+    Activity,
+    Appointment,
+    District,
+    Indicator,
+    IndicatorValue,
+    Influence,
+    InfluenceGroup,
+    Person,
+    Post,
+    Region,
+    Tie,
+    Town,
+)
+from towns.services import research_record_save
+
+NAME_SEARCH = ["name_en", "name_be", "name_ru"]
 
 
-class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+def visible_sources(user):
+    return Prefetch("sources", queryset=Source.objects.visible_to(user).only("pk"))
+
+
+# --- Places ------------------------------------------------------------------------------------
+
+
+class RegionViewSet(ReadOnlyResource):
     """Regions (voblasts) of Belarus and Minsk city. Public place data."""
 
-    permission_classes = [AllowAny]
-    serializer_class = RegionSerializer
+    serializer_class = s.RegionDetailSerializer
+    list_serializer_class = s.RegionSerializer
     lookup_field = "slug"
-    filter_backends = [OrderingFilter]
-    ordering_fields = ["code", "name_en"]
+    filterset_class = f.RegionFilter
+    search_fields = NAME_SEARCH
+    ordering_fields = ["code", "name_en", "updated_at"]
     ordering = ["code"]
 
     def get_queryset(self):
-        return selectors.region_list()
+        return Region.objects.all()
 
 
-class TownViewSet(viewsets.ReadOnlyModelViewSet):
-    """Towns with names in three languages. ``search`` matches any spelling of any name."""
+class DistrictViewSet(ReadOnlyResource):
+    """Districts (raions). Public place data."""
 
-    permission_classes = [AllowAny]
-    serializer_class = TownSerializer
+    serializer_class = s.DistrictSerializer
     lookup_field = "slug"
-    filter_backends = [DjangoFilterBackend, AnyNameSearchFilter, OrderingFilter]
-    filterset_class = TownFilter
-    ordering_fields = ["name_en", "population", "updated_at"]
-    ordering = ["name_en"]
+    filterset_class = f.DistrictFilter
+    search_fields = NAME_SEARCH
+    ordering_fields = ["name_en", "updated_at"]
+    ordering = ["region__code", "name_en"]
 
     def get_queryset(self):
-        return selectors.town_list()
+        return District.objects.select_related("region")
+
+
+class TownViewSet(ReadOnlyResource):
+    """Towns with names in three languages. ``search`` matches any spelling of any name.
+
+    ``typology`` and ``own_share`` are aggregates stored from published claims (public by
+    design); ``/profile/`` computes them again from what the viewer may see, with the rest.
+    """
+
+    serializer_class = s.TownDetailSerializer
+    list_serializer_class = s.TownSerializer
+    lookup_field = "slug"
+    filterset_class = f.TownFilter
+    pagination_class = CursorUnlessOrdered
+    # ?format=geojson gives the current page as an RFC 7946 FeatureCollection.
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, TownGeoJSONRenderer]
+    search_fields = ["search_text"]
+    search_key_field = "search_text"
+    ordering_fields = ["name_en", "population", "own_share", "updated_at"]
+    ordering = ["name_en", "pk"]
+
+    def get_queryset(self):
+        return Town.objects.select_related("region", "district")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATE,
+                description="The profile as of this day (default today).",
+            )
+        ],
+        responses={200: TownProfileSerializer},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def profile(self, request, *args, **kwargs):
+        """The computed profile: balance, typology, criteria, ventures, network, advice.
+
+        Everything is computed only from the records the viewer may see, and each part
+        carries its explanation.
+        """
+        query = (
+            {"as_of": request.query_params["as_of"]} if request.query_params.get("as_of") else {}
+        )
+        checked = ProfileQuerySerializer(data=query)
+        checked.is_valid(raise_exception=True)
+        town = self.get_object()
+        data = profile_data(town, user=request.user, as_of=checked.validated_data.get("as_of"))
+        return Response(TownProfileSerializer(data).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "indicator", OpenApiTypes.STR, many=True, description="Indicator code(s)."
+            ),
+            OpenApiParameter("from", OpenApiTypes.INT, description="First year (inclusive)."),
+            OpenApiParameter("to", OpenApiTypes.INT, description="Last year (inclusive)."),
+        ],
+        responses={200: TownSeriesSerializer},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def indicators(self, request, *args, **kwargs):
+        """Time series of one or many indicators of the town (values the viewer may see)."""
+        params = request.query_params
+        query = {"indicator": params.getlist("indicator")}
+        for key in ("from", "to"):
+            if params.get(key):
+                query[key] = params[key]
+        checked = SeriesQuerySerializer(data=query)
+        checked.is_valid(raise_exception=True)
+        town = self.get_object()
+        data = series_data(
+            town,
+            user=request.user,
+            codes=checked.validated_data.get("indicator"),
+            year_from=checked.validated_data.get("from"),
+            year_to=checked.validated_data.get("to"),
+        )
+        return Response(TownSeriesSerializer(data).data)
+
+
+# --- Evidence and who governs ------------------------------------------------------------------
+
+
+class SourceViewSet(ResearchResource):
+    """Sources of evidence. Interview codes and notes are research level only."""
+
+    serializer_class = s.SourceSerializer
+    write_serializer_class = s.SourceWriteSerializer
+    filterset_class = f.SourceFilter
+    search_fields = ["citation"]
+    ordering_fields = ["citation", "date", "updated_at"]
+    ordering = ["citation", "pk"]
+
+    def get_queryset(self):
+        return Source.objects.visible_to(self.request.user)
+
+
+class PersonViewSet(ResearchResource):
+    """Persons in power and in networks. Names follow ``names_access_level``: a viewer below
+    it gets the record without any name key. Name search and ordering: research level only."""
+
+    serializer_class = s.PersonDetailSerializer
+    list_serializer_class = s.PersonSerializer
+    write_serializer_class = s.PersonWriteSerializer
+    save_service = staticmethod(research_record_save)
+    m2m_fields = ("sources",)
+    filterset_class = f.PersonFilter
+    search_fields = [*NAME_SEARCH, "given_name", "family_name", "patronymic_name"]
+    research_search_only = True
+    ordering_fields = ["id", "name_en", "updated_at"]
+    research_ordering_fields = ("name_en",)
+    # Not by name: the order of a list must not reveal hidden names.
+    ordering = ["id"]
+
+    def get_queryset(self):
+        qs = Person.objects.visible_to(self.request.user).select_related("origin_town")
+        if self.action != "list":
+            qs = qs.prefetch_related(visible_sources(self.request.user))
+        return qs
+
+
+class PostViewSet(ResearchResource):
+    """Posts (positions) such as the chairman of the district executive committee."""
+
+    serializer_class = s.PostSerializer
+    write_serializer_class = s.PostWriteSerializer
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    filterset_class = f.PostFilter
+    search_fields = [*NAME_SEARCH, "organization"]
+    ordering_fields = ["name_en", "kind", "updated_at"]
+    ordering = ["name_en", "pk"]
+
+    def get_queryset(self):
+        return Post.objects.all()
+
+
+class AppointmentViewSet(ResearchResource):
+    """Who held which post in which town, when, and where they were recruited from.
+
+    ``person`` is present only when the viewer may see who it is.
+    """
+
+    serializer_class = s.AppointmentDetailSerializer
+    list_serializer_class = s.AppointmentSerializer
+    write_serializer_class = s.AppointmentWriteSerializer
+    save_service = staticmethod(research_record_save)
+    m2m_fields = ("influenced_by_groups", "influenced_by_persons", "sources")
+    filterset_class = f.AppointmentFilter
+    ordering_fields = ["start_date", "end_date", "updated_at", "id"]
+    ordering = ["-start_date", "id"]
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Appointment.objects.visible_to(user).select_related("person", "post", "town")
+        if self.action != "list":
+            qs = qs.prefetch_related(
+                Prefetch(
+                    "influenced_by_groups",
+                    queryset=InfluenceGroup.objects.visible_to(user).only("pk"),
+                ),
+                Prefetch("influenced_by_persons", queryset=Person.objects.visible_to(user)),
+                visible_sources(user),
+            )
+        return qs
+
+
+class InfluenceGroupViewSet(ResearchResource):
+    """Groups and structures of influence ("our own" or "aliens") and their claims on towns."""
+
+    serializer_class = s.InfluenceGroupDetailSerializer
+    list_serializer_class = s.InfluenceGroupSerializer
+    write_serializer_class = s.InfluenceGroupWriteSerializer
+    save_service = staticmethod(research_record_save)
+    m2m_fields = ("sources",)
+    filterset_class = f.InfluenceGroupFilter
+    search_fields = NAME_SEARCH
+    ordering_fields = ["name_en", "kind", "updated_at"]
+    ordering = ["name_en", "pk"]
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = InfluenceGroup.objects.visible_to(user)
+        if self.action != "list":
+            qs = qs.prefetch_related(
+                visible_sources(user),
+                Prefetch(
+                    "influences",
+                    queryset=Influence.objects.visible_to(user)
+                    .select_related("town")
+                    .order_by("town__name_en", "pk"),
+                ),
+            )
+        return qs
+
+
+class TieViewSet(ResearchResource):
+    """Informal ties between persons (restricted unless opened). Persons as in appointments."""
+
+    serializer_class = s.TieDetailSerializer
+    list_serializer_class = s.TieSerializer
+    write_serializer_class = s.TieWriteSerializer
+    save_service = staticmethod(research_record_save)
+    m2m_fields = ("sources",)
+    filterset_class = f.TieFilter
+    ordering_fields = ["start_date", "updated_at", "id"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Tie.objects.visible_to(user).select_related("person_a", "person_b")
+        if self.action != "list":
+            qs = qs.prefetch_related(visible_sources(user))
+        return qs
+
+
+# --- What is governed and the gap --------------------------------------------------------------
+
+
+class IndicatorViewSet(ResearchResource):
+    """The indicators of the two systems (1: national standards; 2: "problem-free")."""
+
+    serializer_class = s.IndicatorDetailSerializer
+    list_serializer_class = s.IndicatorSerializer
+    write_serializer_class = s.IndicatorWriteSerializer
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    lookup_field = "code"
+    filterset_class = f.IndicatorFilter
+    search_fields = [*NAME_SEARCH, "code"]
+    ordering_fields = ["system", "code", "updated_at"]
+    ordering = ["system", "code"]
+
+    def get_queryset(self):
+        return Indicator.objects.select_related("definition_source")
+
+
+class IndicatorValueViewSet(ResearchResource):
+    """Values of indicators per town and period (quarter 0 = the whole year).
+
+    Long list: pages by cursor in the default order (by id, stable for incremental sync).
+    ``POST /indicator-values/bulk/`` uploads many values at once, all or nothing.
+    """
+
+    serializer_class = s.IndicatorValueDetailSerializer
+    list_serializer_class = s.IndicatorValueSerializer
+    write_serializer_class = s.IndicatorValueWriteSerializer
+    save_service = staticmethod(research_record_save)
+    write_scope = "write:indicators"
+    filterset_class = f.IndicatorValueFilter
+    pagination_class = CursorUnlessOrdered
+    ordering_fields = ["id", "year", "value", "updated_at"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return IndicatorValue.objects.visible_to(self.request.user).select_related(
+            "town", "indicator", "source"
+        )
+
+    @extend_schema(
+        request=s.IndicatorValueWriteSerializer(many=True),
+        responses={
+            201: inline_serializer("BulkCreated", fields={"created": serializers.IntegerField()}),
+            400: OpenApiResponse(
+                response=inline_serializer(
+                    "BulkRejected",
+                    fields={
+                        "detail": serializers.CharField(),
+                        "errors": inline_serializer(
+                            "BulkRowError",
+                            fields={
+                                "row": serializers.IntegerField(),
+                                "field": serializers.CharField(),
+                                "message": serializers.CharField(),
+                            },
+                            many=True,
+                        ),
+                    },
+                ),
+                description="Nothing was saved; each error names its row (from 0) and field.",
+            ),
+        },
+        description=f"Upload up to {MAX_ROWS} values: all are saved, or none.",
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def bulk(self, request, *args, **kwargs):
+        """Create many indicator values in one transaction; a row report on any error."""
+        try:
+            created = indicator_values_bulk_create(
+                rows=request.data, actor=request.user, request=request
+            )
+        except BulkRejected as rejected:
+            return Response(
+                {
+                    "detail": "The upload has errors; no row was saved.",
+                    "errors": [
+                        {"row": e.row, "field": e.field, "message": e.message}
+                        for e in rejected.errors
+                    ],
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+
+class ActivityViewSet(ResearchResource):
+    """Activities (initiatives) and their place relative to the indicators: covered, in the
+    gap, forbidden. The detail carries the venture assessment (how likely the LA backs it)."""
+
+    serializer_class = s.ActivityDetailSerializer
+    list_serializer_class = s.ActivitySerializer
+    write_serializer_class = s.ActivityWriteSerializer
+    save_service = staticmethod(research_record_save)
+    m2m_fields = ("sources",)
+    filterset_class = f.ActivityFilter
+    search_fields = ["title"]
+    ordering_fields = ["title", "year", "updated_at", "id"]
+    ordering = ["title", "id"]
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Activity.objects.visible_to(user).select_related("town")
+        if self.action != "list":
+            qs = qs.prefetch_related(visible_sources(user))
+        return qs

@@ -17,16 +17,14 @@ prosperity, a "trouble" factor) and yearly noise.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
-
 from governance.access import AccessLevel, PublicationState
+from governance.bulk import immediate_constraints, insert_rows
 from governance.loading import LoadReport
 from governance.models import Confidence, Source
 from governance.services import audit_context
@@ -689,61 +687,13 @@ def _decimal(value: float, decimals: int) -> Decimal:
     return Decimal(f"{value:.{decimals}f}")
 
 
-@contextlib.contextmanager
-def immediate_constraints() -> Iterator[None]:
-    """Check foreign keys row by row inside the block, instead of at commit.
-
-    Django declares foreign keys ``DEFERRABLE INITIALLY DEFERRED``: each inserted row then
-    queues its checks until commit, and PostgreSQL rescans that growing queue at the end of
-    every statement, so tens of thousands of rows in one transaction slow down quadratically
-    (a minute instead of seconds). Checking immediately keeps every statement equally fast.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
 #: The columns that differ between generated rows; every other column is the template's.
 VARYING = ("town", "indicator", "year", "value")
 
 
 def insert_values(template: IndicatorValue, rows: list[tuple[int, int, int, Decimal]]) -> None:
-    """Insert ``rows`` of (town id, indicator id, year, value), each otherwise like ``template``.
-
-    One ``INSERT … SELECT … FROM unnest(arrays)`` per 10,000 rows instead of ``bulk_create``:
-    building and compiling tens of thousands of model instances costs more than the database
-    work. The columns come from the model's fields, each prepared by Django as ``save()`` would
-    (defaults, ``auto_now``), so a field added later is filled too. The history triggers fire
-    for every row as for any insert, and the audit context of the caller applies.
-    """
-    fields = [f for f in IndicatorValue._meta.concrete_fields if not f.primary_key]
-    constant = [f for f in fields if f.name not in VARYING]
-    varying = [IndicatorValue._meta.get_field(name) for name in VARYING]
-    quote = connection.ops.quote_name
-    constants = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in constant]
-    # Only identifiers and types from the model's own metadata are formatted in; every value
-    # is a query parameter.
-    sql = (  # noqa: S608
-        "INSERT INTO {table} ({columns}) SELECT {constants}, {varying} "
-        "FROM unnest({arrays}) AS u({names})"
-    ).format(
-        table=quote(IndicatorValue._meta.db_table),
-        columns=", ".join(quote(f.column) for f in [*constant, *varying]),
-        constants=", ".join(f"%s::{f.db_type(connection)}" for f in constant),
-        varying=", ".join(f"u.{quote(f.column)}" for f in varying),
-        arrays=", ".join(f"%s::{f.db_type(connection)}[]" for f in varying),
-        names=", ".join(quote(f.column) for f in varying),
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 10_000):
-            chunk = rows[start : start + 10_000]
-            cursor.execute(
-                sql, [*constants, *(list(column) for column in zip(*chunk, strict=True))]
-            )
+    """Insert ``rows`` of (town id, indicator id, year, value), each otherwise like ``template``."""
+    insert_rows(IndicatorValue, template, VARYING, rows)
 
 
 def load_values(report: LoadReport, indicators: dict[str, Indicator], synthetic: Source) -> None:

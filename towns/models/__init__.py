@@ -56,3 +56,9 @@ __all__ = [
     "TownKind",
     "Typology",
 ]
+
+# The many-to-many links (sources, influencing groups and persons) are audited too.
+from governance.models import audited_links
+
+for _model in (Person, InfluenceGroup, GroupMembership, Influence, Appointment, Tie, Activity):
+    audited_links(_model)

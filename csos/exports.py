@@ -1,0 +1,714 @@
+"""Whole-dataset exports: Popolo JSON and a Frictionless data package.
+
+Both read through ``visible_to`` and the redaction policy (:mod:`governance.redaction`), like
+every page and API response. They live in csos because they span both sides of the atlas
+(csos may import towns; towns never imports csos).
+
+**Popolo** (http://www.popoloproject.com): persons, organizations (influence groups and CSOs),
+posts, memberships (group memberships, appointments to posts, CSO leaderships) and the areas
+(towns) they point at, for the viewer. Popolo needs a person's ``name``: a person the viewer may
+see but whose names it may not is left out, with every membership pointing at them. CSO
+leaderships appear only where the viewer may see that CSO's leaders; no notes are exported.
+
+**Data package** (https://specs.frictionlessdata.io/data-package/): one CSV per table at the
+**public** level (what the anonymous public sees), with a ``datapackage.json`` describing every
+column (type, description, primary and foreign keys). It is cached under a fingerprint of the
+tables (row count and latest ``updated_at`` of each), so any change to the data rebuilds it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Model, Prefetch, QuerySet
+from django.utils import timezone
+
+from csos.models import CSO, CooperationCase, CSOLeadership, CSOLink, FieldOfActivity
+from governance.models import Source
+from governance.redaction import hidden_fields
+from towns.models import (
+    Activity,
+    Appointment,
+    District,
+    GroupMembership,
+    Indicator,
+    IndicatorValue,
+    Influence,
+    InfluenceGroup,
+    Person,
+    Post,
+    Region,
+    Town,
+)
+
+# --- Popolo ------------------------------------------------------------------------------------
+
+LANGUAGE_NOTES = {"name_be": "be", "name_ru": "ru"}
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat()
+
+
+def _other_names(obj) -> list[dict[str, str]]:
+    return [
+        {"name": getattr(obj, f), "note": f"name in {lang}"}
+        for f, lang in LANGUAGE_NOTES.items()
+        if getattr(obj, f, "")
+    ]
+
+
+def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v not in (None, "", [])}
+
+
+def _stamps(obj) -> dict[str, str | None]:
+    return {"created_at": _iso(obj.created_at), "updated_at": _iso(obj.updated_at)}
+
+
+def popolo_person(person: Person) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "id": f"person/{person.pk}",
+            "name": person.name_en,
+            "other_names": _other_names(person),
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "patronymic_name": person.patronymic_name,
+            **_stamps(person),
+        }
+    )
+
+
+def popolo_group(group: InfluenceGroup) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "id": f"influence-group/{group.pk}",
+            "name": group.name_en,
+            "other_names": _other_names(group),
+            "classification": f"influence group: {group.kind}",
+            "description": group.description,
+            **_stamps(group),
+        }
+    )
+
+
+def popolo_cso(cso: CSO, user) -> dict[str, Any]:
+    hidden = hidden_fields(cso, user)
+    data = {
+        "id": f"cso/{cso.slug}",
+        "name": cso.name_en,
+        "other_names": _other_names(cso),
+        "classification": "civil society organisation",
+        "description": cso.description,
+        "founding_date": str(cso.founding_year) if cso.founding_year else None,
+        "dissolution_date": _iso(cso.liquidation_date),
+        **_stamps(cso),
+    }
+    if "contacts" not in hidden and cso.contacts:
+        data["contact_details"] = [{"type": "text", "value": cso.contacts}]
+    return _drop_empty(data)
+
+
+def popolo_post(post: Post) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "id": f"post/{post.pk}",
+            "label": post.name_en,
+            "other_label": [x for x in (post.name_be, post.name_ru) if x],
+            "role": post.kind,
+            **_stamps(post),
+        }
+    )
+
+
+def popolo_area(town: Town) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "id": f"town/{town.slug}",
+            "name": town.name_en,
+            "identifier": str(town.geonames_id) if town.geonames_id else None,
+            "classification": town.kind,
+            "geometry": {
+                "type": "Point",
+                "coordinates": [float(town.longitude), float(town.latitude)],
+            },
+        }
+    )
+
+
+def _membership(obj, kind: str, **fields) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "id": f"{kind}/{obj.pk}",
+            **fields,
+            "start_date": _iso(obj.start_date),
+            "end_date": _iso(obj.end_date),
+            **_stamps(obj),
+        }
+    )
+
+
+def popolo_export(user) -> dict[str, list[dict[str, Any]]]:
+    """The Popolo document for ``user`` (None: the public). Queries are bounded per table."""
+    persons = [
+        p for p in Person.objects.visible_to(user) if "name_en" not in hidden_fields(p, user)
+    ]
+    named = {p.pk for p in persons}
+    groups = list(InfluenceGroup.objects.visible_to(user))
+    group_ids = {g.pk for g in groups}
+    csos = list(CSO.objects.visible_to(user))
+    leaders_shown = {c.pk: c.slug for c in csos if "leaderships" not in hidden_fields(c, user)}
+
+    memberships: list[dict[str, Any]] = []
+    for m in GroupMembership.objects.visible_to(user).filter(
+        person_id__in=named, group_id__in=group_ids
+    ):
+        memberships.append(
+            _membership(
+                m,
+                "group-membership",
+                person_id=f"person/{m.person_id}",
+                organization_id=f"influence-group/{m.group_id}",
+                role=m.role,
+            )
+        )
+    appointments = list(
+        Appointment.objects.visible_to(user)
+        .filter(person_id__in=named)
+        .select_related("post", "town")
+    )
+    towns: dict[int, Town] = {}
+    for a in appointments:
+        towns[a.town_id] = a.town
+        memberships.append(
+            _membership(
+                a,
+                "appointment",
+                person_id=f"person/{a.person_id}",
+                post_id=f"post/{a.post_id}",
+                area_id=f"town/{a.town.slug}",
+                label=f"{a.post.name_en}, {a.town.name_en}",
+                role=a.post.name_en,
+            )
+        )
+    for lead in CSOLeadership.objects.visible_to(user).filter(
+        person_id__in=named, cso_id__in=leaders_shown
+    ):
+        memberships.append(
+            _membership(
+                lead,
+                "cso-leadership",
+                person_id=f"person/{lead.person_id}",
+                organization_id=f"cso/{leaders_shown[lead.cso_id]}",
+                role=lead.role,
+            )
+        )
+    return {
+        "persons": [popolo_person(p) for p in persons],
+        "organizations": [popolo_group(g) for g in groups] + [popolo_cso(c, user) for c in csos],
+        "posts": [popolo_post(p) for p in Post.objects.all()],
+        "memberships": memberships,
+        "areas": [popolo_area(t) for t in sorted(towns.values(), key=lambda t: t.slug)],
+    }
+
+
+# --- Data package ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its Table Schema type and description, and how to read it."""
+
+    name: str
+    type: str
+    description: str
+    get: Callable[[Any], Any] | None = None
+    required: bool = False
+
+    def value(self, obj) -> Any:
+        return self.get(obj) if self.get else getattr(obj, self.name)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    rows: Callable[[], QuerySet | Iterable[Model]]
+    columns: tuple[Column, ...]
+    primary_key: str
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
+    fingerprint_of: Callable[[], QuerySet] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _names(what: str) -> tuple[Column, ...]:
+    return (
+        Column("name_en", "string", f"Name of the {what} in English.", required=True),
+        Column("name_be", "string", f"Name of the {what} in Belarusian."),
+        Column("name_ru", "string", f"Name of the {what} in Russian."),
+    )
+
+
+def _slug(attr: str) -> Callable[[Any], Any]:
+    def get(obj):
+        related = getattr(obj, attr)
+        return related.slug if related is not None else None
+
+    return get
+
+
+def _public(model) -> QuerySet:
+    """What the anonymous public sees of a research model."""
+    return model.objects.visible_to(None)
+
+
+SYNTHETIC = Column(
+    "is_synthetic", "boolean", "Generated or fictional data (demo), not a researched fact."
+)
+CONFIDENCE = Column("confidence", "string", "Confidence of the claim: low, medium or high.")
+DATES = (
+    Column("start_date", "date", "Start of the period (empty: unknown or open)."),
+    Column("end_date", "date", "End of the period (empty: ongoing or unknown)."),
+)
+
+
+def _public_persons() -> list[Person]:
+    return [p for p in _public(Person) if "name_en" not in hidden_fields(p, None)]
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "regions",
+        "Regions (voblasts) and Minsk city",
+        lambda: Region.objects.order_by("code"),
+        (
+            Column("slug", "string", "Identifier of the region.", required=True),
+            Column("code", "string", "GeoNames admin1 code.", required=True),
+            *_names("region"),
+        ),
+        "slug",
+    ),
+    Table(
+        "districts",
+        "Districts (raions)",
+        lambda: District.objects.select_related("region").order_by("slug"),
+        (
+            Column("slug", "string", "Identifier of the district.", required=True),
+            Column("region", "string", "Region (regions.slug).", _slug("region"), True),
+            *_names("district"),
+        ),
+        "slug",
+        (("region", "regions", "slug"),),
+    ),
+    Table(
+        "towns",
+        "Towns with their public profile",
+        lambda: Town.objects.select_related("region", "district").order_by("slug"),
+        (
+            Column("slug", "string", "Identifier of the town.", required=True),
+            *_names("town"),
+            Column("region", "string", "Region (regions.slug).", _slug("region"), True),
+            Column("district", "string", "District (districts.slug).", _slug("district")),
+            Column("kind", "string", "Kind of locality (regional_city, district_centre, ...)."),
+            Column("latitude", "number", "Latitude, WGS 84 degrees."),
+            Column("longitude", "number", "Longitude, WGS 84 degrees."),
+            Column("population", "integer", "Population (persons)."),
+            Column("population_year", "integer", "Year the population figure refers to."),
+            Column("population_source", "string", "Source of the population figure."),
+            Column("geonames_id", "integer", "GeoNames id of the place."),
+            Column("typology", "string", "Type of governance, from published claims only."),
+            Column(
+                "own_share",
+                "number",
+                "Share (0-1) of 'our own' influence in the weighted influence on the town.",
+            ),
+            Column("is_synthetic", "boolean", "A generated town (scale data), not a real one."),
+        ),
+        "slug",
+        (("region", "regions", "slug"), ("district", "districts", "slug")),
+    ),
+    Table(
+        "sources",
+        "Sources of the research (public)",
+        lambda: _public(Source).order_by("pk"),
+        (
+            Column("id", "integer", "Identifier of the source.", required=True),
+            Column("kind", "string", "Kind: interview, document, media, statistics, ..."),
+            Column("citation", "string", "Citation of the source."),
+            Column("date", "date", "Date of the source."),
+            Column("url", "string", "Address of the source, if online."),
+            Column("reliability", "string", "Reliability grade A-D."),
+            SYNTHETIC,
+        ),
+        "id",
+        fingerprint_of=lambda: _public(Source),
+    ),
+    Table(
+        "indicators",
+        "Catalogue of indicators",
+        lambda: Indicator.objects.order_by("code"),
+        (
+            Column("code", "string", "Identifier of the indicator.", required=True),
+            *_names("indicator"),
+            Column("system", "integer", "Indicator system (1-3)."),
+            Column("unit", "string", "Unit of the values."),
+            Column("direction", "string", "Whether higher or lower values are better."),
+            Column("standard", "number", "National standard, if any."),
+            Column("standard_kind", "string", "Whether the standard is a minimum or maximum."),
+        ),
+        "code",
+    ),
+    Table(
+        "indicator_values",
+        "Values of the indicators per town and period (public)",
+        lambda: _public(IndicatorValue).select_related("town", "indicator").order_by("pk"),
+        (
+            Column("id", "integer", "Identifier of the value.", required=True),
+            Column("town", "string", "Town (towns.slug).", _slug("town"), True),
+            Column(
+                "indicator", "string", "Indicator (indicators.code).", lambda v: v.indicator.code
+            ),
+            Column("year", "integer", "Year."),
+            Column("quarter", "integer", "Quarter 1-4, or 0 for the whole year."),
+            Column("value", "number", "The value, in the indicator's unit."),
+            CONFIDENCE,
+            SYNTHETIC,
+        ),
+        "id",
+        (("town", "towns", "slug"), ("indicator", "indicators", "code")),
+        fingerprint_of=lambda: _public(IndicatorValue),
+    ),
+    Table(
+        "activities",
+        "Activities in towns: covered, gaps and forbidden (public)",
+        lambda: _public(Activity).select_related("town").order_by("pk"),
+        (
+            Column("id", "integer", "Identifier of the activity.", required=True),
+            Column("town", "string", "Town (towns.slug).", _slug("town"), True),
+            Column("title", "string", "Title of the activity."),
+            Column("field", "string", "Field of the activity."),
+            Column("status", "string", "covered, gap or forbidden."),
+            Column("la_stance", "string", "The local authority's observed stance."),
+            Column("benefit", "integer", "Benefit, 1-5."),
+            Column("cost", "integer", "Cost, 1-5."),
+            Column("threat", "integer", "Threat to the indicators, 1-5."),
+            Column("year", "integer", "Year observed."),
+            CONFIDENCE,
+            SYNTHETIC,
+        ),
+        "id",
+        (("town", "towns", "slug"),),
+        fingerprint_of=lambda: _public(Activity),
+    ),
+    Table(
+        "posts",
+        "Posts (positions) of local government",
+        lambda: Post.objects.order_by("pk"),
+        (
+            Column("id", "integer", "Identifier of the post.", required=True),
+            *_names("post"),
+            Column("kind", "string", "Kind of post."),
+            Column("organization", "string", "Body the post belongs to."),
+            Column("is_key", "boolean", "Counts for 'who governs' on town profiles."),
+        ),
+        "id",
+    ),
+    Table(
+        "persons",
+        "Persons whose names are public",
+        _public_persons,
+        (
+            Column("id", "integer", "Identifier of the person.", required=True),
+            Column("name_en", "string", "Name in English.", required=True),
+            Column("name_be", "string", "Name in Belarusian."),
+            Column("name_ru", "string", "Name in Russian."),
+            Column("origin", "string", "Where the person comes from, as residents perceive it."),
+            SYNTHETIC,
+        ),
+        "id",
+        fingerprint_of=lambda: _public(Person),
+    ),
+    Table(
+        "appointments",
+        "Appointments of persons with public names to posts (public)",
+        lambda: (
+            _public(Appointment)
+            .filter(person__in=[p.pk for p in _public_persons()])
+            .select_related("town")
+            .order_by("pk")
+        ),
+        (
+            Column("id", "integer", "Identifier of the appointment.", required=True),
+            Column("person", "integer", "Person (persons.id).", lambda a: a.person_id, True),
+            Column("post", "integer", "Post (posts.id).", lambda a: a.post_id, True),
+            Column("town", "string", "Town (towns.slug).", _slug("town"), True),
+            Column("recruited_from", "string", "Where the person was recruited from."),
+            *DATES,
+            CONFIDENCE,
+            SYNTHETIC,
+        ),
+        "id",
+        (("person", "persons", "id"), ("post", "posts", "id"), ("town", "towns", "slug")),
+        fingerprint_of=lambda: _public(Appointment),
+    ),
+    Table(
+        "influence_groups",
+        "Influence groups (public)",
+        lambda: _public(InfluenceGroup).order_by("pk"),
+        (
+            Column("id", "integer", "Identifier of the group.", required=True),
+            *_names("group"),
+            Column("origin", "string", "our_own or alien."),
+            Column("kind", "string", "Kind of influence group."),
+            Column("sector", "string", "Sector, for outside corporate structures."),
+            SYNTHETIC,
+        ),
+        "id",
+        fingerprint_of=lambda: _public(InfluenceGroup),
+    ),
+    Table(
+        "influences",
+        "Influence of groups on towns (public)",
+        lambda: (
+            _public(Influence)
+            .filter(group__in=_public(InfluenceGroup))
+            .select_related("town")
+            .order_by("pk")
+        ),
+        (
+            Column("id", "integer", "Identifier of the claim.", required=True),
+            Column("group", "integer", "Group (influence_groups.id).", lambda i: i.group_id, True),
+            Column("town", "string", "Town (towns.slug).", _slug("town"), True),
+            Column("strength", "integer", "Strength 1-5."),
+            *DATES,
+            CONFIDENCE,
+            SYNTHETIC,
+        ),
+        "id",
+        (("group", "influence_groups", "id"), ("town", "towns", "slug")),
+        fingerprint_of=lambda: _public(Influence),
+    ),
+    Table(
+        "fields_of_activity",
+        "Fields of activity of CSOs",
+        lambda: FieldOfActivity.objects.order_by("code"),
+        (
+            Column("code", "string", "Identifier of the field.", required=True),
+            Column("name_en", "string", "Name in English.", required=True),
+            Column("name_be", "string", "Name in Belarusian."),
+            Column("name_ru", "string", "Name in Russian."),
+        ),
+        "code",
+    ),
+    Table(
+        "csos",
+        "Civil society organisations (public)",
+        lambda: (
+            _public(CSO)
+            .prefetch_related(Prefetch("towns", queryset=Town.objects.only("id", "slug")))
+            .prefetch_related("fields_of_activity")
+            .order_by("slug")
+        ),
+        (
+            Column("slug", "string", "Identifier of the CSO.", required=True),
+            *_names("CSO"),
+            Column("legal_form", "string", "Legal form."),
+            Column("status", "string", "Status (active, liquidated, ...)."),
+            Column("liquidation_date", "date", "Date of liquidation, if liquidated."),
+            Column("character", "string", "Character of the CSO."),
+            Column("founding_year", "integer", "Year founded."),
+            Column("size_band", "string", "Size band."),
+            Column(
+                "towns",
+                "string",
+                "Towns served (towns.slug), separated by spaces.",
+                lambda c: " ".join(sorted(t.slug for t in c.towns.all())),
+            ),
+            Column(
+                "fields_of_activity",
+                "string",
+                "Fields of activity (fields_of_activity.code), separated by spaces.",
+                lambda c: " ".join(sorted(f.code for f in c.fields_of_activity.all())),
+            ),
+            SYNTHETIC,
+        ),
+        "slug",
+        fingerprint_of=lambda: _public(CSO),
+    ),
+    Table(
+        "cso_links",
+        "Links between CSOs (public)",
+        lambda: (
+            _public(CSOLink)
+            .filter(source_cso__in=_public(CSO), target_cso__in=_public(CSO))
+            .select_related("source_cso", "target_cso")
+            .order_by("pk")
+        ),
+        (
+            Column("id", "integer", "Identifier of the link.", required=True),
+            Column("source_cso", "string", "From CSO (csos.slug).", _slug("source_cso"), True),
+            Column("target_cso", "string", "To CSO (csos.slug).", _slug("target_cso"), True),
+            Column("kind", "string", "Kind of link."),
+            *DATES,
+            CONFIDENCE,
+            SYNTHETIC,
+        ),
+        "id",
+        (("source_cso", "csos", "slug"), ("target_cso", "csos", "slug")),
+        fingerprint_of=lambda: _public(CSOLink),
+    ),
+    Table(
+        "cooperation_cases",
+        "Cases of cooperation between local authorities and CSOs (public)",
+        lambda: (
+            _public(CooperationCase)
+            .select_related("town")
+            .prefetch_related(Prefetch("csos", queryset=_public(CSO).only("id", "slug")))
+            .order_by("pk")
+        ),
+        (
+            Column("id", "integer", "Identifier of the case.", required=True),
+            Column("town", "string", "Town (towns.slug).", _slug("town"), True),
+            Column("la_body", "string", "The local authority body."),
+            Column(
+                "csos",
+                "string",
+                "CSOs involved (csos.slug), separated by spaces.",
+                lambda c: " ".join(sorted(x.slug for x in c.csos.all())),
+            ),
+            Column("start_year", "integer", "From year."),
+            Column("end_year", "integer", "To year."),
+            Column("subject", "string", "Subject of the cooperation."),
+            Column("strategy", "integer", "Strategy option 1-3."),
+            Column("outcome", "string", "Outcome."),
+            CONFIDENCE,
+            SYNTHETIC,
+        ),
+        "id",
+        (("town", "towns", "slug"),),
+        fingerprint_of=lambda: _public(CooperationCase),
+    ),
+)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def table_csv(table: Table) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.name for c in table.columns])
+    for obj in table.rows():
+        writer.writerow([_csv_value(c.value(obj)) for c in table.columns])
+    return out.getvalue().encode("utf-8")
+
+
+def table_resource(table: Table) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "fields": [
+            {
+                "name": c.name,
+                "type": c.type,
+                "description": c.description,
+                **({"constraints": {"required": True}} if c.required else {}),
+            }
+            for c in table.columns
+        ],
+        "primaryKey": [table.primary_key],
+        "missingValues": [""],
+    }
+    if table.foreign_keys:
+        schema["foreignKeys"] = [
+            {"fields": [col], "reference": {"resource": ref, "fields": [ref_col]}}
+            for col, ref, ref_col in table.foreign_keys
+        ]
+    return {
+        "name": table.name,
+        "title": table.title,
+        "path": f"data/{table.name}.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "schema": schema,
+    }
+
+
+def datapackage_descriptor(generated: datetime | None = None) -> dict[str, Any]:
+    return {
+        "profile": "tabular-data-package",
+        "name": "local-governance-atlas",
+        "title": "Local Governance Atlas: public data",
+        "description": (
+            "Who governs small towns in Belarus, what they govern and how, and where local "
+            "authorities and civil society organisations can cooperate. Published records at "
+            "the public access level only; persons whose names are not public are left out. "
+            "Records marked is_synthetic are fictional demo data."
+        ),
+        "created": _iso(generated or timezone.now()),
+        "sources": [{"title": "GeoNames (places, CC BY 4.0)", "path": "https://www.geonames.org/"}],
+        "resources": [table_resource(t) for t in TABLES],
+    }
+
+
+def datapackage_fingerprint() -> str:
+    """Changes whenever a row of an exported table is added, removed, changed or unpublished.
+
+    Per table the count and latest ``updated_at`` of the public rows (and of the whole table,
+    so that a row leaving the public set by a queryset update still changes the count).
+    """
+    parts = []
+    for table in TABLES:
+        model_qs = table.fingerprint_of() if table.fingerprint_of else table.rows()
+        model = model_qs.model
+        for qs in (model_qs, model.objects.all()):
+            agg = qs.order_by().aggregate(n=Count("pk"), at=Max("updated_at"))
+            parts.append(f"{table.name}:{agg['n']}:{_iso(agg['at'])}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def build_datapackage_zip() -> bytes:
+    """The zip file: ``datapackage.json`` and ``data/<table>.csv`` for every table."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "datapackage.json",
+            json.dumps(datapackage_descriptor(), ensure_ascii=False, indent=2),
+        )
+        for table in TABLES:
+            archive.writestr(f"data/{table.name}.csv", table_csv(table))
+    return buffer.getvalue()
+
+
+def datapackage_zip() -> tuple[bytes, str]:
+    """The current data package and its fingerprint (also a strong ETag), cached until the
+    data changes."""
+    fingerprint = datapackage_fingerprint()
+    key = f"atlas:datapackage:{fingerprint}"
+    content = cache.get(key)
+    if content is None:
+        content = build_datapackage_zip()
+        cache.set(key, content, timeout=24 * 3600)
+    return content, fingerprint

@@ -1,0 +1,358 @@
+"""What every resource of the API shares: filters, ordering, pagination, ETags and writes.
+
+* :class:`ReadOnlyResource` and :class:`ResearchResource` are the two base viewsets. Both
+  choose a list, a detail and a write serializer in ``get_serializer_class()``, write the
+  restricted-field access log once per response, and tag reads with a weak ETag
+  (:mod:`governance.api.etag`).
+* Reads are open (:class:`governance.api.access.ResearchWrite`); every resource builds its
+  queryset with ``Model.objects.visible_to(request.user)``.
+* Writes go through the service the admin uses (``save_service``); a Django
+  ``ValidationError`` becomes a 400 with field errors (:mod:`governance.api.exceptions`).
+  Deletion is soft: the record gets ``deleted_at`` and disappears for everyone but stays in the
+  history, recoverable from the admin.
+* Filters, search and ordering on restricted fields are ignored below research level
+  (``research_only`` filters, ``research_ordering_fields``, ``research_search_only``), so that
+  they cannot be used as an oracle.
+
+Pagination
+----------
+Short lists (regions, districts, posts, indicators, persons, ...) use page numbers
+(``?page=``, ``?page_size=``, with a ``count``). Long lists (towns, CSOs, indicator values)
+use :class:`CursorUnlessOrdered`: in their default order they page by an opaque ``?cursor=``
+(keyset on the ordering field, fast at any depth); with an explicit ``?ordering=`` or a
+``?page=`` they fall back to page numbers. Both shapes have ``count``, ``next``, ``previous``
+and ``results``.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, pagination, status, viewsets
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.response import Response
+
+from governance.api.access import ResearchWrite, is_research_viewer
+from governance.api.etag import with_etag
+from governance.api.pagination import PageNumberPagination
+from governance.api.serializers import flush_restricted_reads
+from governance.models import Confidence
+from governance.services import record_save
+from governance.text import fold
+
+# --- Filtering ---------------------------------------------------------------------------------
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 datetime, converted to UTC before it reaches PostgreSQL.
+
+    Python accepts offsets up to ±23:59 but PostgreSQL only ±15:59, so a client's
+    ``…T01:40-19:31`` would otherwise fail in the database instead of being answered.
+    """
+
+    def filter(self, qs, value):
+        if value is not None:
+            value = value.astimezone(datetime.UTC)
+        return super().filter(qs, value)
+
+
+class AtlasFilterSet(filters.FilterSet):
+    """Every list can be synced incrementally with ``updated_since`` (an ISO 8601 datetime).
+
+    Filters named in ``research_only`` (e.g. by person) are dropped for viewers below
+    research level: they could tell which hidden person holds which post.
+    """
+
+    updated_since = UTCDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        label=_("Changed at or after this ISO 8601 datetime"),
+    )
+
+    research_only: tuple[str, ...] = ()
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
+        if not is_research_viewer(request):
+            for name in self.research_only:
+                self.filters.pop(name, None)
+
+
+class ResearchFilterSet(AtlasFilterSet):
+    """Filters of research records: confidence (claims) and the synthetic flag."""
+
+    is_synthetic = filters.BooleanFilter()
+
+
+class ClaimFilterSet(ResearchFilterSet):
+    confidence = filters.ChoiceFilter(choices=Confidence.choices)
+
+
+def dated_overlap(queryset, *, year_from: int | None = None, year_to: int | None = None):
+    """Records whose ``start_date``–``end_date`` period overlaps the years (open ends do)."""
+    if year_from is not None:
+        queryset = queryset.filter(
+            models.Q(end_date__isnull=True) | models.Q(end_date__year__gte=year_from)
+        )
+    if year_to is not None:
+        queryset = queryset.filter(
+            models.Q(start_date__isnull=True) | models.Q(start_date__year__lte=year_to)
+        )
+    return queryset
+
+
+class DatedFilterSet(ClaimFilterSet):
+    """Claims with a period: ``year_from``/``year_to`` keep those overlapping the years."""
+
+    year_from = filters.NumberFilter(method="filter_year_from", label=_("Active in or after"))
+    year_to = filters.NumberFilter(method="filter_year_to", label=_("Active in or before"))
+
+    def filter_year_from(self, queryset, name, value):
+        return dated_overlap(queryset, year_from=int(value))
+
+    def filter_year_to(self, queryset, name, value):
+        return dated_overlap(queryset, year_to=int(value))
+
+
+class AtlasSearchFilter(SearchFilter):
+    """``?search=`` in any of the three languages.
+
+    With ``search_key_field`` (towns, CSOs) the folded search key is matched, so Latin,
+    Cyrillic and Łacinka spellings all meet (see :mod:`governance.text`); otherwise the view's
+    ``search_fields``. With ``research_search_only`` (persons) only research-level viewers
+    search at all: a name search must not confirm who is in the data.
+    """
+
+    def get_search_fields(self, view, request):
+        if getattr(view, "research_search_only", False) and not is_research_viewer(request):
+            return ()
+        return super().get_search_fields(view, request)
+
+    def filter_queryset(self, request, queryset, view):
+        key_field = getattr(view, "search_key_field", None)
+        if key_field is None:
+            return super().filter_queryset(request, queryset, view)
+        term = request.query_params.get(self.search_param, "")[:100]
+        key = fold(term)
+        if not key:
+            return queryset
+        return queryset.filter(**{f"{key_field}__contains": key})
+
+
+class LevelAwareOrderingFilter(OrderingFilter):
+    """Ordering on ``research_ordering_fields`` (e.g. person names) is ignored below research
+    level: sorting by a hidden field would leak it one comparison at a time."""
+
+    def get_valid_fields(self, queryset, view, context=None):
+        valid = super().get_valid_fields(queryset, view, context or {})
+        hidden = set(getattr(view, "research_ordering_fields", ()))
+        if hidden and not is_research_viewer(context.get("request") if context else None):
+            valid = [(name, label) for name, label in valid if name not in hidden]
+        return valid
+
+
+# --- Pagination --------------------------------------------------------------------------------
+
+
+class CountedCursorPagination(pagination.CursorPagination):
+    """Cursor (keyset) pages that also say how many records match, like page-number lists."""
+
+    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    page_size_query_param = "page_size"
+    max_page_size = settings.API_MAX_PAGE_SIZE
+    count: int | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.count = queryset.count()
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["properties"] = {"count": {"type": "integer", "example": 123}} | response[
+            "properties"
+        ]
+        response["required"] = ["count", "results"]
+        return response
+
+
+class CursorUnlessOrdered(pagination.BasePagination):
+    """Cursor pages in the default order; page numbers with ``?ordering=`` or ``?page=``.
+
+    A keyset needs a stable, non-null first ordering field: the default orderings are chosen
+    so (names, ids). An ordering a client picks (e.g. population, with nulls and many ties)
+    pages by number instead.
+    """
+
+    def __init__(self):
+        self.cursor = CountedCursorPagination()
+        self.pages = PageNumberPagination()
+        self.active: pagination.BasePagination = self.cursor
+
+    def paginate_queryset(self, queryset, request, view=None):
+        params = request.query_params
+        explicit = params.get(self.pages.page_query_param) or params.get(
+            getattr(OrderingFilter, "ordering_param", "ordering")
+        )
+        self.active = self.pages if explicit else self.cursor
+        return self.active.paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        return self.active.get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema):
+        return self.cursor.get_paginated_response_schema(schema)
+
+    def get_schema_operation_parameters(self, view):
+        seen: dict[str, dict] = {}
+        for paginator in (self.cursor, self.pages):
+            for parameter in paginator.get_schema_operation_parameters(view):
+                seen.setdefault(parameter["name"], parameter)
+        return list(seen.values())
+
+    def get_results(self, data):
+        return data["results"]
+
+    def to_html(self):
+        return self.active.to_html()
+
+    @property
+    def display_page_controls(self):
+        return getattr(self.active, "display_page_controls", False)
+
+
+# --- Viewsets ----------------------------------------------------------------------------------
+
+
+class AtlasViewMixin:
+    """Serializer choice, filters, the access log and ETags shared by every resource."""
+
+    permission_classes = [ResearchWrite]
+    filter_backends = [DjangoFilterBackend, AtlasSearchFilter, LevelAwareOrderingFilter]
+    pagination_class = PageNumberPagination
+    list_serializer_class = None
+    write_serializer_class = None
+    research_ordering_fields: tuple[str, ...] = ()
+    research_search_only = False
+    search_key_field: str | None = None
+
+    def get_serializer_class(self):
+        if self.action == "list" and self.list_serializer_class is not None:
+            return self.list_serializer_class
+        if (
+            self.action in ("create", "update", "partial_update")
+            and self.write_serializer_class is not None
+        ):
+            return self.write_serializer_class
+        return self.serializer_class
+
+    def detail_serializer(self, instance):
+        return self.serializer_class(instance, context=self.get_serializer_context())
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        flush_restricted_reads(request)
+        return with_etag(request, response)
+
+
+class ReadOnlyResource(AtlasViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Public reference data (places): read-only through the API."""
+
+
+def soft_delete(*, instance: models.Model, actor, save_service=record_save) -> None:
+    """Delete ``instance`` recoverably through the review workflow (logged, audited)."""
+    from governance.workflow import record_soft_delete
+
+    record_soft_delete(record=instance, actor=actor, via="api", save_service=save_service)
+
+
+class ServiceWriteMixin:
+    """Create, update and (soft) delete through the service the admin uses.
+
+    ``m2m_fields`` are set after the save by the service (``record_save(m2m=...)``). The
+    response of a write is the detail representation, as the writer may see it.
+    """
+
+    save_service = staticmethod(record_save)
+    m2m_fields: tuple[str, ...] = ()
+
+    def _split(self, validated: dict) -> tuple[dict, dict]:
+        data = dict(validated)
+        m2m = {name: list(data.pop(name)) for name in self.m2m_fields if name in data}
+        return data, m2m
+
+    def _respond(self, instance, serializer, status_code):
+        try:
+            instance = self.get_queryset().get(pk=instance.pk)
+        except instance.DoesNotExist:
+            # Saved, but not visible to the writer (e.g. a draft from a partner token).
+            return Response({"id": instance.pk, **serializer.data}, status=status_code)
+        return Response(self.detail_serializer(instance).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields, m2m = self._split(serializer.validated_data)
+        instance = serializer.Meta.model(**fields)
+        self.save_service(instance=instance, actor=request.user, via="api", m2m=m2m)
+        serializer.instance = instance
+        return self._respond(instance, serializer, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        fields, m2m = self._split(serializer.validated_data)
+        for name, value in fields.items():
+            setattr(instance, name, value)
+        self.save_service(instance=instance, actor=request.user, via="api", m2m=m2m)
+        return self._respond(instance, serializer, status.HTTP_200_OK)
+
+    def perform_destroy(self, instance):
+        if not hasattr(instance, "deleted_at"):
+            raise MethodNotAllowed(self.request.method)
+        soft_delete(instance=instance, actor=self.request.user, save_service=self.save_service)
+
+
+class ResearchResource(
+    AtlasViewMixin,
+    ServiceWriteMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A research resource: open reads of what the viewer may see, writes for researchers."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The schema shows what a write takes (write serializer) and what it answers (detail).
+        write, detail = (
+            cls.__dict__.get("write_serializer_class"),
+            cls.__dict__.get("serializer_class"),
+        )
+        if write is not None and detail is not None:
+            extend_schema_view(
+                create=extend_schema(request=write, responses={201: detail}),
+                update=extend_schema(request=write, responses={200: detail}),
+                partial_update=extend_schema(request=write, responses={200: detail}),
+            )(cls)

@@ -1,0 +1,341 @@
+"""Formats and exports: CSV, GeoJSON, Popolo, the data package (parsed back and validated)."""
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import frictionless
+import pytest
+from django.core.cache import cache
+from django.db.models import Q
+from django.test import Client
+from django.utils import timezone
+from jsonschema import Draft3Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT3
+
+from csos.models import CSO
+from governance.api.renderers import flatten, neutralise, write_csv
+from governance.models import Source
+from governance.tokens import token_issue
+from towns.geo import town_features
+from towns.models import Appointment, GroupMembership, Person, Region, Town
+
+pytestmark = pytest.mark.django_db
+
+POPOLO_DIR = Path(__file__).resolve().parents[3] / "shared" / "standards" / "popolo"
+POPOLO_URL = "http://www.popoloproject.com/schemas/{}.json#"
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def parse_csv(response):
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+
+
+def test_csv_of_a_list_has_the_same_rows_as_json():
+    params = {"region": "vitebsk", "page_size": 20, "ordering": "name_en"}
+    body = Client().get("/api/v1/towns/", params).json()
+    response = Client().get("/api/v1/towns/", {**params, "format": "csv"})
+    rows = parse_csv(response)
+    assert [r["slug"] for r in rows] == [t["slug"] for t in body["results"]]
+    assert response["X-Total-Count"] == str(body["count"])
+    assert 'rel="next"' in response["Link"] and "format=csv" in response["Link"]
+    assert set(rows[0]) >= {"slug", "name_en", "region"}
+
+
+def test_csv_by_accept_header_and_filters_apply():
+    response = Client().get("/api/v1/regions/", HTTP_ACCEPT="text/csv")
+    rows = parse_csv(response)
+    assert [r["slug"] for r in rows] == list(
+        Region.objects.order_by("code").values_list("slug", flat=True)
+    )
+
+
+def test_csv_neutralises_formulas_in_cells():
+    town = Town.objects.get(slug="olshany")
+    Town.objects.filter(pk=town.pk).update(name_en='=HYPERLINK("http://x.example","click")')
+    Town.objects.filter(pk=town.pk).update(name_ru="@SUM(A1)")
+    rows = parse_csv(
+        Client().get("/api/v1/towns/", {"format": "csv", "page_size": 500, "region": "brest"})
+    )
+    row = next(r for r in rows if r["slug"] == "olshany")
+    assert row["name_en"] == '\'=HYPERLINK("http://x.example","click")'
+    assert row["name_ru"] == "'@SUM(A1)"
+
+
+def test_csv_invalid_filter_is_a_400():
+    response = Client().get("/api/v1/towns/", {"format": "csv", "kind": "castle"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+7 029 000", "'+7 029 000"),
+        ("-cmd", "'-cmd"),
+        ("@import", "'@import"),
+        ("\t=1", "'\t=1"),
+        ("-0.5", "-0.5"),
+        ("+3", "+3"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+    ],
+)
+def test_neutralise(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_flatten_nested_values_and_lists():
+    row = {"a": 1, "region": {"slug": "brest", "name": {"en": "Brest"}}, "tags": ["x", "y"]}
+    row["items"] = [{"k": 1}]
+    assert flatten(row) == {
+        "a": 1,
+        "region.slug": "brest",
+        "region.name.en": "Brest",
+        "tags": "x; y",
+        "items": '[{"k": 1}]',
+    }
+    text = write_csv([row, {"a": -2, "extra": None, "flag": True}])
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert parsed[1] == {
+        "a": "-2",
+        "region.slug": "",
+        "region.name.en": "",
+        "tags": "",
+        "items": "",
+        "extra": "",
+        "flag": "true",
+    }
+
+
+# --- GeoJSON -----------------------------------------------------------------------------------
+
+
+def assert_rfc7946(collection):
+    assert collection["type"] == "FeatureCollection"
+    assert isinstance(collection["features"], list) and collection["features"]
+    for feature in collection["features"]:
+        assert feature["type"] == "Feature"
+        assert set(feature) == {"type", "id", "geometry", "properties"}
+        geometry = feature["geometry"]
+        assert geometry["type"] == "Point"
+        lon, lat = geometry["coordinates"]
+        assert isinstance(lon, float) and isinstance(lat, float)
+        # Belarus lies at 23-33°E, 51-57°N: longitude comes first.
+        assert 23 <= lon <= 33 and 51 <= lat <= 57, feature["id"]
+        assert {"typology", "own_share", "name_en", "region", "kind"} <= set(feature["properties"])
+
+
+def test_towns_geojson_is_rfc7946_with_every_town():
+    response = Client().get("/api/v1/towns.geojson")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+    collection = json.loads(response.content)
+    assert_rfc7946(collection)
+    assert len(collection["features"]) == Town.objects.count()
+
+
+def test_towns_geojson_takes_the_list_filters():
+    collection = Client().get("/api/v1/towns.geojson", {"region": "vitebsk"}).json()
+    assert_rfc7946(collection)
+    assert {f["properties"]["region"] for f in collection["features"]} == {"vitebsk"}
+    assert len(collection["features"]) == Town.objects.filter(region__slug="vitebsk").count()
+    assert Client().get("/api/v1/towns.geojson", {"kind": "castle"}).status_code == 400
+
+
+def test_town_list_as_geojson_gives_the_current_page():
+    response = Client().get("/api/v1/towns/", {"format": "geojson", "page_size": 10})
+    assert response.status_code == 200
+    collection = json.loads(response.content)
+    assert_rfc7946(collection)
+    assert len(collection["features"]) == 10
+
+
+def test_town_features_is_reusable_and_carries_the_profile():
+    town = Town.objects.get(slug="olshany")
+    collection = town_features(Town.objects.filter(pk=town.pk))
+    (feature,) = collection["features"]
+    assert feature["geometry"]["coordinates"] == [float(town.longitude), float(town.latitude)]
+    assert feature["properties"]["typology"] == town.typology
+    assert feature["properties"]["url"] == town.get_absolute_url()
+
+
+# --- Popolo ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def popolo_validators():
+    schemas = {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in POPOLO_DIR.glob("*.json")
+    }
+    registry = Registry().with_resources(
+        (POPOLO_URL.format(name), Resource.from_contents(schema, default_specification=DRAFT3))
+        for name, schema in schemas.items()
+    )
+    return {
+        name: Draft3Validator(schemas[name], registry=registry)
+        for name in ("person", "organization", "post", "membership", "area")
+    }
+
+
+KIND_SCHEMA = {
+    "persons": "person",
+    "organizations": "organization",
+    "posts": "post",
+    "memberships": "membership",
+    "areas": "area",
+}
+
+
+def assert_valid_popolo(document, validators):
+    assert set(document) == set(KIND_SCHEMA)
+    for kind, schema in KIND_SCHEMA.items():
+        for item in document[kind]:
+            errors = list(validators[schema].iter_errors(item))
+            assert not errors, (kind, item.get("id"), [e.message for e in errors])
+    persons = {p["id"] for p in document["persons"]}
+    organizations = {o["id"] for o in document["organizations"]}
+    posts = {p["id"] for p in document["posts"]}
+    for person in document["persons"]:
+        assert person["name"]
+    for m in document["memberships"]:
+        assert m["person_id"] in persons
+        assert m.get("organization_id", next(iter(organizations))) in organizations
+        assert m.get("post_id", next(iter(posts))) in posts
+
+
+def test_popolo_validator_rejects_an_invalid_object(popolo_validators):
+    assert list(popolo_validators["person"].iter_errors({"birth_date": "yesterday"}))
+    assert list(
+        popolo_validators["membership"].iter_errors({"person": {"birth_date": "yesterday"}})
+    ), "$ref between the Popolo schemas is resolved"
+
+
+def test_popolo_export_for_the_public_is_valid_and_hides_what_it_must(popolo_validators):
+    response = Client().get("/api/v1/export/popolo.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert_valid_popolo(document, popolo_validators)
+    assert document["organizations"] and document["posts"]
+    text = response.content.decode("utf-8")
+    hidden = Person.objects.filter(~Q(names_access_level="public") | ~Q(access_level="public"))
+    for person in hidden:
+        assert f'"person/{person.pk}"' not in text
+        assert person.name_en not in text
+    assert "interview" not in text.lower()
+    for person in document["persons"]:
+        assert not {"note", "summary", "biography"} & set(person)
+    leaderships = [m for m in document["memberships"] if m["id"].startswith("cso-leadership/")]
+    shown = {f"cso/{c.slug}" for c in CSO.objects.filter(leaders_access_level="public")}
+    assert {m["organization_id"] for m in leaderships} <= shown
+
+
+def test_popolo_export_for_a_research_token_shows_more(django_user_model, popolo_validators):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username="pop-r", password="a-long-pass-9x")
+    user.groups.add(Group.objects.get(name="researcher"))
+    _, key = token_issue(user=user, name="t", scopes=["read:restricted"])
+    document = Client(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/export/popolo.json").json()
+    assert_valid_popolo(document, popolo_validators)
+    public = Client().get("/api/v1/export/popolo.json").json()
+    assert len(document["persons"]) > len(public["persons"])
+    assert len(document["memberships"]) > len(public["memberships"])
+    live = Person.objects.filter(deleted_at__isnull=True).count()
+    assert len(document["persons"]) == live
+    kinds = {m["id"].split("/")[0] for m in document["memberships"]}
+    assert "appointment" in kinds
+    assert kinds <= {"group-membership", "appointment", "cso-leadership"}
+    expected = GroupMembership.objects.filter(deleted_at__isnull=True).count()
+    assert sum(m["id"].startswith("group-membership/") for m in document["memberships"]) == (
+        expected
+    )
+
+
+def test_popolo_omits_memberships_of_persons_without_visible_names(popolo_validators):
+    appointment = Appointment.objects.filter(deleted_at__isnull=True).select_related("person")[0]
+    person = appointment.person
+    public = {"access_level": "public", "state": "published", "deleted_at": None}
+    Appointment.objects.filter(pk=appointment.pk).update(**public)
+    Person.objects.filter(pk=person.pk).update(**public, names_access_level="public")
+    document = Client().get("/api/v1/export/popolo.json").json()
+    assert f"person/{person.pk}" in {p["id"] for p in document["persons"]}
+    assert f"appointment/{appointment.pk}" in {m["id"] for m in document["memberships"]}
+    Person.objects.filter(pk=person.pk).update(names_access_level="partner")
+    document = Client().get("/api/v1/export/popolo.json").json()
+    assert_valid_popolo(document, popolo_validators)
+    assert f"person/{person.pk}" not in {p["id"] for p in document["persons"]}
+    assert f"person/{person.pk}" not in {m["person_id"] for m in document["memberships"]}
+    assert person.name_en not in json.dumps(document, ensure_ascii=False)
+
+
+# --- Data package ------------------------------------------------------------------------------
+
+
+def unpack(content, tmp_path):
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        archive.extractall(tmp_path)
+    return tmp_path / "datapackage.json"
+
+
+def test_datapackage_is_valid_frictionless_with_every_column_described(tmp_path):
+    cache.clear()
+    response = Client().get("/api/v1/export/datapackage.zip")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    descriptor_path = unpack(response.content, tmp_path)
+    report = frictionless.validate(str(descriptor_path))
+    assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "type", "note"])
+    descriptor = json.loads(descriptor_path.read_text())
+    names = {r["name"] for r in descriptor["resources"]}
+    assert {"towns", "regions", "indicator_values", "csos", "persons"} <= names
+    for resource in descriptor["resources"]:
+        header = next(csv.reader((tmp_path / resource["path"]).open(encoding="utf-8")))
+        fields = resource["schema"]["fields"]
+        assert header == [f["name"] for f in fields]
+        assert all(f["description"] and f["type"] for f in fields)
+    towns = list(csv.DictReader((tmp_path / "data" / "towns.csv").open(encoding="utf-8")))
+    assert len(towns) == Town.objects.count()
+
+
+def test_datapackage_holds_public_records_only(tmp_path):
+    cache.clear()
+    content = Client().get("/api/v1/export/datapackage.zip").content
+    unpack(content, tmp_path)
+    everything = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "data").glob("*.csv"))
+    for source in Source.objects.exclude(access_level="public", state="published"):
+        assert source.citation not in everything
+    for person in Person.objects.exclude(names_access_level="public"):
+        assert person.name_en not in everything
+    for cso in CSO.objects.exclude(access_level="public", state="published"):
+        assert f"\n{cso.slug}," not in everything
+    assert "interview_code" not in everything and "contacts" not in everything
+
+
+def test_datapackage_is_rebuilt_when_data_changes_and_supports_etag():
+    cache.clear()
+    first = Client().get("/api/v1/export/datapackage.zip")
+    etag = first["ETag"]
+    again = Client().get("/api/v1/export/datapackage.zip", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["ETag"] == etag
+    town = Town.objects.get(slug="olshany")
+    town.population = (town.population or 0) + 1
+    town.save()
+    changed = Client().get("/api/v1/export/datapackage.zip", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    with zipfile.ZipFile(io.BytesIO(changed.content)) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("data/towns.csv").decode())))
+    assert next(r for r in rows if r["slug"] == "olshany")["population"] == str(town.population)
+    # A record leaving the public set by a queryset update (no updated_at) still changes it.
+    public = CSO.objects.visible_to(None).first()
+    assert public is not None
+    CSO.objects.filter(pk=public.pk).update(deleted_at=timezone.now())
+    assert Client().get("/api/v1/export/datapackage.zip")["ETag"] != changed["ETag"]

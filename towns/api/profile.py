@@ -1,0 +1,216 @@
+"""The computed profile of a town and its indicator time series, as API responses.
+
+``/towns/{slug}/profile/`` turns :func:`towns.profile.town_profile` (computed only from what
+the viewer may see) into JSON, each part with its explanation, plus the sections other apps
+register in :mod:`governance.api.profile_sections` (the CSO network and the strategy advice
+come from ``csos`` without ``towns`` importing it).
+
+``/towns/{slug}/indicators/`` returns one series per indicator, of the values the viewer may
+see, filtered by ``?indicator=code`` (repeatable) and ``?from=`` / ``?to=`` years.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from governance.api import profile_sections
+from towns.api.serializers import VentureSerializer
+from towns.models import Indicator, IndicatorValue, Town, Typology
+from towns.profile import town_profile
+
+# --- Response shapes (documented in the schema) ------------------------------------------------
+
+
+class BalanceSerializer(serializers.Serializer):
+    own_share = serializers.FloatField(allow_null=True)
+    alien_share = serializers.FloatField(allow_null=True)
+    own_weight = serializers.FloatField()
+    alien_weight = serializers.FloatField()
+    explanation = serializers.CharField()
+
+
+class TypologySerializer(serializers.Serializer):
+    label = serializers.ChoiceField(choices=Typology.choices)
+    explanation = serializers.CharField()
+    shares_by_kind = serializers.DictField(child=serializers.FloatField())
+
+
+class FactsSerializer(serializers.Serializer):
+    population = serializers.IntegerField(allow_null=True)
+    industrial_enterprises = serializers.FloatField(allow_null=True)
+    cultural_institutions = serializers.FloatField(allow_null=True)
+    population_change_5y = serializers.FloatField(allow_null=True)
+
+
+class CriterionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    holds = serializers.BooleanField(allow_null=True)
+    evidence = serializers.CharField()
+    missing = serializers.ListField(child=serializers.CharField())
+
+
+class ProfileVentureSerializer(VentureSerializer):
+    activity = serializers.IntegerField(help_text="Id of the activity (see /activities/).")
+    title = serializers.CharField()
+
+
+class StoredAggregatesSerializer(serializers.Serializer):
+    typology = serializers.ChoiceField(choices=Typology.choices)
+    own_share = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class TownProfileSerializer(serializers.Serializer):
+    town = serializers.SlugField()
+    as_of = serializers.DateField()
+    balance = BalanceSerializer()
+    typology = TypologySerializer()
+    published_aggregates = StoredAggregatesSerializer()
+    facts = FactsSerializer()
+    criteria = CriterionSerializer(many=True)
+    ventures = ProfileVentureSerializer(many=True)
+    flags = serializers.ListField(child=serializers.CharField())
+    sections = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Sections contributed by other parts of the atlas: 'network' (CSO network "
+        "metrics with explanation) and 'advice' (strategy options 1-3 with reasons).",
+    )
+
+
+class SeriesValueSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    quarter = serializers.IntegerField(help_text="0 for the whole year, 1-4 for a quarter.")
+    value = serializers.DecimalField(max_digits=16, decimal_places=4)
+    confidence = serializers.CharField()
+    is_synthetic = serializers.BooleanField()
+
+
+class SeriesSerializer(serializers.Serializer):
+    indicator = serializers.SlugField()
+    name_en = serializers.CharField()
+    name_be = serializers.CharField()
+    name_ru = serializers.CharField()
+    unit = serializers.CharField()
+    system = serializers.IntegerField()
+    direction = serializers.CharField()
+    values = SeriesValueSerializer(many=True)
+
+
+class TownSeriesSerializer(serializers.Serializer):
+    town = serializers.SlugField()
+    series = SeriesSerializer(many=True)
+
+
+class ProfileQuerySerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False)
+
+
+class SeriesQuerySerializer(serializers.Serializer):
+    """``?indicator=code`` (repeatable), ``?from=`` and ``?to=`` (years, inclusive)."""
+
+    indicator = serializers.ListField(child=serializers.SlugField(), required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" and "to" are what partners type; they are Python keywords, hence added here.
+        fields["from"] = serializers.IntegerField(required=False, min_value=1990, max_value=2100)
+        fields["to"] = serializers.IntegerField(required=False, min_value=1990, max_value=2100)
+        return fields
+
+    def validate_indicator(self, codes):
+        codes = list(dict.fromkeys(codes))
+        known = set(Indicator.objects.filter(code__in=codes).values_list("code", flat=True))
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown indicator code(s): %(codes)s.") % {"codes": ", ".join(unknown)}
+            )
+        return codes
+
+    def validate(self, attrs):
+        if "from" in attrs and "to" in attrs and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"to": _("'to' cannot be before 'from'.")})
+        return attrs
+
+
+# --- Builders ----------------------------------------------------------------------------------
+
+
+def profile_data(town: Town, *, user=None, as_of: date | None = None) -> dict:
+    """The profile of ``town`` for ``user``, ready for :class:`TownProfileSerializer`."""
+    profile = town_profile(town, user=user, as_of=as_of)
+    return {
+        "town": town.slug,
+        "as_of": profile.as_of,
+        "balance": profile.balance,
+        "typology": profile.typology,
+        "published_aggregates": {
+            "typology": town.typology,
+            "own_share": None if town.own_share is None else float(town.own_share),
+            "explanation": _(
+                "Stored on the town from every published influence claim, whatever its access "
+                "level: the aggregate is public while the claims behind it may stay hidden. "
+                "'balance' and 'typology' above use only the claims you may see."
+            ),
+        },
+        "facts": profile.facts,
+        "criteria": profile.criteria,
+        "ventures": [
+            {
+                "activity": activity.pk,
+                "title": activity.title,
+                "likelihood": assessment.likelihood,
+                "score": assessment.score,
+                "reasons": assessment.reasons,
+                "contradicts_stance": assessment.contradicts_stance,
+                "flag": assessment.flag,
+            }
+            for activity, assessment in profile.ventures
+        ],
+        "flags": profile.flags,
+        "sections": profile_sections.render(town, user=user, as_of=profile.as_of),
+    }
+
+
+def series_data(
+    town: Town,
+    *,
+    user=None,
+    codes: list[str] | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+) -> dict:
+    """Time series of ``town`` (two queries), one per indicator with a visible value."""
+    values = IndicatorValue.objects.visible_to(user).filter(town=town)
+    indicators = Indicator.objects.order_by("system", "code")
+    if codes:
+        values = values.filter(indicator__code__in=codes)
+        indicators = indicators.filter(code__in=codes)
+    if year_from is not None:
+        values = values.filter(year__gte=year_from)
+    if year_to is not None:
+        values = values.filter(year__lte=year_to)
+    by_indicator: dict[int, list[IndicatorValue]] = OrderedDict()
+    for value in values.order_by("indicator_id", "year", "quarter").only(
+        "indicator_id", "year", "quarter", "value", "confidence", "is_synthetic"
+    ):
+        by_indicator.setdefault(value.indicator_id, []).append(value)
+    series = [
+        {
+            "indicator": indicator.code,
+            "name_en": indicator.name_en,
+            "name_be": indicator.name_be,
+            "name_ru": indicator.name_ru,
+            "unit": indicator.unit,
+            "system": indicator.system,
+            "direction": indicator.direction,
+            "values": by_indicator[indicator.pk],
+        }
+        for indicator in (indicators.filter(pk__in=list(by_indicator)) if by_indicator else [])
+    ]
+    return {"town": town.slug, "series": series}

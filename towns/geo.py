@@ -1,0 +1,108 @@
+"""Towns as GeoJSON (RFC 7946), for the API and the map page.
+
+A FeatureCollection of Point features, coordinates ``[longitude, latitude]`` in WGS 84 (RFC
+7946 §3.1.1: longitude first), with the town's public profile as properties: names, region,
+district, kind, population, and the published aggregates ``typology`` and ``own_share``
+(computed from published claims only, see ``towns.profile.refresh_town_aggregates``). Place
+data is public; nothing here depends on the viewer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from rest_framework.renderers import BaseRenderer
+
+from towns.models import Town
+
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+PROPERTIES = (
+    "slug",
+    "name_en",
+    "name_be",
+    "name_ru",
+    "region",
+    "district",
+    "kind",
+    "population",
+    "population_year",
+    "typology",
+    "own_share",
+    "is_synthetic",
+    "url",
+)
+
+
+def town_feature(town: Town) -> dict[str, Any]:
+    """One town as a GeoJSON Feature (needs ``region`` and ``district`` joined)."""
+    return {
+        "type": "Feature",
+        "id": town.slug,
+        "geometry": {
+            "type": "Point",
+            # RFC 7946: longitude, latitude; 5 decimals are about a metre, as stored.
+            "coordinates": [round(float(town.longitude), 5), round(float(town.latitude), 5)],
+        },
+        "properties": {
+            "slug": town.slug,
+            "name_en": town.name_en,
+            "name_be": town.name_be,
+            "name_ru": town.name_ru,
+            "region": town.region.slug,
+            "district": town.district.slug if town.district_id else None,
+            "kind": town.kind,
+            "population": town.population,
+            "population_year": town.population_year,
+            "typology": town.typology,
+            "own_share": None if town.own_share is None else float(town.own_share),
+            "is_synthetic": town.is_synthetic,
+            "url": town.get_absolute_url(),
+        },
+    }
+
+
+def town_features(queryset: Iterable[Town]) -> dict[str, Any]:
+    """A FeatureCollection of the towns of ``queryset`` (a queryset is joined here)."""
+    if hasattr(queryset, "select_related"):
+        queryset = queryset.select_related("region", "district")
+    return {"type": "FeatureCollection", "features": [town_feature(t) for t in queryset]}
+
+
+def _page_objects(view) -> Iterable[Town] | None:
+    paginator = getattr(view, "paginator", None)
+    page = getattr(paginator, "page", None) if paginator is not None else None
+    if page is not None:
+        return list(page)
+    return None
+
+
+class TownGeoJSONRenderer(BaseRenderer):
+    """``?format=geojson`` on the town list: the towns of the current page (same filters).
+
+    Given a FeatureCollection (the ``towns.geojson`` view) it writes it as is; given the
+    serialized page of a town list it writes the page's towns as features. Errors (400, 404)
+    keep their JSON body.
+    """
+
+    media_type = GEOJSON_MEDIA_TYPE
+    format = "geojson"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
+        view = renderer_context.get("view")
+        if response is not None and response.status_code >= 400:
+            response["Content-Type"] = "application/json"
+        elif not (isinstance(data, dict) and data.get("type") == "FeatureCollection"):
+            objects = _page_objects(view)
+            if objects is None and view is not None:
+                if getattr(view, "action", None) == "retrieve":
+                    objects = [view.get_object()]
+                else:
+                    objects = view.filter_queryset(view.get_queryset())
+            data = town_features(objects or [])
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
