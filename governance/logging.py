@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 _SECRETS = re.compile(
     r"(?i)(authorization|token|password|passwd|secret|sessionid|csrftoken|otp_token)"
@@ -33,6 +34,19 @@ class RedactingFilter(logging.Filter):
             record.request_path = getattr(request, "path", "")
         if isinstance(record.msg, str):
             record.msg = scrub(record.msg)
+        if record.exc_info and record.exc_info[0] is not None:
+            etype, _value, tb = record.exc_info
+            # An exception's message can quote a row (an IntegrityError names the key) or a
+            # credential: keep the type and the frames (no source lines), drop the message.
+            frames = "".join(
+                f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
+                for f in traceback.extract_tb(tb)
+            )
+            record.exc_text = (
+                f"Traceback (most recent call last):\n{frames}"
+                f"{etype.__module__}.{etype.__qualname__}: [message withheld]"
+            )
+            record.exc_info = None
         if record.args:
             if isinstance(record.args, dict):
                 record.args = {k: _scrub_arg(v) for k, v in record.args.items()}
@@ -54,3 +68,20 @@ class AtlasExceptionReporterFilter(SafeExceptionReporterFilter):
 
     def get_safe_request_meta(self, request):
         return {}
+
+
+class AtlasExceptionReporter(ExceptionReporter):
+    """Error reports carry neither the exception's message nor frame variables."""
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        data["exception_value"] = "[message withheld]"
+        for frame in data.get("frames", []):
+            frame["vars"] = []
+            frame["pre_context"], frame["context_line"], frame["post_context"] = [], "", []
+        # Nothing of the request either: bodies, query strings and cookies may hold anything.
+        for key in list(data):
+            if key.startswith("request_") or key in {"filtered_POST_items", "user_str"}:
+                data[key] = [] if key.endswith("_items") else None
+        data["request"] = None
+        return data

@@ -361,6 +361,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"Environment variable LOG_LEVEL is invalid: {LOG_LEVEL!r}")
 DEFAULT_EXCEPTION_REPORTER_FILTER = "governance.logging.AtlasExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "governance.logging.AtlasExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

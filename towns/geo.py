@@ -73,6 +73,8 @@ def town_features(queryset: Iterable[Town]) -> dict[str, Any]:
 
 def _page_objects(view) -> Iterable[Town] | None:
     paginator = getattr(view, "paginator", None)
+    # A paginator that delegates (cursor or page numbers) keeps the one it used in ``active``.
+    paginator = getattr(paginator, "active", paginator)
     page = getattr(paginator, "page", None) if paginator is not None else None
     if page is not None:
         return list(page)

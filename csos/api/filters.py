@@ -17,7 +17,7 @@ from csos.models import (
     SizeBand,
     Strategy,
 )
-from governance.api.views import ClaimFilterSet, DatedFilterSet, ResearchFilterSet
+from governance.api.views import ClaimFilterSet, DatedFilterSet, ResearchFilterSet, YearFilter
 
 
 class CSOFilter(ResearchFilterSet):
@@ -32,8 +32,8 @@ class CSOFilter(ResearchFilterSet):
     character = filters.ChoiceFilter(choices=Character.choices)
     legal_form = filters.ChoiceFilter(choices=LegalForm.choices)
     size_band = filters.ChoiceFilter(choices=SizeBand.choices)
-    founded_from = filters.NumberFilter(field_name="founding_year", lookup_expr="gte")
-    founded_to = filters.NumberFilter(field_name="founding_year", lookup_expr="lte")
+    founded_from = YearFilter(field_name="founding_year", lookup_expr="gte")
+    founded_to = YearFilter(field_name="founding_year", lookup_expr="lte")
 
     class Meta:
         model = CSO
@@ -63,8 +63,8 @@ class CooperationCaseFilter(ClaimFilterSet):
     cso = filters.CharFilter(method="filter_cso", label="CSO slug")
     strategy = filters.ChoiceFilter(choices=Strategy.choices)
     outcome = filters.ChoiceFilter(choices=Outcome.choices)
-    year_from = filters.NumberFilter(method="filter_year_from", label="Active in or after")
-    year_to = filters.NumberFilter(field_name="start_year", lookup_expr="lte")
+    year_from = YearFilter(method="filter_year_from", label="Active in or after")
+    year_to = YearFilter(field_name="start_year", lookup_expr="lte")
 
     class Meta:
         model = CooperationCase

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 
+from django import forms
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -108,11 +109,22 @@ def dated_overlap(queryset, *, year_from: int | None = None, year_to: int | None
     return queryset
 
 
+class YearFilter(filters.NumberFilter):
+    """A whole year between 1000 and 2999: anything else is a 400, not a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1000)
+        kwargs.setdefault("max_value", 2999)
+        super().__init__(*args, **kwargs)
+
+
 class DatedFilterSet(ClaimFilterSet):
     """Claims with a period: ``year_from``/``year_to`` keep those overlapping the years."""
 
-    year_from = filters.NumberFilter(method="filter_year_from", label=_("Active in or after"))
-    year_to = filters.NumberFilter(method="filter_year_to", label=_("Active in or before"))
+    year_from = YearFilter(method="filter_year_from", label=_("Active in or after"))
+    year_to = YearFilter(method="filter_year_to", label=_("Active in or before"))
 
     def filter_year_from(self, queryset, name, value):
         return dated_overlap(queryset, year_from=int(value))

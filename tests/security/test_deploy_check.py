@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The production switches are left unset so that their production defaults are what is checked.
 UNSET = (
+    # Set by the browser tests' fixture in this process; never part of a deployment.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",

@@ -331,10 +331,12 @@ def test_exception_reports_carry_no_request_data_or_secrets():
     """The error report (mailed to admins) shows no POST data, no headers, and not the
     exception's message, which can name a person or echo a credential."""
     from django.test import RequestFactory
-    from django.views.debug import ExceptionReporter
+    from django.views.debug import get_exception_reporter_class
 
     request = RequestFactory().post("/boom/", POSTED, HTTP_AUTHORIZATION=f"Token {HEADER_TOKEN}")
-    reporter = ExceptionReporter(request, *_exc_info_of(_failing_view, request))
+    # The reporter Django uses for mails and logs: settings.DEFAULT_EXCEPTION_REPORTER.
+    reporter_class = get_exception_reporter_class(request)
+    reporter = reporter_class(request, *_exc_info_of(_failing_view, request))
     for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
         for secret in (*POSTED.values(), HEADER_TOKEN):
             assert secret not in report, f"request data {secret!r} in the error report"

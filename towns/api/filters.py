@@ -17,6 +17,7 @@ from governance.api.views import (
     ClaimFilterSet,
     DatedFilterSet,
     ResearchFilterSet,
+    YearFilter,
 )
 from governance.models import Source
 from towns.models import (
@@ -191,9 +192,9 @@ class IndicatorValueFilter(ClaimFilterSet):
         label="Indicator code (repeat for several)",
     )
     system = filters.ChoiceFilter(field_name="indicator__system", choices=IndicatorSystem.choices)
-    year = filters.NumberFilter()
-    year_from = filters.NumberFilter(field_name="year", lookup_expr="gte")
-    year_to = filters.NumberFilter(field_name="year", lookup_expr="lte")
+    year = YearFilter()
+    year_from = YearFilter(field_name="year", lookup_expr="gte")
+    year_to = YearFilter(field_name="year", lookup_expr="lte")
     quarter = filters.NumberFilter()
 
     class Meta:
@@ -206,8 +207,8 @@ class ActivityFilter(ClaimFilterSet):
     status = filters.ChoiceFilter(choices=ActivityStatus.choices)
     field = filters.ChoiceFilter(choices=ActivityField.choices)
     la_stance = filters.ChoiceFilter(choices=Stance.choices)
-    year_from = filters.NumberFilter(field_name="year", lookup_expr="gte")
-    year_to = filters.NumberFilter(field_name="year", lookup_expr="lte")
+    year_from = YearFilter(field_name="year", lookup_expr="gte")
+    year_to = YearFilter(field_name="year", lookup_expr="lte")
 
     class Meta:
         model = Activity

@@ -66,14 +66,15 @@ class TownGeoJSONView(TownViewSet):
             )
         },
     )
-    def list(self, request, *args, **kwargs):
+    def collection(self, request, *args, **kwargs):
+        # Not named "list": the response is one FeatureCollection, not an array of towns.
         return Response(town_features(self.filter_queryset(self.get_queryset())))
 
 
 urlpatterns = [
     re_path(
         r"^towns\.geojson$",
-        TownGeoJSONView.as_view({"get": "list"}),
+        TownGeoJSONView.as_view({"get": "collection"}),
         name="town-geojson",
     ),
 ]

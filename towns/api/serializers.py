@@ -82,7 +82,7 @@ class DistrictSerializer(serializers.ModelSerializer):
 
 class TownSerializer(serializers.ModelSerializer):
     region = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    district = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()
     alternate_names = serializers.ListField(
