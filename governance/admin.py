@@ -4,7 +4,10 @@
   (:func:`governance.services.record_save` by default), so the admin obeys the same rules as
   the API and imports. A ``ValidationError`` the service raises (e.g. "a claim without a source
   can only be a draft") rolls the whole save back and shows the form again with the error on
-  its field: never a 500, never half a save.
+  its field: never a 500, never half a save. Every change form and inline row carries the
+  version it was loaded with (hidden ``loaded_version``): a save from an older version is
+  refused with what changed, who changed it and when, the user's input kept in the form and
+  the current version now carried, so saving again is a deliberate choice, never a silent one.
 * :class:`ResearchAdmin` adds what every research record's list needs: filters on the
   publication state, access level, synthetic flag and "deleted", read-only timestamps, the
   review workflow as actions (submit, return to draft, publish, unpublish: services of
@@ -55,7 +58,7 @@ from governance.audit import (
     validation_message,
 )
 from governance.models import ReviewEvent, Source
-from governance.services import audit_context, record_save
+from governance.services import VersionConflict, audit_context, is_versioned, record_save
 from governance.workflow import (
     may_publish,
     may_purge,
@@ -73,6 +76,37 @@ from governance.workflow import (
 RESEARCH_FILTERS = ("state", "access_level", "is_synthetic")
 #: Read-only bookkeeping fields, where the model has them.
 TIMESTAMP_FIELDS = ("created_at", "updated_at")
+#: The hidden form field with the version a change form was loaded with.
+LOADED_VERSION = "loaded_version"
+
+
+def with_loaded_version(fieldsets, model, *, include: bool) -> list:
+    """``fieldsets`` with the hidden version field last in the first one (``include``), or
+    without it (a new record has no version yet; a read-only form is never saved).
+
+    Django renders only the fields named in the fieldsets; a hidden field there renders as a
+    hidden row, so the version travels with every change form and inline row.
+    """
+    fieldsets = [
+        (name, {**options, "fields": without_loaded_version(options["fields"])})
+        for name, options in fieldsets
+    ]
+    if include and fieldsets and is_versioned(model):
+        name, options = fieldsets[0]
+        fieldsets[0] = (name, {**options, "fields": [*options["fields"], LOADED_VERSION]})
+    return fieldsets
+
+
+def without_loaded_version(fields) -> list:
+    kept = []
+    for field in fields:
+        if isinstance(field, list | tuple):
+            field = type(field)(f for f in field if f != LOADED_VERSION)
+            if field:
+                kept.append(field)
+        elif field != LOADED_VERSION:
+            kept.append(field)
+    return kept
 
 
 # --- Autocomplete widgets that reuse loaded relations ----------------------------------------
@@ -168,9 +202,39 @@ class AtlasAdminForm(forms.ModelForm):
 
     rejected: dict[str | None, tuple[str, ValidationError]] = {}
 
+    #: The version of the record the form was loaded with (the optimistic lock, see
+    #: governance.services): a save from an older version is refused with what changed.
+    loaded_version = forms.IntegerField(
+        label=_("version"), widget=forms.HiddenInput, required=False, min_value=1
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not is_versioned(self.instance):
+            self.fields.pop(LOADED_VERSION, None)
+        elif self.instance.pk is not None and not self.instance._state.adding:
+            self.fields[LOADED_VERSION].initial = self.instance.version
+            self._renew_version_after_conflict()
         self._preload_autocomplete()
+
+    def _renew_version_after_conflict(self) -> None:
+        """After a refused save, carry the current version: the user has now been told what
+        changed, so saving the kept input again is a deliberate choice, not a silent one."""
+        own = self.rejected.get(self.prefix)
+        if own is None or not isinstance(own[1], VersionConflict) or not self.is_bound:
+            return
+        if own[1].current is None:
+            return
+        data = self.data.copy()
+        data[self.add_prefix(LOADED_VERSION)] = str(own[1].current)
+        self.data = data
+
+    def _post_clean(self):
+        super()._post_clean()
+        version = self.cleaned_data.get(LOADED_VERSION) if LOADED_VERSION in self.fields else None
+        if version is not None and self.instance.pk is not None:
+            # The service compares this with the stored version (SELECT … FOR UPDATE).
+            self.instance.version = version
 
     def _preload_autocomplete(self) -> None:
         instance = self.instance
@@ -253,6 +317,12 @@ class AtlasInlineMixin(PreloadedAutocompleteAdminMixin):
         kwargs["form"] = with_rejected(kwargs.get("form", self.form), request)
         return super().get_formset(request, obj, **kwargs)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        # Read-only rows are never saved: no version to carry.
+        include = self.has_change_permission(request, obj)
+        return with_loaded_version(fieldsets, self.model, include=include)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if model_has_field(self.model, "deleted_at"):
@@ -284,6 +354,11 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         return with_rejected(form_class, request)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        include = obj is not None and self.has_change_permission(request, obj)
+        return with_loaded_version(fieldsets, self.model, include=include)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -760,6 +835,25 @@ class ReviewEventAdmin(admin.ModelAdmin):
 # --- Import and export: all rows or none -----------------------------------------------------
 
 
+def _neutralised(dataset):
+    """A copy of ``dataset`` whose text cells cannot start a spreadsheet formula."""
+    import tablib
+
+    from governance.api.renderers import neutralise
+
+    copy = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+    for row in dataset:
+        copy.append([neutralise(v) if isinstance(v, str) else v for v in row])
+    return copy
+
+
+class SafeCSV(base_formats.CSV):
+    """CSV export with formula cells neutralised (the library's own escape only drops ``=``)."""
+
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(_neutralised(dataset), **kwargs)
+
+
 class AllOrNothingImportMixin(ImportExportMixin):
     """django-import-export in the admin, where one bad row rejects the whole file.
 
@@ -769,8 +863,12 @@ class AllOrNothingImportMixin(ImportExportMixin):
     exactly the columns the import reads.
     """
 
-    formats = [base_formats.CSV, base_formats.XLSX]
+    # XLSX keeps the library's own export, with native numbers: neutralising there made every
+    # cell text. Text cells starting with "=" in an XLSX export are a known gap (see the note).
+    formats = [SafeCSV, base_formats.XLSX]
     export_form_class = ExportForm
+    #: Larger files are refused before they are parsed (a worker would be busy for minutes).
+    import_max_bytes = 5 * 1024 * 1024
     import_template_name = "admin/import_export/import.html"
     #: A sentence or two on the columns, shown above the upload form.
     import_help = ""
@@ -787,6 +885,31 @@ class AllOrNothingImportMixin(ImportExportMixin):
         context = super().get_import_context_data(**kwargs)
         context["import_help"] = self.import_help
         return context
+
+    def import_action(self, request, **kwargs):
+        upload = request.FILES.get("import_file") if request.method == "POST" else None
+        if upload is not None and upload.size > self.import_max_bytes:
+            messages.error(
+                request,
+                gettext(
+                    "The file is too large (%(size).1f MB): the limit is %(max)d MB. "
+                    "Split it into several files."
+                )
+                % {"size": upload.size / 2**20, "max": self.import_max_bytes // 2**20},
+            )
+            return HttpResponseRedirect(request.path)
+        return super().import_action(request, **kwargs)
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:
+            # The confirm step names the uploaded temporary file; a forged or expired name.
+            messages.error(
+                request, gettext("The uploaded file is no longer available: upload it again.")
+            )
+            info = self.model._meta.app_label, self.model._meta.model_name
+            return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*info)))
 
     def process_dataset(self, dataset, form, request, **kwargs):
         kwargs["rollback_on_validation_errors"] = True

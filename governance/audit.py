@@ -37,7 +37,7 @@ from governance.services import claim_has_source, record_save
 from governance.workflow import SaveService, may_publish, model_permission, review_event_log
 
 #: Fields that change with every save: shown as the event's time, not as a change.
-NOISE_FIELDS = frozenset({"updated_at", "search_text"})
+NOISE_FIELDS = frozenset({"updated_at", "search_text", "version"})
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,9 @@ def record_restore_version(
     has_state = hasattr(record, "state")
     current_state = record.state if has_state and not recreated else PublicationState.DRAFT
     for f in tracked_fields(model):
-        if f.primary_key:
+        if f.primary_key or f.name == "version":
+            # The optimistic lock is the record's own (governance.services.record_save): a
+            # restore is a new save from the current version, not a return to an old one.
             continue
         setattr(record, f.attname, getattr(event, f.attname))
     if hasattr(record, "deleted_at"):

@@ -24,8 +24,25 @@ def audited():
 
 
 class TimeStamped(models.Model):
+    """Every record researchers edit: when it was made and changed, and its version.
+
+    ``version`` is the optimistic lock against two researchers overwriting each other: it starts
+    at 1 and the save service (:func:`governance.services.record_save`) raises it by one on
+    every save, refusing a save that started from an older version. ``db_default`` fills it for
+    rows inserted outside the ORM (raw SQL, COPY). Every model of the atlas that people edit
+    derives from this class (research records and the reference data: places, posts,
+    indicators, fields of activity), so every one of them has a version.
+    """
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        db_default=1,
+        editable=False,
+        help_text=_("Raised by one on every save; a save from an older version is refused."),
+    )
 
     class Meta:
         abstract = True

@@ -3,7 +3,10 @@
 Every step is a service: keyword-only, atomic, checked by role, saved through the record's save
 service (:func:`governance.services.record_save` unless the caller passes its own, e.g. the
 towns' service that refreshes the stored town aggregates) with the audit context, and logged
-as a :class:`governance.models.ReviewEvent` (who, when, from → to).
+as a :class:`governance.models.ReviewEvent` (who, when, from → to). Because every step saves
+through that service, every step also raises the record's ``version`` (the optimistic lock,
+see :mod:`governance.services`): a form or API client still holding the version from before a
+publish, return to draft or deletion is refused instead of undoing the step.
 
 * submit for review: draft → in review; anyone who may change the model; refused for a
   claim without a source;

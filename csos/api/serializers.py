@@ -18,7 +18,7 @@ from governance.api.serializers import (
 )
 from towns.models import Town
 
-RECORD_FIELDS = ["access_level", "state", "is_synthetic", "updated_at"]
+RECORD_FIELDS = ["access_level", "state", "is_synthetic", "updated_at", "version"]
 NAMES = ["name_en", "name_be", "name_ru"]
 
 

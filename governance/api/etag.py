@@ -8,6 +8,16 @@ different bodies and so different tags; ``Vary`` keeps shared caches apart too.
 
 A 304 still costs the queries of the page but not its transfer or the client's parsing:
 "unchanged pages cost almost nothing" on the wire, which is what a syncing partner pays for.
+
+Writes: ``If-Match``
+--------------------
+A PUT, PATCH or DELETE of a record may send ``If-Match`` with the ETag of its detail GET. It
+is compared (:func:`if_match_holds`) with the tag of the record's detail representation as the
+writer would GET it now (same ``Accept`` and ``Accept-Language``), by *weak* comparison: the
+tags here are weak (a hash of the representation, not of bytes), and RFC 9110's strong
+comparison would make every weak tag fail. ``*`` matches any existing record. A mismatch
+answers 412 Precondition Failed with the current tag; no ``If-Match`` skips the check. A
+successful PUT or PATCH answers with the new tag, ready for the next ``If-Match``.
 """
 
 from __future__ import annotations
@@ -44,6 +54,20 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return False
 
 
+def representation_etag(request, data) -> str:
+    """The weak ETag a GET by ``request``'s viewer would get for the representation ``data``."""
+    media_type = getattr(request, "accepted_media_type", "") or ""
+    return weak_etag(data, media_type=media_type, language=get_language() or "")
+
+
+def if_match_holds(request, etag: str) -> bool:
+    """Whether a write may go on: no ``If-Match`` header, or one matching ``etag`` (weakly)."""
+    header = request.META.get("HTTP_IF_MATCH")
+    if header is None or not header.strip():
+        return True
+    return etag_matches(header, etag)
+
+
 def with_etag(request, response):
     """Tag a successful GET/HEAD response; a matching ``If-None-Match`` gets a 304 instead."""
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
@@ -51,8 +75,7 @@ def with_etag(request, response):
     data = getattr(response, "data", None)
     if data is None:
         return response
-    media_type = getattr(request, "accepted_media_type", "") or ""
-    etag = weak_etag(data, media_type=media_type, language=get_language() or "")
+    etag = representation_etag(request, data)
     response["ETag"] = etag
     patch_vary_headers(response, VARY)
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):

@@ -184,7 +184,32 @@ class VisibleIdsField(serializers.ListField):
         return [obj.pk for obj in data.all()]
 
 
-class ResearchWriteSerializer(serializers.ModelSerializer):
+class VersionedWriteSerializer(serializers.ModelSerializer):
+    """A write that may state the ``version`` it started from (the optimistic lock).
+
+    The field is added to every write serializer of a versioned model. It is optional: a
+    PUT or PATCH with a ``version`` other than the record's current one answers 409 Conflict
+    (see :class:`governance.api.views.ServiceWriteMixin`); without it the write proceeds from
+    the version the server just read. Responses carry ``version`` read-only.
+    """
+
+    version = serializers.IntegerField(
+        required=False,
+        write_only=True,
+        min_value=1,
+        help_text="The version you read (GET). If the record has moved on since, the write "
+        "answers 409 Conflict with the current record and nothing is written.",
+    )
+
+    def get_field_names(self, declared_fields, info):
+        names = list(super().get_field_names(declared_fields, info))
+        model = self.Meta.model
+        if "version" not in names and any(f.name == "version" for f in model._meta.fields):
+            names.append("version")
+        return names
+
+
+class ResearchWriteSerializer(VersionedWriteSerializer):
     """What a writer sends: related records limited to those the writer may see.
 
     ``state`` is not written here: a record is created as a draft and moves through the

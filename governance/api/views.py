@@ -31,22 +31,31 @@ import datetime
 from django import forms
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, pagination, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, pagination, serializers, status, viewsets
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from governance.api.access import ResearchWrite, is_research_viewer
-from governance.api.etag import with_etag
+from governance.api.etag import if_match_holds, representation_etag, with_etag
 from governance.api.pagination import PageNumberPagination
-from governance.api.serializers import flush_restricted_reads
+from governance.api.serializers import READS_ATTR, flush_restricted_reads
+from governance.cache import CachedReadMixin
 from governance.models import Confidence
-from governance.services import record_save
-from governance.text import fold
+from governance.services import VersionConflict, is_versioned, record_save, version_conflict
+from governance.text import search_filter
 
 # --- Filtering ---------------------------------------------------------------------------------
 
@@ -152,10 +161,8 @@ class AtlasSearchFilter(SearchFilter):
         if key_field is None:
             return super().filter_queryset(request, queryset, view)
         term = request.query_params.get(self.search_param, "")[:100]
-        key = fold(term)
-        if not key:
-            return queryset
-        return queryset.filter(**{f"{key_field}__contains": key})
+        where = search_filter(term, key_field)
+        return queryset if where is None else queryset.filter(where)
 
 
 class LevelAwareOrderingFilter(OrderingFilter):
@@ -252,8 +259,8 @@ class CursorUnlessOrdered(pagination.BasePagination):
 # --- Viewsets ----------------------------------------------------------------------------------
 
 
-class AtlasViewMixin:
-    """Serializer choice, filters, the access log and ETags shared by every resource."""
+class AtlasViewMixin(CachedReadMixin):
+    """Serializer choice, filters, the access log, ETags and the read cache of every resource."""
 
     permission_classes = [ResearchWrite]
     filter_backends = [DjangoFilterBackend, AtlasSearchFilter, LevelAwareOrderingFilter]
@@ -280,7 +287,9 @@ class AtlasViewMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         flush_restricted_reads(request)
-        return with_etag(request, response)
+        response = with_etag(request, response)
+        self.keep_read(response)
+        return response
 
 
 class ReadOnlyResource(AtlasViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -298,7 +307,17 @@ class ServiceWriteMixin:
     """Create, update and (soft) delete through the service the admin uses.
 
     ``m2m_fields`` are set after the save by the service (``record_save(m2m=...)``). The
-    response of a write is the detail representation, as the writer may see it.
+    response of a write is the detail representation, as the writer may see it, with its ETag.
+
+    Concurrent edits (see :mod:`governance.services` and :mod:`governance.api.etag`):
+
+    * ``If-Match`` on PUT, PATCH or DELETE that does not match the record's current ETag
+      (weak comparison with the detail GET's tag) → 412 Precondition Failed, nothing written;
+    * ``version`` in a PUT or PATCH body other than the record's current one → 409 Conflict
+      with a message naming the changed fields and the current record as the writer may see
+      it; so does losing a race to another writer between reading and saving the record;
+    * neither → the write proceeds from the version just read (still refused with 409 if
+      another write lands between that read and the save, never overwritten silently).
     """
 
     save_service = staticmethod(record_save)
@@ -315,7 +334,83 @@ class ServiceWriteMixin:
         except instance.DoesNotExist:
             # Saved, but not visible to the writer (e.g. a draft from a partner token).
             return Response({"id": instance.pk, **serializer.data}, status=status_code)
-        return Response(self.detail_serializer(instance).data, status=status_code)
+        data = self.detail_serializer(instance).data
+        return Response(
+            data, status=status_code, headers={"ETag": representation_etag(self.request, data)}
+        )
+
+    # -- the optimistic lock
+
+    def _quiet_detail(self, instance) -> dict:
+        """The detail representation, for its ETag only: not logged as a read (not sent)."""
+        noted = self.request.__dict__.pop(READS_ATTR, None)
+        try:
+            return self.detail_serializer(instance).data
+        finally:
+            self.request.__dict__.pop(READS_ATTR, None)
+            if noted is not None:
+                self.request.__dict__[READS_ATTR] = noted
+
+    def precondition_failed(self, instance) -> Response | None:
+        """412 when ``If-Match`` is given and does not match the record's current ETag."""
+        if not self.request.META.get("HTTP_IF_MATCH", "").strip():
+            return None
+        etag = representation_etag(self.request, self._quiet_detail(instance))
+        if if_match_holds(self.request, etag):
+            return None
+        return Response(
+            {
+                "detail": gettext(
+                    "The record changed since you read it: its ETag no longer matches "
+                    "If-Match. Nothing was written; GET it again and repeat the change."
+                ),
+                "code": "precondition_failed",
+            },
+            status=status.HTTP_412_PRECONDITION_FAILED,
+            headers={"ETag": etag},
+        )
+
+    def stated_version(self) -> int | None:
+        """The ``version`` of the request body, when it is a whole number (else the
+        serializer answers 400)."""
+        data = self.request.data
+        raw = data.get("version") if hasattr(data, "get") else None
+        if raw is None or isinstance(raw, bool):
+            return None
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            return None
+
+    def conflict_response(self, conflict: VersionConflict) -> Response:
+        """409 with the message and the current record as the writer may see it (or null)."""
+        current = None
+        try:
+            record = self.get_queryset().get(pk=conflict.instance.pk)
+        except conflict.instance.DoesNotExist:
+            record = None
+        headers = {}
+        if record is not None:
+            current = self.detail_serializer(record).data
+            headers["ETag"] = representation_etag(self.request, current)
+        shown = [c for c in conflict.changes if current is not None and c.name in current]
+        message = conflict.describe(
+            show_values=False,
+            show_editors=is_research_viewer(self.request),
+            changes=shown,
+        )
+        return Response(
+            {
+                "detail": message,
+                "code": "version_conflict",
+                "your_version": conflict.expected,
+                "current_version": None if current is None else current.get("version"),
+                "changed_fields": [c.name for c in shown],
+                "current": current,
+            },
+            status=status.HTTP_409_CONFLICT,
+            headers=headers,
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -329,13 +424,43 @@ class ServiceWriteMixin:
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         instance = self.get_object()
+        failed = self.precondition_failed(instance)
+        if failed is not None:
+            return failed
+        versioned = is_versioned(instance)
+        stated = self.stated_version() if versioned else None
+        if stated is not None and stated != instance.version:
+            # Refused before validating: the client must read the record again anyway.
+            return self.conflict_response(
+                version_conflict(
+                    instance, expected=stated, current=instance.version, actor=request.user
+                )
+            )
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         fields, m2m = self._split(serializer.validated_data)
+        fields.pop("version", None)  # checked above; the service raises it
         for name, value in fields.items():
             setattr(instance, name, value)
-        self.save_service(instance=instance, actor=request.user, via="api", m2m=m2m)
+        try:
+            self.save_service(instance=instance, actor=request.user, via="api", m2m=m2m)
+        except VersionConflict as conflict:
+            # Another write landed between our read and our save (the row lock decided).
+            return self.conflict_response(conflict)
         return self._respond(instance, serializer, status.HTTP_200_OK)
+
+    def destroy(self, request, *args, **kwargs):
+        instance = self.get_object()
+        if not hasattr(instance, "deleted_at"):
+            raise MethodNotAllowed(request.method)
+        failed = self.precondition_failed(instance)
+        if failed is not None:
+            return failed
+        try:
+            self.perform_destroy(instance)
+        except VersionConflict as conflict:
+            return self.conflict_response(conflict)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_destroy(self, instance):
         if not hasattr(instance, "deleted_at"):
@@ -363,8 +488,61 @@ class ResearchResource(
             cls.__dict__.get("serializer_class"),
         )
         if write is not None and detail is not None:
+            conflict = conflict_serializer(detail)
+            changed = {
+                200: detail,
+                409: OpenApiResponse(
+                    conflict,
+                    description="A stale `version` in the body (or a concurrent write won the "
+                    "race): nothing written; the current record as you may see it.",
+                ),
+                412: OpenApiResponse(
+                    PreconditionFailedSerializer,
+                    description="`If-Match` does not match the record's current ETag: "
+                    "nothing written.",
+                ),
+            }
+            deleted = {
+                204: None,
+                409: changed[409],
+                412: changed[412],
+            }
             extend_schema_view(
                 create=extend_schema(request=write, responses={201: detail}),
-                update=extend_schema(request=write, responses={200: detail}),
-                partial_update=extend_schema(request=write, responses={200: detail}),
+                update=extend_schema(request=write, responses=changed, parameters=[IF_MATCH]),
+                partial_update=extend_schema(
+                    request=write, responses=changed, parameters=[IF_MATCH]
+                ),
+                destroy=extend_schema(responses=deleted, parameters=[IF_MATCH]),
             )(cls)
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of the record's detail GET (weak comparison). When it no longer "
+    "matches, the write answers 412 and nothing is written. Leave it out to skip the check.",
+)
+
+
+class PreconditionFailedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+def conflict_serializer(detail) -> serializers.Serializer:
+    """The body of a 409: the message, the versions, changed fields and the current record."""
+    name = detail.__name__.removesuffix("Serializer").removesuffix("Detail")
+    return inline_serializer(
+        name=f"{name}VersionConflict",
+        fields={
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(),
+            "your_version": serializers.IntegerField(),
+            "current_version": serializers.IntegerField(allow_null=True),
+            "changed_fields": serializers.ListField(child=serializers.CharField()),
+            "current": detail(allow_null=True),
+        },
+    )

@@ -25,6 +25,7 @@ def test_regions_list(client):
         "name_en": "Brest Region",
         "name_be": "Брэсцкая вобласць",
         "name_ru": "Брестская область",
+        "version": 1,
     }
 
 

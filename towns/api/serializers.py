@@ -15,6 +15,7 @@ from governance.api.serializers import (
     PersonRefListField,
     RedactingModelSerializer,
     ResearchWriteSerializer,
+    VersionedWriteSerializer,
     VisibleIdsField,
     record_visible,
     request_user,
@@ -36,7 +37,7 @@ from towns.models import (
 )
 from towns.scoring import venture_assessment
 
-RECORD_FIELDS = ["access_level", "state", "is_synthetic", "updated_at"]
+RECORD_FIELDS = ["access_level", "state", "is_synthetic", "updated_at", "version"]
 NAMES = ["name_en", "name_be", "name_ru"]
 
 
@@ -63,13 +64,13 @@ class VisibleRefField(serializers.PrimaryKeyRelatedField):
 class RegionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Region
-        fields = ["code", "slug", *NAMES]
+        fields = ["code", "slug", *NAMES, "version"]
 
 
 class RegionDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = Region
-        fields = ["code", "slug", *NAMES, "updated_at"]
+        fields = ["code", "slug", *NAMES, "updated_at", "version"]
 
 
 class DistrictSerializer(serializers.ModelSerializer):
@@ -77,7 +78,7 @@ class DistrictSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = District
-        fields = ["slug", *NAMES, "region", "updated_at"]
+        fields = ["slug", *NAMES, "region", "updated_at", "version"]
 
 
 class TownSerializer(serializers.ModelSerializer):
@@ -118,6 +119,7 @@ class TownSerializer(serializers.ModelSerializer):
             "own_share",
             "is_synthetic",
             "updated_at",
+            "version",
         ]
 
 
@@ -218,10 +220,10 @@ class PersonWriteSerializer(ResearchWriteSerializer):
 class PostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Post
-        fields = ["id", *NAMES, "kind", "organization", "is_key", "updated_at"]
+        fields = ["id", *NAMES, "kind", "organization", "is_key", "updated_at", "version"]
 
 
-class PostWriteSerializer(serializers.ModelSerializer):
+class PostWriteSerializer(VersionedWriteSerializer):
     class Meta:
         model = Post
         fields = ["id", *NAMES, "kind", "organization", "is_key"]
@@ -400,6 +402,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "standard",
             "standard_kind",
             "updated_at",
+            "version",
         ]
 
 
