@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zoneinfo
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -105,6 +106,26 @@ _default_db["CONN_MAX_AGE"] = _int("CONN_MAX_AGE", 60)
 _default_db["CONN_HEALTH_CHECKS"] = True
 _default_db.setdefault("TEST", {})["NAME"] = env.str("TEST_DB_NAME", default="test_atlas")
 DATABASES = {"default": _default_db}
+
+# A read replica (streaming replication of the primary): reads go there, writes and every read
+# inside a write (a transaction, a POST, the admin) stay on the primary; governance/routers.py.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    try:
+        _replica_db = env.db_url("DATABASE_REPLICA_URL")
+    except (ImproperlyConfigured, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"Environment variable DATABASE_REPLICA_URL is invalid: {exc}"
+        ) from exc
+    if "postgres" not in _replica_db.get("ENGINE", ""):
+        raise ImproperlyConfigured(
+            "Environment variable DATABASE_REPLICA_URL must point at PostgreSQL (postgres://...)"
+        )
+    _replica_db["CONN_MAX_AGE"] = _default_db["CONN_MAX_AGE"]
+    _replica_db["CONN_HEALTH_CHECKS"] = True
+    # Tests use the primary's test database through this alias (a replica mirrors it).
+    _replica_db["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica_db
+DATABASE_ROUTERS = ["governance.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications ---------------------------------------------------------------------------
@@ -150,6 +171,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.middleware.PrivateDataNoStoreMiddleware",
+    "governance.routers.PrimaryForWritesMiddleware",
     # Last, as django-axes requires: it turns lockouts into responses.
     "axes.middleware.AxesMiddleware",
 ]
@@ -241,7 +263,22 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 
 # A Content-Security-Policy with no inline script (django-csp). Inline style attributes are
 # allowed for the admin's widgets; scripts come only from this site.
-_tile_hosts = [env.str("MAP_TILE_ORIGIN", default="")] if env.str("MAP_TILE_ORIGIN", "") else []
+
+
+def _tile_origin(url: str) -> str:
+    """The CSP source of a tile URL template: "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    gives "https://*.tile.example.org" (the {s} subdomains become a wildcard)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise ImproperlyConfigured(f"Environment variable MAP_TILE_URL is not a URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+
+
+# MAP_TILE_ORIGIN overrides the origin derived from MAP_TILE_URL (e.g. a CDN in front).
+_tile_source = env.str("MAP_TILE_ORIGIN", default="") or (
+    _tile_origin(env.str("MAP_TILE_URL")) if env.str("MAP_TILE_URL", default="") else ""
+)
+_tile_hosts = [_tile_source] if _tile_source else []
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -264,7 +301,25 @@ CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-none-match", "if-matc
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 # --- Cache ----------------------------------------------------------------------------------
+# CACHE_URL: the shared cache (throttling counters and, by default, the read cache), e.g.
+# redis://127.0.0.1:6379/0 when several app servers run; one per process (locmem) otherwise.
 CACHES = {"default": _typed("CACHE_URL", env.cache_url, "locmemcache://atlas")}
+# The read cache of API representations and public pages (governance/cache.py), keyed by the
+# database state so a write retires every older entry at once. READ_CACHE_TIMEOUT=0 turns it
+# off. By default files in var/read-cache/, shared by every worker of this machine (an entry
+# built by one serves them all) and kept off the workers' memory; CACHE_URL (Redis) shares it
+# between machines. Bounded by READ_CACHE_ENTRIES.
+READ_CACHE_ALIAS = "reads"
+READ_CACHE_TIMEOUT = _int("READ_CACHE_TIMEOUT", 600)
+CACHES[READ_CACHE_ALIAS] = _typed(
+    "READ_CACHE_URL",
+    env.cache_url,
+    env.str("CACHE_URL", default="") or f"filecache://{BASE_DIR / 'var' / 'read-cache'}",
+)
+if CACHES[READ_CACHE_ALIAS]["BACKEND"].endswith(("LocMemCache", "FileBasedCache")):
+    CACHES[READ_CACHE_ALIAS].setdefault("OPTIONS", {})["MAX_ENTRIES"] = _int(
+        "READ_CACHE_ENTRIES", 5000, minimum=10
+    )
 
 # --- REST API -------------------------------------------------------------------------------
 API_PAGE_SIZE = _int("API_PAGE_SIZE", 50, minimum=1)
@@ -295,7 +350,7 @@ REST_FRAMEWORK = {
         "governance.api.renderers.CSVRenderer",
     ],
     # Request bodies are JSON; anything else is a 415 (a view that takes files opts in).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.JSONParser"],
     # Per token (or per signed-in user without a token) and per anonymous client address.
     "DEFAULT_THROTTLE_CLASSES": [
         "governance.api.throttling.AnonClientThrottle",
@@ -329,6 +384,16 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One schema per viewer (governance/api/schema.py): below research level no restricted
+    # field, research-only parameter or operation the viewer may not call; full without a
+    # request (manage.py spectacular).
+    "DEFAULT_GENERATOR_CLASS": "governance.api.schema.AtlasSchemaGenerator",
+    "SERVE_PUBLIC": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.api.schema.viewer_schema_hook",
+        "governance.api.schema.error_responses_hook",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

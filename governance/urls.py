@@ -3,21 +3,21 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from governance.api.root import APIRootView
-from governance.views import healthz
+from governance.api.root import APIRootView, AtlasDocsView, AtlasSchemaView
+from governance.views import healthz, switch_language
 
 API = r"^api/(?P<version>v1)/"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("language/", switch_language, name="switch-language"),
     re_path(API + r"$", APIRootView.as_view(), name="api-root"),
-    re_path(API + r"schema/$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(API + r"schema/$", AtlasSchemaView.as_view(), name="api-schema"),
     re_path(
         API + r"docs/$",
-        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        AtlasDocsView.as_view(url_name="api-schema"),
         name="api-docs",
     ),
     re_path(API, include("towns.api.urls")),

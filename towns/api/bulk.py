@@ -96,7 +96,14 @@ def _lookups(rows: list, user) -> dict:
     """Towns, indicators and visible sources named in ``rows``: one query each."""
 
     def wanted(key):
-        return {row.get(key) for row in rows if isinstance(row, dict) and row.get(key)}
+        # A NUL cannot reach PostgreSQL (it would be an error, not "unknown"): no such name.
+        return {
+            value
+            for row in rows
+            if isinstance(row, dict)
+            and (value := row.get(key))
+            and not (isinstance(value, str) and "\x00" in value)
+        }
 
     towns = dict(
         Town.objects.filter(slug__in=[s for s in wanted("town") if isinstance(s, str)])

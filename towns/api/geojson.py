@@ -59,6 +59,7 @@ class TownGeoJSONView(TownViewSet):
     @extend_schema(
         operation_id="towns_geojson",
         tags=["towns"],
+        filters=True,
         summary="Towns as GeoJSON",
         responses={
             (200, GEOJSON_MEDIA_TYPE): OpenApiResponse(

@@ -368,10 +368,15 @@ class IndicatorValueViewSet(ResearchResource):
                                 "message": serializers.CharField(),
                             },
                             many=True,
+                            # A body that is not JSON at all is a 400 with "detail" only.
+                            required=False,
                         ),
                     },
                 ),
-                description="Nothing was saved; each error names its row (from 0) and field.",
+                description=(
+                    "Nothing was saved; each error names its row (from 0) and field. A body "
+                    "that cannot be parsed has only the detail."
+                ),
             ),
         },
         description=f"Upload up to {MAX_ROWS} values: all are saved, or none.",

@@ -1,0 +1,430 @@
+"""The OpenAPI schema as each viewer may see it (issue 6, quality bar 23).
+
+``/api/v1/schema/`` is generated per request for the viewer who asks
+(:func:`governance.access.viewer_level`, which already caps a token by its read scope and a
+staff session by its second factor). Below research level the schema leaves out:
+
+* **restricted fields**: every field :mod:`governance.redaction` may hide from the viewer, in
+  every component (responses and request bodies, and nested components such as a person
+  reference). A field whose level is held on each record (``names_access_level``,
+  ``contacts_access_level``, ...) may be hidden on some record at any level below research,
+  so it is left out too: the schema never promises a field a response may not carry. The
+  policy is read from :mod:`governance.redaction`; nothing here lists field names;
+* **research-only parameters**: ``research_only`` filters of the filter set, the
+  ``research_ordering_fields`` of ``?ordering=`` and ``?search=`` of views with
+  ``research_search_only`` (:mod:`governance.api.views`);
+* **operations the viewer cannot call**: each operation is kept only if the view's own
+  permission classes let the viewer's request through (drf-spectacular's ``public=False``),
+  so anonymous viewers and read-only tokens see no write, and a ``write:indicators`` token
+  sees the indicator-value writes only;
+* components nothing references any more.
+
+Research-level viewers, and ``manage.py spectacular`` (no request), get the full schema.
+
+The pieces are drf-spectacular's own: :class:`AtlasSchemaGenerator` (the
+``DEFAULT_GENERATOR_CLASS``), filter extensions for the parameters, and
+:func:`viewer_schema_hook` (a ``POSTPROCESSING_HOOKS`` entry) for the fields. The schema
+views in :mod:`governance.api.root` add ``Vary`` and keep non-public schemas out of caches.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.drainage import get_override
+from drf_spectacular.extensions import OpenApiFilterExtension
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.plumbing import get_manager, get_view_model
+from rest_framework import serializers
+
+from governance.access import LEVELS_FOR, Viewer, viewer_level
+from governance.redaction import rules_for
+
+LEVEL_ATTR = "_atlas_schema_level"
+REF_PREFIX = "#/components/schemas/"
+
+LEVEL_NOTE = {
+    Viewer.PUBLIC: "the public (anonymous visitors and public-level tokens)",
+    Viewer.PARTNER: "partners and donors (published public and partner data)",
+}
+
+
+# --- Which viewer ------------------------------------------------------------------------------
+
+
+def schema_level(view) -> Viewer:
+    """The viewer level the schema is being generated for (full schema when unknown)."""
+    return getattr(view, LEVEL_ATTR, Viewer.RESEARCH)
+
+
+class AtlasSchemaGenerator(SchemaGenerator):
+    """drf-spectacular's generator, for one viewer.
+
+    With a request (the schema view) the viewer level is that of ``request.user``, and below
+    research level only the operations the viewer's permissions allow are kept
+    (``public=False``). Without a request (``manage.py spectacular``) the schema is full.
+    """
+
+    viewer_level: Viewer = Viewer.RESEARCH
+
+    def get_schema(self, request=None, public=False):
+        if request is None:
+            self.viewer_level = Viewer.RESEARCH
+        else:
+            self.viewer_level = viewer_level(getattr(request, "user", None))
+            public = self.viewer_level == Viewer.RESEARCH
+        return super().get_schema(request=request, public=public)
+
+    def create_view(self, callback, method, request=None):
+        view = super().create_view(callback, method, request)
+        # Read by the filter extensions below, which see only the view.
+        setattr(view, LEVEL_ATTR, self.viewer_level)
+        return view
+
+
+# --- Parameters --------------------------------------------------------------------------------
+
+
+class LevelAwareDjangoFilterExtension(DjangoFilterExtension):
+    """django-filter parameters without the filter set's ``research_only`` filters below
+    research level (the filters the filter set itself drops for such viewers)."""
+
+    priority = 1
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        view = auto_schema.view
+        model = get_view_model(view)
+        if not model:
+            return []
+        filterset_class = self.target.get_filterset_class(view, get_manager(model).none())
+        if not filterset_class:
+            return []
+        hidden: set[str] = set()
+        if schema_level(view) < Viewer.RESEARCH:
+            hidden = set(getattr(filterset_class, "research_only", ()))
+        result = []
+        for field_name, filter_field in filterset_class.base_filters.items():
+            if field_name in hidden:
+                continue
+            result += self.resolve_filter_field(
+                auto_schema, model, filterset_class, field_name, filter_field
+            )
+        return result
+
+
+class AtlasSearchFilterExtension(OpenApiFilterExtension):
+    """``?search=`` only where the view searches, and for this viewer."""
+
+    target_class = "governance.api.views.AtlasSearchFilter"
+    match_subclasses = True
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        view = auto_schema.view
+        fields = getattr(view, "search_fields", None)
+        if not fields:
+            return []
+        if getattr(view, "research_search_only", False) and schema_level(view) < Viewer.RESEARCH:
+            return []
+        if getattr(view, "search_key_field", None):
+            description = (
+                "Any spelling of any name: English, Belarusian or Russian, in Cyrillic, "
+                "Latin or Łacinka letters."
+            )
+        else:
+            description = "A search term, matched in: " + ", ".join(fields) + "."
+        return [
+            {
+                "name": self.target.search_param,
+                "required": False,
+                "in": "query",
+                "description": description,
+                "schema": {"type": "string"},
+            }
+        ]
+
+
+class LevelAwareOrderingExtension(OpenApiFilterExtension):
+    """``?ordering=`` naming the fields this viewer may order by (not the view's
+    ``research_ordering_fields`` below research level)."""
+
+    target_class = "governance.api.views.LevelAwareOrderingFilter"
+    match_subclasses = True
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        view = auto_schema.view
+        fields = getattr(view, "ordering_fields", None)
+        if isinstance(fields, str) or fields is None:
+            names = None
+        else:
+            names = list(fields)
+            if schema_level(view) < Viewer.RESEARCH:
+                hidden = set(getattr(view, "research_ordering_fields", ()))
+                names = [name for name in names if name not in hidden]
+            if not names:
+                return []
+        description = "Which field to use when ordering the results"
+        if names:
+            description += (
+                ": one or more of " + ", ".join(names) + ", separated by commas; a leading "
+                "'-' orders descending"
+            )
+        return [
+            {
+                "name": self.target.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": description + ".",
+                "schema": {"type": "string"},
+            }
+        ]
+
+
+# --- Fields ------------------------------------------------------------------------------------
+
+
+def _record_levels(model: type[models.Model], attr: str) -> set[str]:
+    """Every level a record of ``model`` may hold in ``attr`` (its choices)."""
+    try:
+        field = model._meta.get_field(attr)
+    except FieldDoesNotExist:
+        return set()
+    return {value for value, _label in (field.choices or ())}
+
+
+def schema_hidden_fields(model: type[models.Model], level: Viewer) -> set[str]:
+    """The fields of ``model`` that :mod:`governance.redaction` may hide from ``level``.
+
+    A rule with a fixed level hides its fields when that level is above the viewer's. A rule
+    whose level is held on each record hides them when any level a record may hold is above
+    the viewer's (an attribute without choices counts as possibly restricted).
+    """
+    seen = set(LEVELS_FOR[level])
+    hidden: set[str] = set()
+    for rule in rules_for(model):
+        if rule.level_attr:
+            levels = _record_levels(model, rule.level_attr) or {"restricted"}
+        else:
+            levels = {rule.level_of(None)}
+        if not levels <= seen:
+            hidden.update(rule.fields)
+    return hidden
+
+
+def _serializer_class(obj) -> type | None:
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls if issubclass(cls, serializers.BaseSerializer) else None
+
+
+def _instance(serializer):
+    return serializer() if isinstance(serializer, type) else serializer
+
+
+def _nested_serializers(serializer) -> Iterator[tuple[type, str]]:
+    """(nested serializer class, source) for each field of ``serializer`` that is a
+    serializer, a list of serializers, or a field documented as one (``extend_schema_field``,
+    e.g. a person reference)."""
+    try:
+        fields = _instance(serializer).fields
+    except Exception:  # a serializer that cannot be built without context is not walked
+        return
+    for field in fields.values():
+        target = field
+        if isinstance(field, serializers.ListSerializer | serializers.ListField):
+            target = field.child
+        nested = _serializer_class(target) if target is not None else None
+        if nested is None and target is not None:
+            annotated = get_override(type(target), "field", None)
+            nested = _serializer_class(annotated) if annotated is not None else None
+        if nested is not None and field.source and field.source != "*":
+            yield nested, field.source
+
+
+def _related_model(model: type[models.Model], source: str) -> type[models.Model] | None:
+    try:
+        field = model._meta.get_field(source.split(".")[0])
+    except FieldDoesNotExist:
+        return None
+    return field.related_model
+
+
+def component_models(generator, names) -> dict[str, set[type[models.Model]]]:
+    """The model(s) each schema component describes.
+
+    A model serializer describes its ``Meta.model``; a plain serializer nested in one (a
+    person reference in an appointment) describes the related model of the field it fills.
+    """
+    serializer_of: dict[str, object] = {}
+    for name in names:
+        try:
+            component = generator.registry[(name, "schemas")]
+        except KeyError:
+            continue
+        if _serializer_class(component.object) is not None:
+            serializer_of[name] = component.object
+
+    models_of: dict[type, set[type[models.Model]]] = {}
+    for obj in serializer_of.values():
+        meta = getattr(_serializer_class(obj), "Meta", None)
+        model = getattr(meta, "model", None)
+        if model is None:
+            continue
+        models_of.setdefault(_serializer_class(obj), set()).add(model)
+        for nested, source in _nested_serializers(obj):
+            related = _related_model(model, source)
+            if (
+                related is not None
+                and getattr(getattr(nested, "Meta", None), "model", None) is None
+            ):
+                models_of.setdefault(nested, set()).add(related)
+    return {
+        name: models_of[_serializer_class(obj)]
+        for name, obj in serializer_of.items()
+        if _serializer_class(obj) in models_of
+    }
+
+
+def _refs(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+            yield ref[len(REF_PREFIX) :]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def prune_components(result: dict) -> None:
+    """Drop the schema components no path (or kept component) refers to any more."""
+    schemas = result.get("components", {}).get("schemas", {})
+    roots = {key: value for key, value in result.items() if key != "components"}
+    roots["other_components"] = {
+        kind: value for kind, value in result.get("components", {}).items() if kind != "schemas"
+    }
+    wanted: set[str] = set()
+    queue = list(_refs(roots))
+    while queue:
+        name = queue.pop()
+        if name in wanted or name not in schemas:
+            continue
+        wanted.add(name)
+        queue.extend(_refs(schemas[name]))
+    for name in list(schemas):
+        if name not in wanted:
+            del schemas[name]
+
+
+def viewer_schema_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: the schema without what the viewer may not see."""
+    # A copy: parts of a schema may be module-level dicts (inline response schemas) that later
+    # requests and viewers share; this hook and the next change the copy only.
+    result = copy.deepcopy(result)
+    level = getattr(generator, "viewer_level", Viewer.RESEARCH)
+    if level == Viewer.RESEARCH:
+        return result
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, described in component_models(generator, list(schemas)).items():
+        hidden: set[str] = set()
+        for model in described:
+            hidden |= schema_hidden_fields(model, level)
+        component = schemas[name]
+        properties = component.get("properties", {})
+        for field in hidden & properties.keys():
+            del properties[field]
+        if "required" in component:
+            component["required"] = [f for f in component["required"] if f not in hidden]
+            if not component["required"]:
+                del component["required"]
+    prune_components(result)
+    info = result.setdefault("info", {})
+    info["description"] = (
+        info.get("description", "")
+        + "\n\nThis schema shows what "
+        + LEVEL_NOTE[level]
+        + " may see and do: fields, filters and operations above that level are not listed. "
+        "Fields whose level is set on each record (a person's names, a CSO's contacts and "
+        "leaders) are not listed either; a response carries them only where the record's "
+        "level allows."
+    ).strip()
+    return result
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+ERROR_COMPONENTS = {
+    "ErrorDetail": {
+        "type": "object",
+        "description": "An error with one message.",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "FieldErrors": {
+        "type": "object",
+        "description": (
+            "Invalid input: each key names a field (or non_field_errors, or detail), with the "
+            "messages about it. Nothing was changed."
+        ),
+        "additionalProperties": {},
+    },
+}
+_JSON = "application/json"
+
+
+def _error(name: str, description: str, headers: dict | None = None) -> dict:
+    response = {
+        "description": description,
+        "content": {_JSON: {"schema": {"$ref": REF_PREFIX + name}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def error_responses_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: the errors every JSON operation can answer, where the
+    operation does not document them itself. 401 (a bad, expired or revoked token) and 429
+    (past the rate, with ``Retry-After``) for all; 404 where the path names a record; 400 for
+    input (query filters or a body); 403 for writes (not allowed at the caller's level)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    used = False
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            produces = {
+                media
+                for code, response in responses.items()
+                if str(code).startswith("2")
+                for media in response.get("content", {})
+            }
+            if produces and _JSON not in produces:
+                continue  # a file or GeoJSON download: its errors are not JSON documents
+            params = operation.get("parameters", [])
+            wanted = {
+                "401": _error("ErrorDetail", "The token is invalid, expired or revoked."),
+                "429": _error(
+                    "ErrorDetail",
+                    "Too many requests; retry after the given number of seconds.",
+                    {"Retry-After": {"schema": {"type": "integer"}}},
+                ),
+            }
+            if any(p.get("in") == "path" for p in params):
+                wanted["404"] = _error("ErrorDetail", "No such record, or not visible to you.")
+            if "requestBody" in operation or any(
+                p.get("in") == "query" and p.get("name") != "format" for p in params
+            ):
+                wanted["400"] = _error("FieldErrors", "Invalid input, with field errors.")
+            if method in ("post", "put", "patch", "delete"):
+                wanted["403"] = _error("ErrorDetail", "Writing is not allowed to you.")
+            for code, response in wanted.items():
+                if code not in responses:
+                    responses[code] = response
+                    used = True
+    if used:
+        for name, component in ERROR_COMPONENTS.items():
+            schemas.setdefault(name, component)
+    return result
