@@ -189,7 +189,7 @@ def _control(inputs: AdvisorInputs) -> tuple[Control | None, str | None, list[st
     if known_type:
         control: Control | None = "our_own" if typology in OWN_TYPES else "alien"
         label = Typology(typology).label
-        reason = _("Influence: the town is of the type \u201c%(type)s\u201d%(share)s.") % {
+        reason = _("Influence: the town is of the type “%(type)s”%(share)s.") % {
             "type": label,
             "share": share_text,
         }

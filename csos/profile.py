@@ -17,6 +17,7 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from csos.advisor import AdvisorInputs, StrategyAdvice, advise
 from csos.models import CSO, Character, CooperationCase, CSOLeadership, CSOLink, CulturalAsset
@@ -24,6 +25,7 @@ from csos.network import NetworkMetrics, network_metrics
 from governance.access import may_see_level
 from towns.models import Activity, Person, Region, Town
 from towns.models.activities import ActivityStatus
+from towns.pages import Chart
 
 
 def _active_on(day: date) -> Q:
@@ -135,3 +137,83 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
 def town_advice(town: Town, *, user=None, as_of: date | None = None) -> list[StrategyAdvice]:
     """The strategy advice for ``town`` as ``user`` may see it: options 1, 2 and 3."""
     return advise(town_advisor_inputs(town, user=user, as_of=as_of))
+
+
+#: How the network graph tells the character of a CSO: by colour and by shape (never by colour
+#: alone), the same in its legend (templates/csos/_network_legend.html).
+CHARACTER_STYLE = {
+    Character.INDEPENDENT: ("#009E73", "ellipse"),
+    Character.GONGO: ("#D55E00", "diamond"),
+    Character.CHURCH: ("#56B4E9", "triangle"),
+    Character.BUSINESS: ("#E69F00", "round-rectangle"),
+    Character.OTHER: ("#999999", "hexagon"),
+}
+
+
+def town_network_chart(
+    town: Town, *, user=None, as_of: date | None = None, key: str = "csos"
+) -> Chart:
+    """The CSOs serving ``town`` that ``user`` may see and the links between them, as a chart:
+    Cytoscape elements to draw, and one row per link (or per isolated CSO) for its data table
+    and CSV. Two queries. Leaders are never part of it: brokers among leaders are counted by
+    :func:`town_network`, not named.
+    """
+    day = as_of or timezone.localdate()
+    csos = list(
+        CSO.objects.visible_to(user)
+        .filter(towns=town)
+        .filter(
+            Q(liquidation_date__isnull=True) | Q(liquidation_date__gt=day),
+            Q(founding_year__isnull=True) | Q(founding_year__lte=day.year),
+        )
+        .only("pk", "slug", "name_en", "name_be", "name_ru", "character", "is_synthetic")
+        .distinct()
+        .order_by("name_en", "pk")
+    )
+    by_pk = {cso.pk: cso for cso in csos}
+    links = list(
+        CSOLink.objects.visible_to(user)
+        .filter(_active_on(day), source_cso_id__in=by_pk, target_cso_id__in=by_pk)
+        .order_by("pk")
+        .only("pk", "source_cso_id", "target_cso_id", "kind", "is_synthetic")
+    )
+    nodes = []
+    for cso in csos:
+        colour, shape = CHARACTER_STYLE.get(cso.character, CHARACTER_STYLE[Character.OTHER])
+        nodes.append(
+            {
+                "data": {
+                    "id": f"c{cso.pk}",
+                    "label": cso.name,
+                    "kind": cso.character,
+                    "colour": colour,
+                    "shape": shape,
+                }
+            }
+        )
+    edges = [
+        {
+            "data": {
+                "id": f"l{link.pk}",
+                "source": f"c{link.source_cso_id}",
+                "target": f"c{link.target_cso_id}",
+                "kind": link.kind,
+            }
+        }
+        for link in links
+    ]
+    rows = [
+        [by_pk[link.source_cso_id].name, by_pk[link.target_cso_id].name, link.get_kind_display()]
+        for link in links
+    ]
+    linked = {pk for link in links for pk in (link.source_cso_id, link.target_cso_id)}
+    rows += [[cso.name, "—", _("no link (isolated)")] for cso in csos if cso.pk not in linked]
+    return Chart(
+        key=key,
+        title=_("Network of the civil society organisations"),
+        kind="network",
+        columns=[_("Organisation"), _("Linked with"), _("Link")],
+        rows=rows,
+        spec={"nodes": nodes, "edges": edges, "directed": False},
+        synthetic=any(c.is_synthetic for c in csos) or any(lk.is_synthetic for lk in links),
+    )

@@ -6,7 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from csos.models import CSO, CooperationCase, CSOLink, CulturalAsset
-from governance.text import fold
+from governance.text import search_filter
 from towns.models import Town
 
 
@@ -26,8 +26,9 @@ def cso_list(
         ),
         "fields_of_activity",
     )
-    if query and (key := fold(query)):
-        qs = qs.filter(search_text__contains=key)
+    # Any spelling of any name: Latin, Cyrillic, Łacinka (see governance.text.search_keys).
+    if query and (where := search_filter(query)) is not None:
+        qs = qs.filter(where)
     if town:
         qs = qs.filter(towns__slug=town)
     if region:

@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from csos import selectors
 from csos.models import Character, CSOStatus, FieldOfActivity
-from csos.profile import region_network
+from csos.profile import region_network, town_network, town_network_chart
 from governance.access import may_see_level
 from towns.selectors import region_list
 
@@ -73,7 +73,7 @@ def cso_detail(request, slug):
 
 def town_panel_context(request, town):
     """Context of the civil-society panel on a town page (registered in CsosConfig.ready)."""
-    from csos.profile import town_advice, town_network
+    from csos.profile import town_advice
 
     user = getattr(request, "user", None)
     town_csos = list(selectors.cso_list(user=user, town=town.slug))
@@ -82,6 +82,7 @@ def town_panel_context(request, town):
     names = {cso.slug: cso for cso in town_csos}
     return {
         "town": town,
+        "cso_chart": town_network_chart(town, user=user),
         "town_csos": town_csos,
         "network": network,
         "broker_csos": [names[slug] for slug in network.cso_brokers if slug in names],
@@ -89,4 +90,17 @@ def town_panel_context(request, town):
         "advice": town_advice(town, user=user),
         "cases": selectors.cooperation_cases(user=user, town=town),
         "assets": selectors.cultural_assets(user=user, town=town),
+    }
+
+
+def compare_panel_context(request, town):
+    """The civil-society column of a town on the compare page: its CSO network drawn the same
+    way as on the town's page, with its data table, and the fragmentation measures (five
+    queries)."""
+    user = getattr(request, "user", None)
+    network = town_network(town, user=user)
+    return {
+        "town": town,
+        "cso_chart": town_network_chart(town, user=user, key=f"csos-{town.slug}"),
+        "network": network,
     }

@@ -1,10 +1,20 @@
-"""Views of the platform core: health check and error pages."""
+"""Views of the platform core: health check, language switch and error pages."""
 
 import sys
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.template import loader
+from django.urls import translate_url
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -22,6 +32,34 @@ def healthz(request):
         response["Retry-After"] = "5"
         return response
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _without_language_prefix(path: str) -> str:
+    for code, _name in settings.LANGUAGES:
+        prefix = f"/{code}/"
+        if path.startswith(prefix):
+            return path[len(prefix) - 1 :]
+    return path
+
+
+@require_GET
+def switch_language(request):
+    """Go to ``next`` in ``language``: the language lives in the URL prefix (/be/, /ru/).
+
+    A GET with no cookie and no CSRF token: switching language changes no state, and public
+    pages stay free of per-visitor tokens, so they can be cached and shared.
+    """
+    language = request.GET.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("Unknown language.", content_type="text/plain")
+    target = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) or not target.startswith("/"):
+        target = "/"
+    with translation.override(settings.LANGUAGE_CODE):
+        # Resolved as a URL of the default language (no prefix), reversed in the new one.
+        return HttpResponseRedirect(translate_url(_without_language_prefix(target), language))
 
 
 def server_error(request):

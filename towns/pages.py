@@ -13,14 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from statistics import median
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Aggregate, FloatField, Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from governance.access import may_see_level
 from governance.models import Source
@@ -35,7 +34,9 @@ from towns.models import (
 from towns.profile import TownProfile, group_name
 
 #: Okabe-Ito, a palette that stays distinguishable under the common colour-vision deficiencies.
-#: "Aliens" get the warm colours, "our own" the cool ones, the undecided stay grey.
+#: "Aliens" get the warm colours, "our own" the cool ones, the undecided stay grey: a light
+#: grey, because Okabe-Ito's mid grey (#999999) and its pink come within ΔE 7 of each other
+#: for deuteranopes (tests/towns/test_pages.py simulates the three dichromacies).
 TYPOLOGY_COLOURS = {
     Typology.SUPERIOR_STATE: "#D55E00",
     Typology.OUTSIDE_CORPORATE: "#E69F00",
@@ -43,40 +44,65 @@ TYPOLOGY_COLOURS = {
     Typology.QUASI_COMMUNITY: "#56B4E9",
     Typology.ECCLESIAL: "#009E73",
     Typology.MIXED: "#CC79A7",
-    Typology.INSUFFICIENT: "#999999",
+    Typology.INSUFFICIENT: "#CCCCCC",
+}
+
+#: The same types by shape, so that colour is never the only cue (colour blindness, greyscale
+#: print): warm colours and pointed shapes for "aliens", cool colours and blunt shapes for
+#: "our own", a star for mixed and an empty ring for too little evidence.
+TYPOLOGY_SHAPES = {
+    Typology.SUPERIOR_STATE: "triangle",
+    Typology.OUTSIDE_CORPORATE: "diamond",
+    Typology.CLAN_FAMILY: "circle",
+    Typology.QUASI_COMMUNITY: "square",
+    Typology.ECCLESIAL: "cross",
+    Typology.MIXED: "star",
+    Typology.INSUFFICIENT: "ring",
+}
+#: SVG of each shape in a 20 × 20 viewBox (the map's script and the legends draw the same).
+SHAPE_SVG = {
+    "circle": '<circle cx="10" cy="10" r="8.5"/>',
+    "square": '<rect x="2.5" y="2.5" width="15" height="15"/>',
+    "triangle": '<polygon points="10,1.5 18.8,18 1.2,18"/>',
+    "diamond": '<polygon points="10,0.8 19.2,10 10,19.2 0.8,10"/>',
+    "cross": '<polygon points="7,1.5 13,1.5 13,7 18.5,7 18.5,13 13,13 13,18.5 7,18.5 7,13 '
+    '1.5,13 1.5,7 7,7"/>',
+    "star": '<polygon points="10,0.8 12.6,7 19.3,7.3 14.1,11.5 15.8,18.6 10,14.8 4.2,18.6 '
+    '5.9,11.5 0.7,7.3 7.4,7"/>',
+    "ring": '<circle cx="10" cy="10" r="8.5"/><circle cx="10" cy="10" r="4" fill="#fff"/>',
 }
 
 #: What the research says about each type (from the seed document), shown on /typology/.
 TYPOLOGY_DESCRIPTIONS = {
-    Typology.SUPERIOR_STATE: _lazy(
+    Typology.SUPERIOR_STATE: gettext_lazy(
         "Aliens. The authorities are controlled by superior state structures of the district "
         "or the regional level; the local municipality carries out their regulations with "
         "minimal initiative of its own (e.g. Turov, Mstislavl)."
     ),
-    Typology.OUTSIDE_CORPORATE: _lazy(
+    Typology.OUTSIDE_CORPORATE: gettext_lazy(
         "Aliens. The authorities are controlled by outside corporate structures: the military, "
         "law enforcement, industry, power groups in the central administration (e.g. Chavusy, "
         "Shchuchin, Lepel, Kamjanets)."
     ),
-    Typology.CLAN_FAMILY: _lazy(
+    Typology.CLAN_FAMILY: gettext_lazy(
         "Our own. Clans or families control the administrative appointments and conduct "
         "business (e.g. Glubokoe)."
     ),
-    Typology.QUASI_COMMUNITY: _lazy(
+    Typology.QUASI_COMMUNITY: gettext_lazy(
         "Our own. A quasi-community of people who worked together for a long time and developed "
         "close personal relationships, in industry, business, with ties to the central "
         "government (e.g. Postavy)."
     ),
-    Typology.ECCLESIAL: _lazy(
+    Typology.ECCLESIAL: gettext_lazy(
         "Our own. An ecclesial community: most inhabitants belong to one church community and "
         "its corporate solidarity lets them lobby effectively for their interests (e.g. "
         "Olshany)."
     ),
-    Typology.MIXED: _lazy(
+    Typology.MIXED: gettext_lazy(
         "There is always some combination of the influence of our own and aliens: here no "
         "kind of group dominates the published evidence."
     ),
-    Typology.INSUFFICIENT: _lazy(
+    Typology.INSUFFICIENT: gettext_lazy(
         "Not enough published evidence on who governs to classify the town yet."
     ),
 }
@@ -92,6 +118,10 @@ SERIES_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E
 def _num(value) -> float | None:
     return None if value is None else float(value)
 
+
+# --- Search: any spelling of a name ----------------------------------------------------------
+# governance.text.search_filter (shared with the API and the admin): the query is looked for
+# in every spelling at once (as typed, transliterated, read as Łacinka).
 
 # --- The map ---------------------------------------------------------------------------------
 
@@ -150,7 +180,8 @@ def map_points(
                 "kind_label": str(town.get_kind_display()),
                 "typology": town.typology,
                 "typology_label": str(town.get_typology_display()),
-                "colour": TYPOLOGY_COLOURS.get(town.typology, "#999999"),
+                "colour": TYPOLOGY_COLOURS.get(town.typology, "#CCCCCC"),
+                "shape": TYPOLOGY_SHAPES.get(town.typology, "circle"),
                 "population": town.population,
                 "cso": None if cso_towns is None else town.pk in cso_towns,
                 "value": _num(values.get(town.pk)) if values is not None else None,
@@ -162,8 +193,15 @@ def map_points(
 
 
 def typology_legend() -> list[dict]:
+    """Colour, shape and label of every type, as the map draws them."""
     return [
-        {"value": value, "label": str(label), "colour": TYPOLOGY_COLOURS[value]}
+        {
+            "value": value,
+            "label": str(label),
+            "colour": TYPOLOGY_COLOURS[value],
+            "shape": TYPOLOGY_SHAPES[value],
+            "svg": SHAPE_SVG[TYPOLOGY_SHAPES[value]],
+        }
         for value, label in Typology.choices
     ]
 
@@ -188,6 +226,11 @@ class Chart:
     @property
     def element_id(self) -> str:
         return f"chart-{self.key}"
+
+    @property
+    def drawable(self) -> bool:
+        """A network worth drawing: at least one node besides the town itself."""
+        return any(n["data"].get("kind") != "town" for n in self.spec.get("nodes", []))
 
 
 def balance_chart(profile: TownProfile) -> Chart:
@@ -331,6 +374,33 @@ def network_elements(profile: TownProfile, user) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
+def network_chart(profile: TownProfile, user, *, key: str = "network") -> Chart:
+    """The network of groups, posts and the town as a chart: the Cytoscape elements to draw
+    and, as its data table and CSV, one row per link (the same names the graph shows)."""
+    elements = network_elements(profile, user)
+    labels = {n["data"]["id"]: n["data"]["label"] for n in elements["nodes"]}
+    rows = []
+    for edge in elements["edges"]:
+        data = edge["data"]
+        if data.get("kind") == "shapes":
+            link = _("shapes the appointment")
+        elif "weight" in data:
+            link = _("influence, strength %(n)s of 5") % {"n": data["weight"]}
+        else:
+            link = _("key post of the town")
+        rows.append([labels[data["source"]], labels[data["target"]], link])
+    return Chart(
+        key=key,
+        title=_("Groups, posts and the town"),
+        kind="network",
+        columns=[_("From"), _("To"), _("Link")],
+        rows=rows,
+        spec=elements,
+        synthetic=any(i.is_synthetic for i in profile.influences)
+        or any(a.is_synthetic for a in profile.appointments),
+    )
+
+
 # --- Indicators: series against the standard and the regional median -------------------------
 
 
@@ -365,52 +435,53 @@ class IndicatorSeries:
     years: list[int]
     values: dict[str, dict[int, float]]  # town slug → year → value
     medians: dict[int, float]  # year → regional median
-    region_values: dict[int, list[float]]  # year → every value of the region's towns
     synthetic: bool
     sources: list[Source]
+
+
+class Median(Aggregate):
+    """PostgreSQL's ``percentile_cont(0.5)``: the median, computed where the rows are."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
 
 
 def indicator_series(
     *, towns: list[Town], user, regional_median: bool = True
 ) -> list[IndicatorSeries]:
     """Annual series of every indicator for ``towns``, with the median of each year over the
-    towns of the first town's region (when ``regional_median``). Three queries whatever the
-    data: the values (the region's and the towns'), their indicators, and their sources.
+    towns of the first town's region (when ``regional_median``). Four queries whatever the
+    data: the towns' values, the region's medians (aggregated in PostgreSQL, not fetched: a
+    region holds hundreds of thousands of values at scale), the indicators and the sources.
     """
     if not towns:
         return []
     ids = {t.pk for t in towns}
-    region_id = towns[0].region_id
-    where = Q(town_id__in=ids)
-    if regional_median:
-        where |= Q(town__region_id=region_id)
+    visible = IndicatorValue.objects.visible_to(user).filter(quarter=0)
     rows = (
-        IndicatorValue.objects.visible_to(user)
-        .filter(where, quarter=0)
-        .values_list(
-            "town_id",
-            "town__region_id",
-            "indicator_id",
-            "year",
-            "value",
-            "is_synthetic",
-            "source_id",
-        )
+        visible.filter(town_id__in=ids)
+        .values_list("town_id", "indicator_id", "year", "value", "is_synthetic", "source_id")
         .order_by()
     )
     slug = {t.pk: t.slug for t in towns}
-    in_region: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     own: dict[int, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     synthetic: dict[int, bool] = defaultdict(bool)
     source_ids: dict[int, set[int]] = defaultdict(set)
-    for town_id, town_region, indicator_id, year, value, is_synthetic, source_id in rows:
-        if regional_median and town_region == region_id:
-            in_region[indicator_id][year].append(float(value))
-        if town_id in ids:
-            own[indicator_id][slug[town_id]][year] = float(value)
-            synthetic[indicator_id] |= is_synthetic
-            if source_id:
-                source_ids[indicator_id].add(source_id)
+    for town_id, indicator_id, year, value, is_synthetic, source_id in rows:
+        own[indicator_id][slug[town_id]][year] = float(value)
+        synthetic[indicator_id] |= is_synthetic
+        if source_id:
+            source_ids[indicator_id].add(source_id)
+    medians: dict[int, dict[int, float]] = defaultdict(dict)
+    if regional_median and own:
+        for m in (
+            visible.filter(town__region_id=towns[0].region_id, indicator_id__in=own.keys())
+            .values("indicator_id", "year")
+            .annotate(median=Median("value"))
+            .order_by()
+        ):
+            medians[m["indicator_id"]][m["year"]] = m["median"]
     wanted = {pk for pks in source_ids.values() for pk in pks}
     sources = (
         {s.pk: s for s in Source.objects.visible_to(user).filter(pk__in=wanted)} if wanted else {}
@@ -419,14 +490,13 @@ def indicator_series(
     for indicator in Indicator.objects.filter(pk__in=own.keys()).order_by("system", "code"):
         per_town = own[indicator.pk]
         years = sorted({y for series in per_town.values() for y in series})
-        medians = in_region[indicator.pk]
+        by_year = medians[indicator.pk]
         result.append(
             IndicatorSeries(
                 indicator=indicator,
                 years=years,
                 values={t.slug: per_town.get(t.slug, {}) for t in towns},
-                medians={y: round(median(medians[y]), 4) for y in years if medians.get(y)},
-                region_values={y: medians[y] for y in years if medians.get(y)},
+                medians={y: round(by_year[y], 4) for y in years if by_year.get(y) is not None},
                 synthetic=synthetic[indicator.pk],
                 sources=[sources[pk] for pk in sorted(source_ids[indicator.pk]) if pk in sources],
             )
@@ -492,16 +562,6 @@ def indicator_chart(series: IndicatorSeries, towns: list[Town], *, with_median: 
     )
 
 
-def rank_in_region(value: float, region_values: list[float], direction: str) -> tuple[int, int]:
-    """(rank, of): 1 + the number of the region's values strictly better than ``value`` in the
-    indicator's direction (ties share a rank), out of all the region's values that year."""
-    if direction == Direction.HIGHER_BETTER:
-        better = sum(1 for v in region_values if v > value)
-    else:
-        better = sum(1 for v in region_values if v < value)
-    return better + 1, len(region_values)
-
-
 @dataclass
 class IndicatorSummary:
     """One row of the dashboard's indicator overview: latest value, trend, rank, chart."""
@@ -526,11 +586,8 @@ def indicator_dashboard(*, town: Town, rows: list, user) -> list[IndicatorSummar
         points = [(y, v) for y, v in s.values[town.slug].items()]
         slope = trend_slope(points)
         mean = sum(v for _y, v in points) / len(points) if points else 0.0
-        rank, of = (
-            rank_in_region(float(row.value), s.region_values[row.year], row.indicator.direction)
-            if s.region_values.get(row.year)
-            else (None, None)
-        )
+        # The rank among the region's towns comes with the row (towns.selectors).
+        rank, of = row.rank, row.of
         out.append(
             IndicatorSummary(
                 row=row,

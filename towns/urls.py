@@ -1,14 +1,15 @@
 from django.urls import path
 
+from governance.cache import cached_public_page as cached
 from towns import views
 
 app_name = "towns"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("compare/", views.compare, name="compare"),
-    path("compare/data/<slug:key>.csv", views.compare_csv, name="compare-csv"),
-    path("typology/", views.typology, name="typology"),
-    path("towns/<slug:slug>/", views.town_detail, name="detail"),
-    path("towns/<slug:slug>/data/<slug:key>.csv", views.chart_csv, name="chart-csv"),
+    path("", cached(views.home), name="home"),
+    path("compare/", cached(views.compare), name="compare"),
+    path("compare/data/<slug:key>.csv", cached(views.compare_csv), name="compare-csv"),
+    path("typology/", cached(views.typology), name="typology"),
+    path("towns/<slug:slug>/", cached(views.town_detail), name="detail"),
+    path("towns/<slug:slug>/data/<slug:key>.csv", cached(views.chart_csv), name="chart-csv"),
 ]

@@ -16,8 +16,11 @@ from django.templatetags.static import static
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from governance.api.renderers import neutralise
+from governance.panels import panels_for
+from governance.text import search_filter
 from towns import pages, selectors
-from towns.models import Indicator, Town, TownKind, Typology
+from towns.models import ActivityStatus, Indicator, Town, TownKind, Typology
 from towns.profile import town_profile
 
 ORDERINGS = {
@@ -101,8 +104,10 @@ def home(request):
     indicators = list(Indicator.objects.order_by("system", "code"))
     filters = MapFilters.from_request(request, indicators)
     towns = list(Town.objects.select_related("region").order_by("name_en", "pk"))
+    # Any spelling: Latin, Cyrillic or Łacinka (the stored key and the query meet halfway).
+    where = search_filter(filters.q)
     matching = (
-        set(Town.objects.search(filters.q).values_list("pk", flat=True)) if filters.q else None
+        set(Town.objects.filter(where).values_list("pk", flat=True)) if where is not None else None
     )
     cso_towns = pages.towns_with_cso_data(request.user)
     values = (
@@ -118,6 +123,8 @@ def home(request):
     page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     for town in page:
         town.indicator_value = values.get(town.pk)
+        town.typology_colour = pages.TYPOLOGY_COLOURS.get(town.typology)
+        town.typology_svg = pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES.get(town.typology, "circle")]
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -158,11 +165,15 @@ def map_data(points: list[dict]) -> dict:
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION}
         if settings.MAP_TILE_URL
         else None,
+        "shapes": pages.SHAPE_SVG,
         "labels": {
             "population": _("Population"),
             "typology": _("Typology"),
             "unknown": _("unknown"),
             "value": _("Value"),
+            # The accessible names of the markers and clusters ({…} are filled in by the map).
+            "marker": _("{name}: {typology}, population {population}. Enter shows details."),
+            "cluster": _("{n} towns: {types}. Enter zooms in."),
         },
     }
 
@@ -175,13 +186,15 @@ def _town_dashboard(request, town: Town) -> dict:
     prefetch_related_objects(profile.appointments, pages.sources_prefetch(user))
     prefetch_related_objects([a for a, _v in profile.ventures], pages.sources_prefetch(user))
     rows = selectors.town_indicator_table(town=town, user=user)
+    network = pages.network_chart(profile, user)
     return {
         "profile": profile,
         "indicators": rows,
         "balance_chart": pages.balance_chart(profile),
         "activities_chart": pages.activities_chart(profile),
         "appointments_chart": pages.appointments_chart(profile, user),
-        "network": pages.network_elements(profile, user),
+        "network_chart": network,
+        "network": network.spec,
         "indicator_summaries": pages.indicator_dashboard(town=town, rows=rows, user=user),
     }
 
@@ -192,6 +205,7 @@ def town_detail(request, slug):
     context.update(
         town=town,
         typology_colour=pages.TYPOLOGY_COLOURS.get(town.typology),
+        typology_svg=pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES.get(town.typology, "circle")],
         profile_api_url=pages.profile_api_url(town),
     )
     return render(request, "towns/town_detail.html", context)
@@ -209,25 +223,46 @@ def chart_csv(request, slug, key):
         if not series:
             raise Http404(_("No such chart."))
         chart = pages.indicator_chart(series[0], [town], with_median=True)
-    elif key in {"balance", "activities", "appointments"}:
+    elif key in {"balance", "activities", "appointments", "network"}:
         profile = town_profile(town, user=user)
         chart = {
             "balance": pages.balance_chart,
             "activities": pages.activities_chart,
             "appointments": lambda p: pages.appointments_chart(p, user),
+            "network": lambda p: pages.network_chart(p, user),
         }[key](profile)
     else:
-        raise Http404(_("No such chart."))
+        chart = panel_chart(request, town, key)
     return csv_response(chart, f"{town.slug}-{key}.csv")
+
+
+def panel_chart(request, town: Town, key: str) -> pages.Chart:
+    """A chart that another app draws for ``town`` (e.g. the CSO network, from ``csos``) through
+    its "compare-town" panel: found by key among the panel's context, so that towns never
+    imports the app that contributes it. 404 when no panel has it."""
+    for panel in panels_for("compare-town"):
+        for value in panel.context(request, town).values():
+            if isinstance(value, pages.Chart) and value.key in {key, f"{key}-{town.slug}"}:
+                return value
+    raise Http404(_("No such chart."))
 
 
 def csv_response(chart: pages.Chart, filename: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow([str(c) for c in chart.columns])
-    writer.writerows(chart.rows)
+    writer = csv.writer(response, lineterminator="\r\n")
+    writer.writerow([neutralise(str(c)) for c in chart.columns])
+    writer.writerows([_safe_cell(v) for v in row] for row in chart.rows)
     return response
+
+
+def _safe_cell(value):
+    """Text cells cannot start a spreadsheet formula (``=``, ``+``, ``-``, ``@``...)."""
+    return (
+        value
+        if value is None or isinstance(value, int | float | Decimal)
+        else neutralise(str(value))
+    )
 
 
 # --- Compare ---------------------------------------------------------------------------------
@@ -275,7 +310,22 @@ def compare(request):
 
 
 def compare_context(towns: list[Town], user) -> dict:
+    """Everything the compare page draws for ``towns``, at ``user``'s level: the same charts
+    as a town's page, on shared axes (one chart per measure with a series per town), plus each
+    town's gauge and networks side by side. Queries: a profile per town plus a fixed few."""
     profiles = [town_profile(t, user=user) for t in towns]
+    # Each town's gauge and network, drawn as on its own page: the gauges all span 0–100 %
+    # of the influence, and the graphs use one style and one scale of node sizes.
+    gauges, networks = [], []
+    for profile in profiles:
+        slug = profile.town.slug
+        gauge = pages.balance_chart(profile)
+        gauge.key, gauge.title = f"balance-{slug}", profile.town.name
+        network = pages.network_chart(profile, user, key=f"network-{slug}")
+        network.title = profile.town.name
+        gauges.append(gauge)
+        networks.append(network)
+
     series = pages.indicator_series(towns=towns, user=user, regional_median=False)
     charts = [pages.indicator_chart(s, towns, with_median=False) for s in series]
     latest = []
@@ -312,9 +362,41 @@ def compare_context(towns: list[Town], user) -> dict:
             "yTitle": "%",
             "max": 100,
         },
+        synthetic=any(i.is_synthetic for p in profiles for i in p.influences),
+    )
+    statuses = [str(label) for label in ActivityStatus.labels]
+    counts = [
+        [sum(1 for a, _v in p.ventures if a.status == status) for status in ActivityStatus.values]
+        for p in profiles
+    ]
+    activities = pages.Chart(
+        key="activities",
+        title=_("Activities by status"),
+        kind="bar",
+        columns=[_("Town"), *statuses],
+        rows=[[p.town.name, *row] for p, row in zip(profiles, counts, strict=True)],
+        spec={
+            "type": "stacked",
+            "labels": [t.name for t in towns],
+            "datasets": [
+                {
+                    "label": label,
+                    "data": [row[i] for row in counts],
+                    "colour": pages.STATUS_COLOURS[status],
+                }
+                for i, (status, label) in enumerate(
+                    zip(ActivityStatus.values, statuses, strict=True)
+                )
+            ],
+            "yTitle": _("Activities"),
+            "integer": True,
+        },
+        synthetic=any(a.is_synthetic for p in profiles for a, _v in p.ventures),
     )
     return {
         "profiles": profiles,
+        "columns": list(zip(profiles, gauges, networks, strict=True)),
+        "activities_chart": activities,
         "charts": charts,
         "balance_chart": balance,
         "latest": latest,
@@ -331,7 +413,15 @@ def compare_csv(request, key):
     if error or not towns:
         raise Http404(error or _("Choose towns to compare."))
     context = compare_context(towns, request.user)
-    charts = {c.key: c for c in [context["balance_chart"], *context["charts"]]}
+    charts = {
+        c.key: c
+        for c in [
+            context["balance_chart"],
+            context["activities_chart"],
+            *context["charts"],
+            *[chart for _p, gauge, network in context["columns"] for chart in (gauge, network)],
+        ]
+    }
     if key not in charts:
         raise Http404(_("No such chart."))
     return csv_response(charts[key], f"compare-{key}.csv")
@@ -351,6 +441,7 @@ def typology(request):
                 "value": value,
                 "label": label,
                 "colour": pages.TYPOLOGY_COLOURS[value],
+                "svg": pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES[value]],
                 "description": pages.TYPOLOGY_DESCRIPTIONS[value],
                 "towns": members,
             }

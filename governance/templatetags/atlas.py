@@ -2,6 +2,7 @@
 
 from django import template
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from governance.panels import panels_for
 
@@ -28,3 +29,22 @@ def percent(value):
     if value is None:
         return "—"
     return f"{round(float(value) * 100)}%"
+
+
+#: Words for the codes that scoring returns (towns.scoring, csos.advisor), so that a page
+#: never shows a raw code such as "likely" or "promising" in any language.
+CODE_LABELS = {
+    "likely": _("likely to be backed"),
+    "possible": _("possibly backed"),
+    "unlikely": _("unlikely to be backed"),
+    "unknown": _("not predictable yet"),
+    "open": _("open"),
+    "promising": _("promising"),
+    "closed": _("closed"),
+}
+
+
+@register.filter
+def code_label(value):
+    """The translated word for a scoring code (the code itself when there is none)."""
+    return CODE_LABELS.get(str(value), value)

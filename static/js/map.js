@@ -15,8 +15,12 @@
   var countEl = document.querySelector("[data-count]");
 
   // maxZoom is set here because the clusters need it and there may be no tile layer to give it.
-  var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 5, maxZoom: 14 }).setView([53.7, 27.9], 6);
-  if (data.tiles && data.tiles.url) {
+  // Without a tile layer there is nothing to attribute on the map (the outline's credit is in
+  // the note below it), so the attribution control comes only with the configured tiles.
+  var withTiles = !!(data.tiles && data.tiles.url);
+  var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 5, maxZoom: 14, attributionControl: withTiles })
+    .setView([53.7, 27.9], 6);
+  if (withTiles) {
     L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution, maxZoom: 18 }).addTo(map);
   }
   // The base map works offline: the country outline is a static file of this site.
@@ -32,12 +36,52 @@
     })
     .catch(function () { /* the markers still show without the outline */ });
 
+  // Typology is told by shape as well as by colour (data.shapes, the same as the legend's), so
+  // the map survives colour blindness and greyscale print.
+  function shapeSvg(shape, colour, size) {
+    // A one-pixel outline whatever the size (the viewBox is 20 units wide).
+    var stroke = (20 / size).toFixed(2);
+    return '<svg viewBox="0 0 20 20" width="' + size + '" height="' + size + '" aria-hidden="true"' +
+      ' focusable="false"><g fill="' + colour + '" stroke="#222" stroke-width="' + stroke + '">' +
+      (data.shapes[shape] || data.shapes.circle) + "</g></svg>";
+  }
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : m;
+    });
+  }
+
+  function townLabel(town) {
+    return format(data.labels.marker, {
+      name: town.name,
+      typology: town.typology_label,
+      population: town.population ? town.population.toLocaleString() : data.labels.unknown
+    });
+  }
+
+  // An icon whose element carries the accessible name: Leaflet makes every marker icon a
+  // focusable role=button (keyboard: true) and turns Enter into a click, but a divIcon has
+  // no alt text of its own.
+  var LabelledIcon = L.DivIcon.extend({
+    createIcon: function (old) {
+      var el = L.DivIcon.prototype.createIcon.call(this, old);
+      el.setAttribute("aria-label", this.options.label);
+      if (this.options.background) { el.style.background = this.options.background; }
+      return el;
+    }
+  });
+
   // A cluster shows its count on a ring split by the typology colours of its towns, so the
-  // colours keep one meaning on the whole map.
+  // colours keep one meaning on the whole map; its name lists the towns by type in words.
   function clusterIcon(cluster) {
     var children = cluster.getAllChildMarkers();
     var counts = {};
-    children.forEach(function (m) { counts[m.town.colour] = (counts[m.town.colour] || 0) + 1; });
+    var byType = {};
+    children.forEach(function (m) {
+      counts[m.town.colour] = (counts[m.town.colour] || 0) + 1;
+      byType[m.town.typology_label] = (byType[m.town.typology_label] || 0) + 1;
+    });
     var stops = [];
     var at = 0;
     Object.keys(counts).forEach(function (colour) {
@@ -45,20 +89,16 @@
       stops.push(colour + " " + at + "deg " + next + "deg");
       at = next;
     });
+    var types = Object.keys(byType).sort(function (a, b) { return byType[b] - byType[a]; })
+      .map(function (label) { return byType[label] + " " + label; }).join(", ");
     var size = children.length < 10 ? 30 : children.length < 50 ? 36 : 44;
-    var icon = L.divIcon({
-      html: "<div><span></span></div>",
+    return new LabelledIcon({
+      html: "<div><span>" + String(children.length) + "</span></div>",
       className: "marker-cluster town-cluster",
-      iconSize: L.point(size, size)
+      iconSize: L.point(size, size),
+      background: "conic-gradient(" + stops.join(", ") + ")",
+      label: format(data.labels.cluster, { n: children.length, types: types })
     });
-    icon.createIcon = function (old) {
-      var el = L.DivIcon.prototype.createIcon.call(this, old);
-      el.style.background = "conic-gradient(" + stops.join(", ") + ")";
-      el.querySelector("span").textContent = String(children.length);
-      el.setAttribute("aria-label", String(children.length));
-      return el;
-    };
-    return icon;
   }
 
   var clusters = L.markerClusterGroup({
@@ -70,9 +110,9 @@
   map.addLayer(clusters);
 
   function radius(population) {
-    // Area proportional to the population, within readable bounds.
-    if (!population) { return 4; }
-    return Math.max(4, Math.min(22, Math.sqrt(population) / 22));
+    // Area proportional to the population, within readable bounds (a shape needs ~12 px).
+    if (!population) { return 6; }
+    return Math.max(6, Math.min(22, Math.sqrt(population) / 22));
   }
 
   function text(tag, value, attrs) {
@@ -84,7 +124,7 @@
 
   function popup(town) {
     var box = document.createElement("div");
-    var link = text("a", town.name, { href: town.url });
+    var link = text("a", town.name, { href: town.url, "data-popup-link": "" });
     box.appendChild(link);
     box.appendChild(text("div", data.labels.typology + ": " + town.typology_label));
     box.appendChild(text("div", data.labels.population + ": " +
@@ -96,18 +136,69 @@
   }
 
   var markers = data.towns.map(function (town) {
-    var marker = L.circleMarker([town.lat, town.lon], {
-      radius: radius(town.population),
-      color: "#222",
-      weight: 1,
-      fillColor: town.colour,
-      fillOpacity: 0.85
+    var size = Math.round(2 * radius(town.population));
+    var marker = L.marker([town.lat, town.lon], {
+      keyboard: true,
+      riseOnHover: true,
+      icon: new LabelledIcon({
+        html: shapeSvg(town.shape, town.colour, size),
+        className: "town-marker",
+        iconSize: L.point(size, size),
+        label: townLabel(town)
+      })
     });
     marker.bindPopup(function () { return popup(town); });
-    marker.bindTooltip(town.name);
+    marker.bindTooltip(town.name, { direction: "top", offset: [0, -size / 2] });
     marker.town = town;
     return marker;
   });
+
+  // Keyboard: Enter on a town opens its popup and moves the focus to the town's link (Enter
+  // again opens the dashboard); Escape closes it and returns to the town. Enter on a cluster
+  // zooms in (markercluster) and the focus moves to the first town or cluster inside it.
+  var popupSource = null;
+  map.on("popupopen", function (e) {
+    popupSource = e.popup._source || null;
+    var link = e.popup.getElement().querySelector("[data-popup-link]");
+    if (link) { link.focus({ preventScroll: true }); }
+  });
+  map.on("popupclose", function (e) {
+    var el = e.popup.getElement();
+    var source = popupSource;
+    popupSource = null;
+    if (el && el.contains(document.activeElement) && source && source.getElement()) {
+      source.getElement().focus({ preventScroll: true });
+    }
+  });
+  L.DomEvent.on(map.getPane("popupPane"), "keydown", function (e) {
+    if (e.key === "Escape") {
+      var source = popupSource;
+      map.closePopup();
+      if (source && source.getElement()) { source.getElement().focus({ preventScroll: true }); }
+    }
+  });
+
+  var pendingFocus = null;
+  function focusPending() {
+    if (!pendingFocus) { return; }
+    var bounds = map.getBounds();
+    for (var i = 0; i < pendingFocus.length; i++) {
+      var shown = clusters.getVisibleParent(pendingFocus[i]);
+      var el = shown && shown.getElement && shown.getElement();
+      if (el && bounds.contains(shown.getLatLng())) {
+        pendingFocus = null;
+        el.focus({ preventScroll: true });
+        return;
+      }
+    }
+  }
+  clusters.on("clusterkeypress", function (e) {
+    if (e.originalEvent && e.originalEvent.keyCode === 13) {
+      pendingFocus = e.layer.getAllChildMarkers();
+    }
+  });
+  clusters.on("animationend spiderfied", focusPending);
+  map.on("moveend", function () { window.setTimeout(focusPending, 350); });
 
   function filters() {
     if (!form) { return {}; }
@@ -168,10 +259,8 @@
       tr.appendChild(name);
       tr.appendChild(text("td", town.region_name));
       var type = document.createElement("td");
-      var swatch = text("span", "", { "class": "swatch", "aria-hidden": "true" });
-      swatch.style.background = town.colour;
-      type.appendChild(swatch);
-      type.appendChild(document.createTextNode(town.typology_label));
+      type.insertAdjacentHTML("beforeend", shapeSvg(town.shape, town.colour, 16));
+      type.appendChild(document.createTextNode(" " + town.typology_label));
       tr.appendChild(type);
       tr.appendChild(text("td", town.population ? town.population.toLocaleString() : "—", { "class": "num" }));
       if (withValue) {

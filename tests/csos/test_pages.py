@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import translation
 
-from csos.models import CSO, CooperationCase, CSOLeadership
+from csos.models import CSO, Character, CooperationCase, CSOLeadership, LegalForm
+from governance.access import AccessLevel, PublicationState
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,80 @@ def test_directory_search_matches_the_name_in_any_language(client, query):
     assert response.status_code == 200
     assert "brsm-postavy" in listed(response)
     assert "brsm-chavusy" not in listed(response)
+
+
+@pytest.fixture
+def belarusian_named_cso():
+    """A public CSO with a Belarusian Cyrillic name and no Russian one (fictional)."""
+    return CSO.objects.create(
+        slug="h7-local-history-circle",
+        name_en="Local history circle of Hlybokaye (test)",
+        name_be="Глыбоцкі краязнаўчы гурток",
+        legal_form=LegalForm.NONE,
+        character=Character.INDEPENDENT,
+        access_level=AccessLevel.PUBLIC,
+        state=PublicationState.PUBLISHED,
+        is_synthetic=True,
+    )
+
+
+# A Cyrillic query for a CSO stored with a Latin name only, Łacinka (classical and official,
+# with and without diacritics) for a Belarusian Cyrillic name, and a Latin transliteration.
+SPELLINGS = [
+    ("Лепель", "lepel-lake-friends"),  # stored: "Friends of Lake Lepel (demo)" only
+    ("Озеро Лепель", None),  # not a substring of any spelling: no false match
+    ("Hłybocki krajaznaŭčy", "h7-local-history-circle"),
+    ("hlybocki krajaznaucy", "h7-local-history-circle"),
+    ("Глыбоцкі", "h7-local-history-circle"),
+    ("LOCAL HISTORY circle", "h7-local-history-circle"),
+    ("Lepiel", "brsm-lepel"),  # Łacinka of Лепель: in "Лепельская районная организация"
+]
+
+
+@pytest.mark.parametrize(("query", "slug"), SPELLINGS)
+def test_directory_search_matches_any_script(client, belarusian_named_cso, query, slug):
+    response = client.get(reverse("csos:list"), {"q": query})
+    assert response.status_code == 200
+    if slug is None:
+        assert listed(response) == set()
+    else:
+        assert slug in listed(response)
+        assert "brsm-chavusy" not in listed(response)
+
+
+@pytest.mark.parametrize(("query", "slug"), SPELLINGS)
+def test_api_search_matches_any_script(client, belarusian_named_cso, query, slug):
+    response = client.get("/api/v1/csos/", {"search": query})
+    assert response.status_code == 200
+    slugs = {c["slug"] for c in response.json()["results"]}
+    if slug is None:
+        assert slugs == set()
+    else:
+        assert slug in slugs
+
+
+def test_directory_search_bounds_its_queries(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("csos:list"), {"q": "Lepiel", "region": "vitebsk"})
+    assert "brsm-lepel" in listed(response)
+
+
+def test_town_page_draws_the_cso_network_with_its_table(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(45):
+        response = client.get(reverse("towns:detail", kwargs={"slug": "pastavy"}))
+    body = response.content.decode()
+    assert 'data-network="chart-csos-data"' in body
+    public = CSO.objects.visible_to(None).filter(towns__slug="pastavy")
+    hidden = CSO.objects.filter(towns__slug="pastavy").exclude(pk__in=public)
+    assert hidden.exists()  # the demo has a draft or restricted CSO here to keep out
+    assert not any(cso.name_en in body for cso in hidden)
+    assert any(cso.name_en in body for cso in public)
+
+
+def test_directory_search_keeps_hidden_csos_hidden(client):
+    hidden = CSO.objects.exclude(pk__in=CSO.objects.visible_to(None)).first()
+    response = client.get(reverse("csos:list"), {"q": hidden.name_en})
+    assert hidden.slug not in listed(response)
 
 
 def test_directory_filters_by_region_and_character(client):

@@ -20,7 +20,7 @@ def visible_markers(page) -> int:
         """() => {
           const clusters = [...document.querySelectorAll('#map .marker-cluster span')]
             .reduce((n, el) => n + parseInt(el.textContent, 10), 0);
-          const singles = document.querySelectorAll('#map path.leaflet-interactive').length;
+          const singles = document.querySelectorAll('#map .town-marker').length;
           return clusters + singles;
         }"""
     )
@@ -94,6 +94,88 @@ def test_map_shows_every_town_and_filters_change_the_markers(page, live_url):
     assert_clean(page)
 
 
+def focused(page) -> dict:
+    """What has the keyboard focus: its classes, accessible name and text."""
+    return page.evaluate(
+        """() => { const el = document.activeElement;
+          return { cls: el.className && el.className.baseVal === undefined ? el.className : '',
+                   label: el.getAttribute('aria-label') || '', text: el.textContent,
+                   role: el.getAttribute('role') || '', tag: el.tagName }; }"""
+    )
+
+
+def test_map_markers_work_with_the_keyboard(page, live_url):
+    """Tab reaches a cluster or a town; Enter on a cluster zooms in and moves the focus into it;
+    Enter on a town opens its details with the focus on its link; Escape returns to the town;
+    Enter on the link opens the town's dashboard. Every marker has a name with its type."""
+    from towns.models import Town
+
+    page.goto(live_url + "/?region=vitebsk")
+    wait_for_map(page)
+    labels = page.eval_on_selector_all(
+        "#map .town-marker, #map .town-cluster", "els => els.map(e => e.getAttribute('aria-label'))"
+    )
+    assert labels and all(labels), labels
+    roles = page.eval_on_selector_all(
+        "#map .town-marker, #map .town-cluster",
+        "els => els.map(e => [e.getAttribute('role'), e.tabIndex])",
+    )
+    assert all(role == "button" and tab == 0 for role, tab in roles), roles
+    singles = page.eval_on_selector_all(
+        "#map .town-marker", "els => els.map(e => e.getAttribute('aria-label'))"
+    )
+    typology_labels = {str(label) for _v, label in Town._meta.get_field("typology").choices}
+    assert all(any(t in label for t in typology_labels) for label in singles), singles
+
+    page.focus("#map")
+    page.keyboard.press("Tab")
+    now = focused(page)
+    assert "town-marker" in now["cls"] or "town-cluster" in now["cls"], now
+    for _zoom in range(8):  # Enter on clusters until a single town has the focus
+        if "town-marker" in now["cls"]:
+            break
+        assert "Enter zooms in" in now["label"], now
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.activeElement.classList.contains('town-marker')"
+            " || document.activeElement.classList.contains('town-cluster')"
+        )
+        page.wait_for_timeout(300)
+        now = focused(page)
+    assert "town-marker" in now["cls"], now
+    name = now["label"].split(":")[0]
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".leaflet-popup [data-popup-link]")
+    assert page.evaluate("document.activeElement.hasAttribute('data-popup-link')")
+    assert focused(page)["text"] == name
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".leaflet-popup", state="detached")
+    assert focused(page)["label"].startswith(name + ":")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".leaflet-popup [data-popup-link]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/towns/" in page.url
+    assert page.text_content("h1").strip().startswith(name)
+    assert_clean(page)
+
+
+def test_map_shapes_and_legend_tell_the_type_without_colour(page, live_url):
+    """Each type has its own shape on the map, in the list and in the legend."""
+    page.goto(live_url + "/?cso=yes")
+    wait_for_map(page)
+    legend = page.eval_on_selector_all(
+        ".legend li", "els => els.map(e => e.querySelector('svg g').innerHTML)"
+    )
+    assert len(legend) == len(set(legend)) == 7
+    listed = page.eval_on_selector_all(
+        "[data-town-list] tbody td:nth-child(3) svg g", "els => els.map(e => e.innerHTML)"
+    )
+    assert listed and set(listed) <= set(legend)
+    screenshot(page, "map-with-cso-data")
+    assert_clean(page)
+
+
 def test_town_dashboard_draws_every_section_without_errors(page, live_url):
     page.goto(live_url + "/towns/pastavy/")
     page.wait_for_load_state("networkidle")
@@ -136,6 +218,23 @@ def test_compare_three_towns(page, live_url):
     assert [h.strip() for h in headers[1:]] == ["Pastavy", "Hlybokaye", "Olshany"]
     drawn = canvases_drawn(page)
     assert drawn and all(painted for _key, painted in drawn)
+    keys = {key for key, _painted in drawn}
+    gauges = {f"chart-balance-{slug}" for slug in ("pastavy", "hlybokaye", "olshany")}
+    assert gauges | {"chart-balance", "chart-activities"} <= keys, keys
+    # Each town's network of groups and posts and its network of CSOs, drawn side by side,
+    # each with its data table.
+    networks = page.locator("[data-compare=networks] figure")
+    assert networks.count() == 3
+    for i in range(3):
+        figure = networks.nth(i)
+        if figure.locator("[data-network]").count():
+            assert int(figure.locator("[data-network]").get_attribute("data-drawn")) > 1
+            assert figure.locator("[data-network] canvas").count() >= 1
+        assert figure.locator(".chart-table table").count() == 1
+    drawn_networks = page.locator("[data-compare=networks] [data-network][data-drawn]").count()
+    assert drawn_networks >= 2
+    assert page.locator("[data-compare=csos] [data-compare-csos]").count() == 3
+    assert page.locator("[data-compare=csos] [data-network][data-drawn]").count() >= 2
     assert_clean(page)
     screenshot(page, "compare-three")
 
@@ -197,13 +296,74 @@ def test_anonymous_visitor_sees_no_restricted_name_anywhere(page, live_url):
     # demo's scale CSOs carry no names).
     csos = CSO.objects.visible_to(None).filter(towns__slug__in=towns).distinct()
     paths += [f"/csos/{slug}/" for slug in csos.values_list("slug", flat=True)]
-    lists = paths[:4]
-    for path in paths + ["/ru" + p for p in lists]:
+    lists = paths[:4] + ["/ru" + p for p in paths[:4]]
+    # The lists are opened and drawn (their scripts add the map's and charts' text); every
+    # detail page's HTML, its json_script data included, is read through the browser's own
+    # request context, which keeps the module fast: the names to find are the same.
+    for path in paths:
+        if path in lists:
+            continue
+        response = page.request.get(live_url + path)
+        assert response.status == 200, path
+        leaked = [n for n in names if n in response.text()]
+        assert leaked == [], (path, leaked)
+    for path in lists:
         page.goto(live_url + path)
         page.wait_for_load_state("networkidle")
         content = page.content()
         leaked = [n for n in names if n in content]
         assert leaked == [], (path, leaked)
-        if path in lists:
-            screenshot(page, "anonymous-" + (path.split("?")[0].strip("/") or "home"))
+        screenshot(
+            page,
+            "anonymous-" + (path.split("?")[0].strip("/").replace("/", "-") or "home"),
+            full_page=not path.startswith("/ru/"),
+        )
+    assert_clean(page)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Лепель", "Friends of Lake Lepel (demo)"),  # Cyrillic; the CSO's name is Latin only
+        ("Lepiel", "BRSM district branch (Lepel)"),  # Łacinka; its other name is Cyrillic
+        ("Поставская", "BRSM district branch (Postavy)"),
+    ],
+)
+def test_cso_directory_finds_any_spelling(page, live_url, query, expected):
+    page.goto(live_url + "/csos/")
+    page.fill("#q", query)
+    with page.expect_navigation():
+        page.press("#q", "Enter")
+    names = [n.strip() for n in page.locator("table tbody td:first-child a").all_text_contents()]
+    assert expected in names, (query, names)
+    assert f"q={query}" in page.url or "q=" in page.url
+    assert_clean(page)
+
+
+def test_every_page_without_errors_on_a_phone_and_a_desktop(page, live_url):
+    """Each kind of page: no console error, no CSP violation, no failed request, no sideways
+    scrolling on a phone, and a screenshot of each."""
+    from csos.models import CSO
+
+    cso = CSO.objects.visible_to(None).filter(towns__slug="pastavy").order_by("slug").first()
+    pages = {
+        "home": "/",
+        "compare-empty": "/compare/",
+        "compare-four": "/compare/?towns=pastavy,hlybokaye,olshany,turau",
+        "csos": "/csos/?region=vitebsk",
+        "cso": f"/csos/{cso.slug}/",
+        "typology-be": "/be/typology/",
+        "csos-ru": "/ru/csos/",
+    }
+    for name, path in pages.items():
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(live_url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").count() == 1, path
+        screenshot(page, f"page-{name}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(150)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (path, overflow)
+        screenshot(page, f"page-{name}-phone", full_page=False)
     assert_clean(page)

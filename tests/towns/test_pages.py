@@ -3,15 +3,21 @@ and their data, compare, the typology overview. Every page bounds its queries.""
 
 import csv
 import io
+import itertools
 import json
+import math
 import re
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.db.models import OuterRef, Subquery
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from towns import pages
 from towns.models import IndicatorValue, Person, Town, Typology
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +150,7 @@ def test_home_keeps_filters_in_links(client):
 
 
 def test_town_page_shows_names_and_population_source(client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(32):
         response = client.get(reverse("towns:detail", kwargs={"slug": "olshany"}))
     body = response.content.decode()
     assert response.status_code == 200
@@ -184,7 +190,7 @@ def test_town_page_queries_do_not_grow_with_the_data(client):
     # Two data-rich towns cost the same; a bare town less (empty lists skip their prefetches).
     assert counts["pastavy"] == counts["hlybokaye"], counts
     assert counts["indura"] <= counts["pastavy"], counts
-    assert counts["pastavy"] <= 30, counts
+    assert counts["pastavy"] <= 32, counts
 
 
 def test_town_page_shows_every_section_with_its_data(client):
@@ -211,7 +217,7 @@ def test_town_page_has_charts_with_data_tables_and_csv(client):
         assert f'<canvas id="chart-{key}" data-chart="chart-{key}-data"' in body
         assert f'<script id="chart-{key}-data" type="application/json">' in body
         assert reverse("towns:chart-csv", kwargs={"slug": "pastavy", "key": key}) in body
-    assert 'data-network="network-data"' in body
+    assert 'data-network="chart-network-data"' in body
     assert "/api/v1/towns/pastavy/profile" in body
     summaries = response.context["indicator_summaries"]
     population = next(s for s in summaries if s.row.indicator.code == "population")
@@ -267,7 +273,7 @@ def test_researcher_sees_names_in_the_network_and_timeline(client, django_user_m
 
 
 def test_compare_three_towns_side_by_side(client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(35):
         response = client.get(reverse("towns:compare"), {"towns": "pastavy,hlybokaye,olshany"})
     assert response.status_code == 200
     body = response.content.decode()
@@ -276,6 +282,80 @@ def test_compare_three_towns_side_by_side(client, django_assert_max_num_queries)
     population = next(c for c in response.context["charts"] if c.key == "indicator-population")
     assert population.columns[1:] == ["Pastavy", "Hlybokaye", "Olshany"]
     assert scripts_are_external_only(body)
+
+
+def test_compare_draws_each_towns_gauge_and_networks_with_their_tables(client):
+    response = client.get(reverse("towns:compare"), {"towns": "pastavy,hlybokaye,olshany"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    columns = response.context["columns"]
+    assert [p.town.slug for p, _g, _n in columns] == ["pastavy", "hlybokaye", "olshany"]
+    for profile, gauge, network in columns:
+        slug = profile.town.slug
+        # The gauge and the graph of each town, each with its data table and its CSV.
+        assert f'id="chart-balance-{slug}"' in body
+        assert gauge.rows[0][0] == "Our own"
+        if network.drawable:
+            assert f'data-network="chart-network-{slug}-data"' in body
+            assert network.rows, slug
+        assert f"/towns/{slug}/data/network.csv" in body
+        assert f"/towns/{slug}/data/balance.csv" in body
+        # The civil-society column: the CSO network, from the csos app's panel.
+        assert f'data-compare-csos="{slug}"' in body
+        assert f"/towns/{slug}/data/csos.csv" in body
+    assert any(network.drawable for _p, _g, network in columns)
+    assert body.count("<figure") == body.count('class="chart-table"')  # a table per chart
+    activities = response.context["activities_chart"]
+    assert [row[0] for row in activities.rows] == ["Pastavy", "Hlybokaye", "Olshany"]
+    assert scripts_are_external_only(body)
+
+
+def test_compare_queries_grow_with_the_towns_not_with_the_data(client):
+    """Each town costs its profile and its networks; nothing grows with the rows behind them."""
+    counts = {}
+    for towns in ("pastavy,hlybokaye", "pastavy,hlybokaye,olshany,turau"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("towns:compare"), {"towns": towns}).status_code == 200
+        counts[towns.count(",") + 1] = len(queries)
+    per_town = (counts[4] - counts[2]) / 2
+    assert per_town <= 10, counts  # measured: 8 (a profile, a network, a CSO network)
+    assert counts[2] <= 28, counts  # measured: 22
+
+
+def test_compare_csv_of_every_chart(client):
+    towns = {"towns": "pastavy,olshany"}
+    for key in ("activities", "balance-olshany", "network-pastavy", "indicator-population"):
+        response = client.get(reverse("towns:compare-csv", kwargs={"key": key}), towns)
+        assert response.status_code == 200, key
+        assert response["Content-Type"].startswith("text/csv")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(
+                    reverse("towns:compare-csv", kwargs={"key": "activities"}), towns
+                ).content.decode()
+            )
+        )
+    )
+    assert rows[0] == [
+        "Town",
+        "Covered by the indicators",
+        "In the gap (neither permitted nor forbidden)",
+        "Forbidden",
+    ]
+    assert [r[0] for r in rows[1:]] == ["Pastavy", "Olshany"]
+
+
+def test_town_network_and_cso_network_csv(client):
+    network = client.get(reverse("towns:chart-csv", kwargs={"slug": "pastavy", "key": "network"}))
+    rows = list(csv.reader(io.StringIO(network.content.decode())))
+    assert rows[0] == ["From", "To", "Link"]
+    assert len(rows) > 1
+    csos = client.get(reverse("towns:chart-csv", kwargs={"slug": "pastavy", "key": "csos"}))
+    assert csos.status_code == 200
+    rows = list(csv.reader(io.StringIO(csos.content.decode())))
+    assert rows[0] == ["Organisation", "Linked with", "Link"]
+    assert len(rows) > 1
 
 
 @pytest.mark.parametrize(
@@ -316,3 +396,101 @@ def test_typology_overview_counts_every_town(client, django_assert_max_num_queri
     assert [t.slug for t in ecclesial["towns"]] == ["olshany"]
     assert "quasi-community of people who worked together" in body
     assert len(map_towns(response)) == Town.objects.count()
+
+
+# --- Colour, shape and the tile layer ---------------------------------------------------------
+
+# Machado, Oliveira & Fernandes (2009) simulation matrices (severity 1.0) in linear RGB.
+DICHROMACY = {
+    "protanopia": [
+        [0.152286, 1.052583, -0.204868],
+        [0.114503, 0.786281, 0.099216],
+        [-0.003882, -0.048116, 1.051998],
+    ],
+    "deuteranopia": [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ],
+    "tritanopia": [
+        [1.255528, -0.076749, -0.178779],
+        [-0.078411, 0.930809, 0.147602],
+        [0.004733, 0.691367, 0.303900],
+    ],
+}
+
+
+def _lab(colour: str, matrix) -> tuple[float, float, float]:
+    """CIELAB (D65) of ``colour`` as seen through ``matrix``."""
+
+    def linear(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    rgb = [linear(int(colour[i : i + 2], 16)) for i in (1, 3, 5)]
+    r, g, b = (
+        min(1.0, max(0.0, sum(m * v for m, v in zip(row, rgb, strict=True)))) for row in matrix
+    )
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+@pytest.mark.parametrize("deficiency", DICHROMACY)
+def test_typology_colours_stay_apart_under_colour_blindness(deficiency):
+    """Every two types differ by at least ΔE 15 (CIE76) for a dichromat: clearly apart."""
+    matrix = DICHROMACY[deficiency]
+    labs = {t: _lab(c, matrix) for t, c in pages.TYPOLOGY_COLOURS.items()}
+    closest = min((math.dist(labs[a], labs[b]), a, b) for a, b in itertools.combinations(labs, 2))
+    assert closest[0] >= 15, closest
+
+
+def test_typology_is_told_by_shape_as_well_as_colour(client):
+    assert set(pages.TYPOLOGY_SHAPES) == set(Typology.values)
+    assert len(set(pages.TYPOLOGY_SHAPES.values())) == len(Typology.values)
+    response = client.get(reverse("towns:home"))
+    legend = response.context["legend"]
+    assert len({item["svg"] for item in legend}) == len(Typology.values)
+    body = response.content.decode()
+    for item in legend:
+        assert item["svg"] in body  # drawn in the legend beside the map
+    towns = map_towns(response)
+    assert {t["shape"] for t in towns} <= set(pages.TYPOLOGY_SHAPES.values())
+    data = json.loads(
+        re.search(r'<script id="map-data" type="application/json">(.*?)</script>', body).group(1)
+    )
+    assert set(data["shapes"]) == set(pages.SHAPE_SVG)
+    # The accessible names of the markers and clusters are translatable templates.
+    assert "{name}" in data["labels"]["marker"] and "{typology}" in data["labels"]["marker"]
+    assert "{n}" in data["labels"]["cluster"]
+
+
+def _map_data(response) -> dict:
+    body = response.content.decode()
+    match = re.search(r'<script id="map-data" type="application/json">(.*?)</script>', body)
+    return json.loads(match.group(1))
+
+
+@override_settings(MAP_TILE_URL="", MAP_TILE_ATTRIBUTION="")
+def test_map_has_no_tile_layer_unless_configured(client):
+    for name in ("towns:home", "towns:typology"):
+        data = _map_data(client.get(reverse(name)))
+        assert data["tiles"] is None
+        assert data["outline"].endswith(".geojson")
+
+
+@override_settings(
+    MAP_TILE_URL="https://tiles.example.org/{z}/{x}/{y}.png",
+    MAP_TILE_ATTRIBUTION="© Example tiles contributors",
+)
+def test_map_tile_layer_comes_with_its_attribution(client):
+    data = _map_data(client.get(reverse("towns:home")))
+    assert data["tiles"] == {
+        "url": "https://tiles.example.org/{z}/{x}/{y}.png",
+        "attribution": "© Example tiles contributors",
+    }

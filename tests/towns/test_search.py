@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from governance.text import fold
+from governance.text import fold, lacinka_to_cyrillic, search_keys
 from towns.models import Town
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +52,50 @@ def test_cyrillic_short_i_and_u_survive_folding():
 def test_empty_search_returns_everything(client):
     response = client.get("/api/v1/towns/", {"search": "   "})
     assert response.json()["count"] == 261
+
+
+# Łacinka, classical and official, and without its diacritics: read as Belarusian Cyrillic.
+LACINKA = [
+    ("Hłybokaje", "hlybokaye"),
+    ("Hlybokaje", "hlybokaye"),
+    ("Lepiel", "lyepyel"),
+    ("Mscisłaŭ", "mscislau"),
+    ("Pastavy", "pastavy"),
+    ("Ščučyn", "shchuchyn"),
+]
+
+
+@pytest.mark.parametrize(("query", "slug"), LACINKA)
+def test_home_page_search_reads_lacinka(client, query, slug):
+    response = client.get(reverse("towns:home"), {"q": query})
+    assert response.status_code == 200
+    assert [t.slug for t in response.context["page"].object_list] == [slug]
+
+
+@pytest.mark.parametrize(
+    ("lacinka", "cyrillic"),
+    [
+        ("Hłybokaje", "глыбокае"),
+        ("Lepiel", "лепель"),
+        ("Mscisłaŭ", "мсціслаў"),
+        ("Kamianiec", "камянец"),
+        ("Dzieržynsk", "дзержынск"),
+        ("Chocimsk", "хоцімск"),
+        ("Łahojsk", "лагойск"),
+        ("Jezierski", "езерскі"),
+        ("Maładziečna", "маладзечна"),
+    ],
+)
+def test_lacinka_to_cyrillic(lacinka, cyrillic):
+    assert lacinka_to_cyrillic(lacinka) == cyrillic
+
+
+def test_soft_signs_before_consonants_come_in_both_orthographies():
+    assert lacinka_to_cyrillic("Niaśviž") == "нясьвіж"
+    assert lacinka_to_cyrillic("Niaśviž", soft_sign_before_consonant=False) == "нясвіж"
+    assert {"нясьвіж", "нясвіж"} <= set(search_keys("Niaśviž"))
+
+
+def test_search_keys_of_a_cyrillic_query_include_its_latin_spellings():
+    assert search_keys("Глыбокае") == ["глыбокае", "glybokae", "hlybokae"]
+    assert search_keys("  ") == []

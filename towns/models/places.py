@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from governance.models import TimeStamped, audited
-from governance.text import fold, search_key
+from governance.text import search_filter, search_key
 
 
 class MultilingualName(models.Model):
@@ -34,10 +34,8 @@ class MultilingualName(models.Model):
 class PlaceQuerySet(models.QuerySet):
     def search(self, query: str):
         """Match ``query`` against every spelling of every name (Latin, Cyrillic, Łacinka)."""
-        key = fold(query)
-        if not key:
-            return self
-        return self.filter(search_text__contains=key)
+        where = search_filter(query)
+        return self if where is None else self.filter(where)
 
 
 @audited()
