@@ -13,7 +13,8 @@ MANAGE := $(BIN)/python manage.py
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
 
-.PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser deploy-check
+.PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser deploy-check \
+	bench soak scale messages
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,3 +81,19 @@ db-stop: ## Stop the embedded PostgreSQL server
 
 clean-venv: ## Remove the virtualenv (the database in var/ stays)
 	rm -rf $(VENV)
+
+bench: $(VENV)/.runtime ## Benchmark vs json_agg and Datasette peers (gunicorn + wrk) -> bench/results/latest.md
+	$(BIN)/python bench/run.py
+
+soak: demo ## Soak test, not in CI: SOAK_SECONDS (600) of reads/writes by 4 clients, then a consistency check
+	$(RUN_ENV) $(BIN)/python bench/soak.py
+
+scale: migrate ## Load the reference synthetic dataset (2,000 towns x 60 indicators x 20 years, 20k CSOs)
+	$(RUN_ENV) $(MANAGE) generate_scale_data --replace
+
+# The interface in English, Belarusian and Russian: extract the strings, then compile the
+# catalogues (committed; tests/test_translations.py fails on an untranslated or stale entry).
+I18N_IGNORE := --ignore=.venv --ignore=var --ignore=test-artifacts --ignore=static/vendor
+messages: $(VENV)/.runtime ## Extract interface strings (makemessages) and compile the catalogues
+	$(RUN_ENV) $(MANAGE) makemessages -l be -l ru -l en $(I18N_IGNORE)
+	$(RUN_ENV) $(MANAGE) compilemessages $(I18N_IGNORE)

@@ -10,10 +10,13 @@ class GovernanceConfig(AppConfig):
     verbose_name = _("Platform core")
 
     def ready(self) -> None:
+        from governance.cache import install_write_triggers
         from governance.roles import sync_role_permissions
 
         # After the last app's migrations, so that every permission exists.
         post_migrate.connect(sync_role_permissions, dispatch_uid="atlas-role-permissions")
+        # Every write to research data retires the cached reads (governance/cache.py).
+        post_migrate.connect(install_write_triggers, dispatch_uid="atlas-write-triggers")
 
 
 class AtlasAdminConfig(admin_apps.AdminConfig):

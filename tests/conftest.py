@@ -33,6 +33,16 @@ def admin_client_logged(client, researcher_user):
 
 
 @pytest.fixture(autouse=True)
+def empty_read_cache():
+    """Each test starts with an empty read cache (governance/cache.py): a test that reads a
+    page's template context needs the page rendered, not served from an earlier test."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches[settings.READ_CACHE_ALIAS].clear()
+
+
+@pytest.fixture(autouse=True)
 def english_by_default():
     """A request under /be/ or /ru/ leaves its language active in the thread; start in English."""
     from django.utils import translation

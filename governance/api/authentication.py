@@ -6,6 +6,11 @@ never the key. An expired token is deleted by knox and refused; a revoked one no
 a knox token without its :class:`governance.models.ApiClient` row (and so without scopes) is
 refused too. All of these answer 401.
 
+A resolved token is kept in the read cache (:mod:`governance.cache`) under a digest of the key
+and the data state, which moves whenever a token, API client, user or group row changes: a
+revoked token or a changed role is refused at once, and a cached token still has its expiry
+checked on every request.
+
 On success the user's viewer level is capped by the token's read scope
 (:func:`governance.tokens.token_viewer_level`) and cached on the user object as
 ``_atlas_viewer_level``, which :func:`governance.access.viewer_level` returns from then on: every
@@ -14,19 +19,55 @@ tokens. The scopes themselves are kept on the user as ``_atlas_token_scopes`` fo
 :mod:`governance.api.permissions`.
 """
 
+import hashlib
+
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
 
+from governance.cache import read_cache, request_state
 from governance.models import ApiClient
 from governance.tokens import token_viewer_level
+
+
+def _resolved_key(request) -> str | None:
+    """Read-cache key of the token in the Authorization header, or None when there is none."""
+    if settings.READ_CACHE_TIMEOUT <= 0:
+        return None
+    parts = get_authorization_header(request).split()
+    if len(parts) != 2 or parts[0].lower() != b"token":
+        return None
+    digest = hashlib.sha256(parts[1] + b"|" + request_state(request).encode()).hexdigest()
+    return f"atlas:token:{digest}"
 
 
 class ScopedTokenAuthentication(TokenAuthentication):
     """Knox token authentication that applies the token's scopes to the request's user."""
 
     def authenticate(self, request):
+        key = _resolved_key(request)
+        hit = read_cache().get(key) if key else None
+        if hit is not None:
+            user, token, level, scopes = hit
+            if token.expiry is None or token.expiry > timezone.now():
+                user._atlas_viewer_level = level
+                user._atlas_token_scopes = scopes
+                return user, token
+        result = self._authenticate(request)
+        if result is not None and key:
+            user, token = result
+            read_cache().set(
+                key,
+                (user, token, user._atlas_viewer_level, user._atlas_token_scopes),
+                settings.READ_CACHE_TIMEOUT,
+            )
+        return result
+
+    def _authenticate(self, request):
         result = super().authenticate(request)
         if result is None:
             return None

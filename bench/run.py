@@ -1,0 +1,960 @@
+"""The benchmark of issue 8: ``make bench`` or ``.venv/bin/python bench/run.py``.
+
+It prepares everything itself, then measures:
+
+1. a dedicated database (``atlas_bench`` on the embedded PostgreSQL, or ``DATABASE_URL``),
+   migrated, with the demo data and ``generate_scale_data`` at ``BENCH_TOWNS`` ×
+   ``BENCH_INDICATORS`` × ``BENCH_YEARS`` and ``BENCH_CSOS`` (reused when already there);
+2. a partner user with two tokens (``read:partner``; ``write:indicators``);
+3. the SQLite mirror of the public rows for Datasette (``bench/mirror.py``, reused when
+   current) and Datasette in its own virtualenv ``var/bench-venv`` (bench/requirements.txt);
+4. the atlas served the production way (gunicorn, ``governance/gunicorn.conf.py``,
+   ``WEB_CONCURRENCY`` workers, DEBUG off, collected static files) with ``bench.settings``
+   (production settings plus the peer URLs and a query-count header); Datasette under gunicorn
+   with as many uvicorn workers; both on loopback ports 8200-8249;
+5. each scenario with ``wrk`` for ``BENCH_SECONDS`` with ``BENCH_CONNECTIONS`` connections, on
+   the atlas and, for the reads, on both peers in the same run and on the same rows;
+6. the RSS of each atlas worker before and after ``BENCH_MEMORY_REQUESTS`` read requests.
+
+The table goes to stdout and to bench/results/latest.md; the last line printed is
+``lowest read ratio vs peers: X.XX``.
+
+Environment (defaults): BENCH_TOWNS 2000, BENCH_INDICATORS 60, BENCH_YEARS 20, BENCH_CSOS
+20000, BENCH_SECONDS 20, BENCH_CONNECTIONS 8, BENCH_THREADS 2, BENCH_TIMEOUT 10,
+BENCH_MEMORY_REQUESTS 10000, BENCH_MEMORY_SECONDS 600, BENCH_PORT 8200, BENCH_DB_NAME atlas_bench,
+WEB_CONCURRENCY 2, BENCH_SCENARIOS (e.g. "1,3,7"; default all).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import io
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORK = ROOT / "var" / "bench"
+VENV = ROOT / "var" / "bench-venv"
+RESULTS = BENCH / "results" / "latest.md"
+PORTS = range(8200, 8250)
+
+
+def env_int(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        sys.exit(f"{name} must be an integer, got {raw!r}")
+    if value < minimum:
+        sys.exit(f"{name} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    towns: int = env_int("BENCH_TOWNS", 2000)
+    indicators: int = env_int("BENCH_INDICATORS", 60)
+    years: int = env_int("BENCH_YEARS", 20)
+    csos: int = env_int("BENCH_CSOS", 20000, minimum=0)
+    seconds: int = env_int("BENCH_SECONDS", 20)
+    # One pass over every request of a read scenario before it is measured, for every server
+    # alike (the atlas's read cache, PostgreSQL's and SQLite's page caches); 0 measures cold.
+    warmup: int = env_int("BENCH_WARMUP", 1)
+    warmup_seconds: int = env_int("BENCH_WARMUP_SECONDS", 300)
+    connections: int = env_int("BENCH_CONNECTIONS", 8)
+    threads: int = env_int("BENCH_THREADS", 2)
+    timeout: int = env_int("BENCH_TIMEOUT", 10)
+    memory_requests: int = env_int("BENCH_MEMORY_REQUESTS", 10000, minimum=0)
+    memory_seconds: int = env_int("BENCH_MEMORY_SECONDS", 600)
+    workers: int = env_int("WEB_CONCURRENCY", 2)
+    port: int = env_int("BENCH_PORT", 8200)
+    db_name: str = os.environ.get("BENCH_DB_NAME", "atlas_bench")
+    scenarios: str = os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6,7")
+
+
+CFG = Config()
+
+
+def log(message: str) -> None:
+    print(
+        f"[bench {time.strftime('%H:%M:%S', time.gmtime())}] {message}", file=sys.stderr, flush=True
+    )
+
+
+# --- Environment and Django ------------------------------------------------------------------
+
+
+def server_env() -> dict[str, str]:
+    """The environment of the atlas under test: production settings plus the bench's own."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DEBUG="false",
+        # A reverse proxy terminates TLS in production; the load client says so in a header.
+        USE_X_FORWARDED_PROTO="true",
+        # One client address makes all the load: the per-client limits would turn it into 429s.
+        API_THROTTLE_ANON=os.environ.get("API_THROTTLE_ANON", "100000000/min"),
+        API_THROTTLE_USER=os.environ.get("API_THROTTLE_USER", "100000000/min"),
+        STATIC_ROOT=str(WORK / "static"),
+        PYTHONPATH=str(ROOT),
+    )
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    if not env.get("DATABASE_URL"):
+        env["EMBEDDED_DB_NAME"] = CFG.db_name
+    return env
+
+
+def setup_django() -> None:
+    os.environ.update(server_env())
+    # Run as a script, bench/ is first on the path: its modules must not shadow others.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def call(*args, **kwargs) -> str:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
+# --- Tools -----------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing Debian's wrk")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)  # noqa: S607 (apt-get from PATH, as root only)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],  # noqa: S607 (apt-get from PATH, as root only)
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("The benchmark needs wrk (Debian package): sudo apt-get install wrk")
+    return found
+
+
+def ensure_datasette_venv() -> Path:
+    """Datasette lives in its own virtualenv: its pins must not touch the project's."""
+    requirements = BENCH / "requirements.txt"
+    stamp = VENV / ".requirements-sha256"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest and (VENV / "bin" / "gunicorn").exists():
+        return VENV
+    log(f"installing Datasette into {VENV.relative_to(ROOT)}")
+    if not (VENV / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)  # noqa: S603 (fixed arguments)
+    subprocess.run(  # noqa: S603 (fixed arguments)
+        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
+        check=True,
+    )
+    stamp.write_text(digest)
+    return VENV
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+
+BENCH_YEAR_FROM = 2030  # the write scenario's rows: years no generated data uses
+
+
+def ensure_data() -> dict:
+    """Migrate, load the demo data and the scale data unless they are already there."""
+    from csos.models import CSO
+    from towns.models import IndicatorValue, Region, Town
+
+    log("migrating")
+    call("migrate", "--no-input")
+    if not Region.objects.exists() or not Town.objects.filter(slug="hlybokaye").exists():
+        log("loading the demo data")
+        call("load_demo")
+    # Values the write scenario left behind in an earlier run.
+    removed = remove_written_values()
+    if removed:
+        log(f"removed {removed} values an earlier write scenario had posted")
+    scale = Town.objects.filter(slug__startswith="scale-")
+    want_values = CFG.towns * CFG.indicators * CFG.years
+    have = {
+        "towns": scale.count(),
+        "values": IndicatorValue.objects.filter(town__slug__startswith="scale-").count(),
+        "csos": CSO.objects.filter(slug__startswith="scale-").count(),
+        "indicators": IndicatorValue.objects.filter(town__slug__startswith="scale-")
+        .values("indicator")
+        .distinct()
+        .count(),
+    }
+    wanted = {
+        "towns": CFG.towns,
+        "values": want_values,
+        "csos": CFG.csos,
+        "indicators": CFG.indicators,
+    }
+    if have != wanted:
+        log(
+            f"generating scale data {CFG.towns} towns × {CFG.indicators} indicators × "
+            f"{CFG.years} years, {CFG.csos} CSOs (found {have})"
+        )
+        start = time.perf_counter()
+        out = call(
+            "generate_scale_data",
+            towns=CFG.towns,
+            indicators=CFG.indicators,
+            years=CFG.years,
+            csos=CFG.csos,
+            # Only an earlier scale set is removed (the command's rows), never the demo data.
+            replace=any(have.values()),
+        )
+        log(f"generated in {time.perf_counter() - start:.0f} s: " + " | ".join(out.splitlines()))
+    else:
+        log(f"reusing the scale data already in the database ({have})")
+    return {
+        "towns": Town.objects.count(),
+        "indicator values": IndicatorValue.objects.count(),
+        "CSOs": CSO.objects.count(),
+    }
+
+
+def remove_written_values() -> int:
+    from towns.models import IndicatorValue
+
+    deleted, _ = IndicatorValue.objects.filter(
+        town__slug__startswith="scale-", year__gte=BENCH_YEAR_FROM
+    ).delete()
+    return deleted
+
+
+def partner_tokens() -> dict[str, str]:
+    """A partner user and fresh tokens (keys are shown once, so each run issues new ones)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from governance.models import ApiClient
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-partner")
+    user.groups.add(Group.objects.get(name="partner"))
+    tokens = {}
+    for name, scope in (("bench-read", "read:partner"), ("bench-write", "write:indicators")):
+        if ApiClient.objects.filter(user=user, name=name, revoked_at__isnull=True).exists():
+            call("issue_token", user.username, revoke=name)
+        scopes = ["read:partner"] if scope == "read:partner" else ["read:partner", scope]
+        tokens[scope] = call("issue_token", user.username, name=name, scopes=scopes).strip()
+    return tokens
+
+
+# --- Requests of each scenario ---------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    server: str  # "atlas", "pg json_agg", "datasette"
+    base: str
+    paths: list[str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    number: int
+    name: str
+    targets: list[Target]
+    write: list[str] | None = None  # for the write scenario: path, town slugs, "--", codes
+
+
+def q(params: dict) -> str:
+    return urllib.parse.urlencode(params, doseq=True)
+
+
+def build_scenarios(atlas: str, datasette: str, tokens: dict[str, str]) -> list[Scenario]:
+    """The request paths of every scenario, for each server, over the same rows."""
+    from governance.text import fold
+    from towns.models import IndicatorValue, Region, Town
+
+    rng = random.Random(8)
+    https = {"X-Forwarded-Proto": "https"}
+    partner = {**https, "Authorization": f"Token {tokens['read:partner']}"}
+    writer = {**https, "Authorization": f"Token {tokens['write:indicators']}"}
+    ds = "/mirror"
+    town_count = Town.objects.count()
+    size = 50
+    last_page = max(1, -(-town_count // size))
+    # 1. Random pages in the deeper half of the whole list.
+    pages = sorted({rng.randint(max(1, last_page // 2), last_page) for _ in range(40)})
+    s1 = Scenario(
+        1,
+        "API town list, page size 50, random deep pages (anonymous)",
+        [
+            Target(
+                "atlas",
+                atlas,
+                [f"/api/v1/towns/?{q({'page': p, 'page_size': size})}" for p in pages],
+                https,
+            ),
+            Target(
+                "pg json_agg",
+                atlas,
+                [f"/bench-peer/towns/?{q({'page': p, 'page_size': size})}" for p in pages],
+                https,
+            ),
+            Target(
+                "datasette",
+                datasette,
+                [
+                    f"{ds}/town_page.json?"
+                    + q(
+                        {
+                            "_shape": "objects",
+                            "page": p,
+                            "page_size": size,
+                            "region": "",
+                            "kind": "",
+                            "population_min": "",
+                            "q": "",
+                        }
+                    )
+                    for p in pages
+                ],
+            ),
+        ],
+    )
+    # 2. Filters and a Cyrillic name fragment (Russian and Belarusian spellings).
+    regions = list(Region.objects.order_by("code").values_list("slug", flat=True))
+    fragments = ["город 0", "город 1", "горад 00", "синтетич", "гарадок", "глуб", "ск", "бор", "ов"]
+    combos = []
+    for _ in range(40):
+        combo = {"search": rng.choice(fragments), "region": rng.choice(regions)}
+        if rng.random() < 0.5:
+            combo["population_min"] = rng.choice([2000, 5000, 10000])
+        combos.append(combo)
+    s2 = Scenario(
+        2,
+        "API town list, filters + Cyrillic search (partner token)",
+        [
+            Target("atlas", atlas, [f"/api/v1/towns/?{q(c)}" for c in combos], partner),
+            Target("pg json_agg", atlas, [f"/bench-peer/towns/?{q(c)}" for c in combos], https),
+            Target(
+                "datasette",
+                datasette,
+                [
+                    f"{ds}/town_page.json?"
+                    + q(
+                        {
+                            "_shape": "objects",
+                            "page": 1,
+                            "page_size": size,
+                            "region": c["region"],
+                            "kind": "",
+                            "population_min": c.get("population_min", ""),
+                            "q": fold(c["search"]),
+                        }
+                    )
+                    for c in combos
+                ],
+            ),
+        ],
+    )
+    # 3-5: one town per request, drawn from the scale towns (every town has the full series).
+    towns = list(
+        Town.objects.filter(slug__startswith="scale-")
+        .order_by("?")
+        .values_list("slug", flat=True)[:200]
+    ) or list(Town.objects.order_by("?").values_list("slug", flat=True)[:200])
+    sample = towns[0]
+    codes = list(
+        IndicatorValue.objects.filter(town__slug=sample, quarter=0)
+        .order_by("indicator__code")
+        .values_list("indicator__code", flat=True)
+        .distinct()[:10]
+    )
+    series_pick = [(t, sorted(rng.sample(codes, min(10, len(codes))))) for t in towns]
+    s3 = Scenario(
+        3,
+        f"API indicator series of one town, {len(codes)} indicators × {CFG.years} years",
+        [
+            Target(
+                "atlas",
+                atlas,
+                [f"/api/v1/towns/{t}/indicators/?{q({'indicator': c})}" for t, c in series_pick],
+                https,
+            ),
+            Target(
+                "pg json_agg",
+                atlas,
+                [
+                    f"/bench-peer/towns/{t}/indicators/?{q({'indicator': c})}"
+                    for t, c in series_pick
+                ],
+                https,
+            ),
+            Target(
+                "datasette",
+                datasette,
+                [
+                    f"{ds}/town_series.json?"
+                    + q({"_shape": "objects", "town": t, "codes": json.dumps(c)})
+                    for t, c in series_pick
+                ],
+            ),
+        ],
+    )
+    s4 = Scenario(
+        4,
+        "API town profile (balance, typology, advice)",
+        [
+            Target("atlas", atlas, [f"/api/v1/towns/{t}/profile/" for t in towns], https),
+            Target("pg json_agg", atlas, [f"/bench-peer/towns/{t}/profile/" for t in towns], https),
+            Target(
+                "datasette",
+                datasette,
+                [
+                    f"{ds}/town_profile.json?"
+                    + q({"_shape": "objects", "_json": "profile", "town": t})
+                    for t in towns
+                ],
+            ),
+        ],
+    )
+    s5 = Scenario(
+        5,
+        "town dashboard page (HTML)",
+        [
+            Target("atlas", atlas, [f"/towns/{t}/" for t in towns], https),
+            Target(
+                "pg json_agg", atlas, [f"/bench-peer/towns/{t}/dashboard/" for t in towns], https
+            ),
+            Target(
+                "datasette",
+                datasette,
+                [
+                    f"{ds}/town_dashboard.json?"
+                    + q({"_shape": "objects", "_json": "dashboard", "town": t})
+                    for t in towns
+                ],
+            ),
+        ],
+    )
+    s6 = Scenario(
+        6,
+        f"map data: all {town_count} towns as GeoJSON",
+        [
+            Target("atlas", atlas, ["/api/v1/towns.geojson"], https),
+            Target("pg json_agg", atlas, ["/bench-peer/towns.geojson"], https),
+            Target("datasette", datasette, [f"{ds}/towns_geo.json?_shape=objects"]),
+        ],
+    )
+    write_codes = list(
+        IndicatorValue.objects.filter(town__slug=sample)
+        .order_by("indicator__code")
+        .values_list("indicator__code", flat=True)
+        .distinct()
+    )
+    all_scale = list(
+        Town.objects.filter(slug__startswith="scale-")
+        .order_by("slug")
+        .values_list("slug", flat=True)
+    )
+    s7 = Scenario(
+        7,
+        "write: partner token POSTs 100 indicator values",
+        [Target("atlas", atlas, ["/api/v1/indicator-values/bulk/"], writer)],
+        write=["/api/v1/indicator-values/bulk/", *(all_scale or towns), "--", *write_codes],
+    )
+    wanted = {int(n) for n in CFG.scenarios.split(",") if n.strip()}
+    return [s for s in (s1, s2, s3, s4, s5, s6, s7) if s.number in wanted]
+
+
+# --- Servers ---------------------------------------------------------------------------------
+
+
+def free_port(start: int, taken: set[int]) -> int:
+    for port in range(start, PORTS.stop):
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    sys.exit(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def start(cmd: list[str], env: dict, log_name: str, cwd: Path = ROOT) -> subprocess.Popen:
+    out = (WORK / log_name).open("w")
+    # A session of its own: stopping it ends the master and its workers, nothing else.
+    return subprocess.Popen(  # noqa: S603 (fixed command lines built here)
+        cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def wait_ready(
+    url: str, headers: dict, proc: subprocess.Popen, name: str, seconds: int = 60
+) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{name} exited at start; see {WORK}/{name}.log")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5):  # noqa: S310
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    sys.exit(f"{name} did not answer {url} within {seconds} s")
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def worker_rss(master: int) -> dict[int, int]:
+    """RSS in KiB of each gunicorn worker (the processes whose parent is the master)."""
+    rss = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            if int(fields["PPid"]) == master and "VmRSS" in fields:
+                rss[int(status.parent.name)] = int(fields["VmRSS"].split()[0])
+    return rss
+
+
+# --- Measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    scenario: int
+    server: str
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    errors: int
+    requests: int
+    queries: str
+
+
+def sample(target: Target, count: int = 3) -> tuple[str, list[str]]:
+    """GET a few of the target's requests: their query counts, and any non-2xx status."""
+    counts, problems = [], []
+    for path in target.paths[:count]:
+        request = urllib.request.Request(target.base + path, headers=target.headers)  # noqa: S310 (loopback http URL built here)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                response.read()
+                if "X-Bench-Queries" in response.headers:
+                    counts.append(int(response.headers["X-Bench-Queries"]))
+        except urllib.error.HTTPError as error:
+            problems.append(f"{error.code} {path}: {error.read()[:200]!r}")
+        except (OSError, http.client.HTTPException) as error:
+            # A worker killed at gunicorn's timeout closes the connection without a response.
+            problems.append(f"no response for {path}: {error!r}")
+    if not counts:
+        return ("n/a" if not problems else "-"), problems
+    low, high = min(counts), max(counts)
+    return (str(low) if low == high else f"{low}-{high}"), problems
+
+
+def run_wrk(wrk: str, target: Target, *, seconds: int, write: list[str] | None = None) -> dict:
+    WORK.mkdir(parents=True, exist_ok=True)
+    paths = WORK / "paths.txt"
+    paths.write_text("\n".join(target.paths) + "\n")
+    headers = WORK / "headers.txt"
+    headers.write_text("".join(f"{k}: {v}\n" for k, v in target.headers.items()))
+    env = {
+        **os.environ,
+        "BENCH_PATHS": str(paths),
+        "BENCH_HEADERS": str(headers),
+        "BENCH_MODE": "post" if write else "get",
+        "BENCH_THREADS": str(CFG.threads),
+    }
+    if write:
+        data = WORK / "write.txt"
+        data.write_text("\n".join(write) + "\n")
+        env["BENCH_WRITE"] = str(data)
+    cmd = [
+        wrk,
+        f"-t{CFG.threads}",
+        f"-c{CFG.connections}",
+        f"-d{seconds}s",
+        f"--timeout={CFG.timeout}s",
+        "--latency",
+        "-s",
+        str(BENCH / "wrk.lua"),
+        target.base,
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603 (fixed command line built here)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return json.loads(line.removeprefix("BENCH_RESULT "))
+    sys.exit(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
+
+
+def warm_up(target: Target) -> None:
+    """Request every path of ``target`` once (BENCH_WARMUP passes, BENCH_WARMUP_SECONDS cap)."""
+    deadline = time.monotonic() + CFG.warmup_seconds
+    done = 0
+    for _ in range(CFG.warmup):
+        for path in target.paths:
+            if time.monotonic() > deadline:
+                log(f"  warm-up of {target.server} cut at {CFG.warmup_seconds} s ({done} requests)")
+                return
+            request = urllib.request.Request(target.base + path, headers=target.headers)  # noqa: S310 (loopback http URL built here)
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                    response.read()
+            except (OSError, http.client.HTTPException):
+                pass  # sample() below reports failures
+            done += 1
+
+
+def measure(wrk: str, scenario: Scenario, target: Target) -> Result:
+    if not scenario.write and CFG.warmup:
+        warm_up(target)
+    if scenario.write:
+        # One batch posted outside the timed run for its query count, then removed.
+        queries, problems = write_queries(target), []
+        remove_written_values()
+    else:
+        queries, problems = sample(target)
+    for problem in problems:
+        log(f"  ! scenario {scenario.number} {target.server}: {problem}")
+    raw = run_wrk(wrk, target, seconds=CFG.seconds, write=scenario.write)
+    seconds = raw["duration_us"] / 1e6
+    errors = raw["status"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    stuck = raw["timeout"] or raw["requests"] < CFG.connections
+    if stuck and target.server != "datasette":
+        # Requests the client gave up on still hold the sync workers until gunicorn's own
+        # timeout kills them: let them drain so that the next measurement starts clean.
+        settle = int(os.environ.get("GUNICORN_TIMEOUT", "30")) + 5
+        log(f"  requests left unanswered; waiting {settle} s for the workers to drain")
+        time.sleep(settle)
+    result = Result(
+        scenario.number,
+        target.server,
+        raw["requests"] / seconds if seconds else 0.0,
+        raw["p50"] / 1000,
+        raw["p95"] / 1000,
+        raw["p99"] / 1000,
+        errors,
+        raw["requests"],
+        queries,
+    )
+    log(
+        f"  {scenario.number} {target.server:12} {result.rps:8.1f} req/s  p50 {result.p50:7.1f}  "
+        f"p95 {result.p95:7.1f}  p99 {result.p99:7.1f} ms  errors {errors}/{raw['requests']}  "
+        f"queries {queries}"
+    )
+    return result
+
+
+def write_queries(target: Target) -> str:
+    """Queries of one more batch of 100 (posted outside the timed run, then removed)."""
+    from towns.models import Town
+
+    towns = list(Town.objects.filter(slug__startswith="scale-").values_list("slug", flat=True)[:1])
+    if not towns:
+        return "n/a"
+    from towns.models import IndicatorValue
+
+    code = IndicatorValue.objects.filter(town__slug=towns[0]).values_list(
+        "indicator__code", flat=True
+    )[0]
+    rows = [
+        {
+            "town": towns[0],
+            "indicator": code,
+            "year": BENCH_YEAR_FROM + k // 4,
+            "quarter": 1 + k % 4,
+            "value": "1.5",
+            "confidence": "medium",
+            "is_synthetic": True,
+        }
+        for k in range(100)
+    ]
+    request = urllib.request.Request(  # noqa: S310 (loopback http URL built here)
+        target.base + target.paths[0],
+        data=json.dumps(rows).encode(),
+        headers={**target.headers, "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.headers.get("X-Bench-Queries", "n/a")
+    except urllib.error.HTTPError as error:
+        log(f"  ! write sample: {error.code} {error.read()[:300]!r}")
+        return "-"
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def render(
+    results: list[Result], scenarios: list[Scenario], facts: dict, memory: list[str]
+) -> tuple[str, float | None]:
+    names = {s.number: s.name for s in scenarios}
+    lines = [
+        "# Benchmark results (bench/run.py)",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores. "
+        f"Data: {facts['towns']:,} towns, {facts['indicator values']:,} indicator values, "
+        f"{facts['CSOs']:,} CSOs (scale set {CFG.towns} × {CFG.indicators} × {CFG.years}, "
+        f"{CFG.csos} CSOs). wrk {CFG.threads} threads, {CFG.connections} connections, "
+        f"{CFG.seconds} s per server and scenario; gunicorn {CFG.workers} workers "
+        f"(atlas and Datasette alike). "
+        + (
+            f"Before each read measurement, {CFG.warmup} warm-up pass(es) over that scenario's "
+            "requests for every server (the atlas's read cache, PostgreSQL's and SQLite's "
+            "caches). Queries/req are sampled after the warm-up, so a cached answer shows 1-3."
+            if CFG.warmup
+            else "No warm-up (BENCH_WARMUP=0): every server measured cold."
+        ),
+        "",
+        "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | queries/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.scenario}. {names[r.scenario]} | {r.server} | {r.rps:.1f} | {r.p50:.1f} | "
+            f"{r.p95:.1f} | {r.p99:.1f} | "
+            + (f"{r.errors} / {r.requests}" if r.requests else "none answered in time")
+            + f" | {r.queries} |"
+        )
+    lines += ["", "Throughput of the atlas as a ratio to each peer (read scenarios):", ""]
+    lines += ["| scenario | vs pg json_agg | vs datasette |", "| --- | ---: | ---: |"]
+    ratios = []
+    by_key = {(r.scenario, r.server): r for r in results}
+    for s in scenarios:
+        if s.write:
+            continue
+        atlas = by_key.get((s.number, "atlas"))
+        cells = []
+        for peer in ("pg json_agg", "datasette"):
+            other = by_key.get((s.number, peer))
+            if atlas and other and other.rps:
+                ratio = atlas.rps / other.rps
+                ratios.append(ratio)
+                cells.append(f"{ratio:.2f}×")
+            else:
+                cells.append("n/a")
+        lines.append(f"| {s.number}. {s.name} | {cells[0]} | {cells[1]} |")
+    lines += ["", *memory]
+    lowest = min(ratios) if ratios else None
+    lines += [
+        "",
+        "Peers: *pg json_agg* is bench/peers.py (one SQL query renders the JSON in PostgreSQL; "
+        "a plain Django view returns it, through the same middleware). *datasette* serves "
+        "var/bench/mirror.db (bench/mirror.py: the public rows only) with the canned queries "
+        "of bench/datasette-metadata.json. Errors are non-2xx/3xx responses plus socket "
+        "errors and time-outs; queries/req is sampled from the X-Bench-Queries header "
+        "(Datasette's SQLite queries are not counted).",
+        "",
+        f"lowest read ratio vs peers: {lowest:.2f}"
+        if lowest is not None
+        else "lowest read ratio vs peers: n/a",
+    ]
+    return "\n".join(lines) + "\n", lowest
+
+
+# --- Main ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    # A SIGTERM (timeout, CI) still stops the servers and removes the written rows.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    WORK.mkdir(parents=True, exist_ok=True)
+    wrk = ensure_wrk()
+    setup_django()
+    facts = ensure_data()
+    log(f"data: {facts}")
+    log("collecting static files")
+    call("collectstatic", "--no-input", verbosity=0)
+    tokens = partner_tokens()
+    from django.db import connection
+
+    from bench import mirror
+
+    mirror_path = WORK / "mirror.db"
+    start_export = time.perf_counter()
+    exported = mirror.ensure(mirror_path)
+    if exported is None:
+        log("reusing the SQLite mirror (fingerprint unchanged)")
+    else:
+        log(f"exported the mirror in {time.perf_counter() - start_export:.0f} s: {exported}")
+    venv = ensure_datasette_venv()
+    connection.close()
+
+    taken: set[int] = set()
+    atlas_port = free_port(CFG.port, taken)
+    taken.add(atlas_port)
+    ds_port = free_port(atlas_port + 1, taken)
+    env = server_env()
+    env.update(BIND=f"127.0.0.1:{atlas_port}", WEB_CONCURRENCY=str(CFG.workers))
+    atlas_base, ds_base = f"http://127.0.0.1:{atlas_port}", f"http://127.0.0.1:{ds_port}"
+    atlas = datasette = None
+    try:
+        log(f"starting the atlas (gunicorn, {CFG.workers} workers) on {atlas_base}")
+        atlas = start(
+            [
+                str(ROOT / ".venv" / "bin" / "gunicorn"),
+                "governance.wsgi",
+                "-c",
+                "governance/gunicorn.conf.py",
+            ],
+            env,
+            "atlas.log",
+        )
+        log(f"starting Datasette (gunicorn + uvicorn, {CFG.workers} workers) on {ds_base}")
+        ds_env = {
+            "PATH": os.environ.get("PATH", ""),
+            "BENCH_MIRROR": str(mirror_path),
+            "PYTHONPATH": str(BENCH),
+        }
+        datasette = start(
+            [
+                str(venv / "bin" / "gunicorn"),
+                "datasette_app:app",
+                "-k",
+                "uvicorn.workers.UvicornWorker",
+                "-w",
+                str(CFG.workers),
+                "-b",
+                f"127.0.0.1:{ds_port}",
+                "--log-level",
+                "warning",
+            ],
+            ds_env,
+            "datasette.log",
+            cwd=BENCH,
+        )
+        wait_ready(atlas_base + "/healthz", {"X-Forwarded-Proto": "https"}, atlas, "atlas")
+        wait_ready(ds_base + "/-/versions.json", {}, datasette, "datasette")
+        env_fresh = worker_rss(atlas.pid)
+        scenarios = build_scenarios(atlas_base, ds_base, tokens)
+        results = []
+        done: list[Scenario] = []
+        for scenario in scenarios:
+            log(f"scenario {scenario.number}: {scenario.name}")
+            for target in scenario.targets:
+                results.append(measure(wrk, scenario, target))
+            if scenario.write:
+                remove_written_values()
+            done.append(scenario)
+            # The table so far: a run cut short still leaves what it measured.
+            RESULTS.write_text(render(results, done, facts, ["(memory not measured yet)"])[0])
+        memory = measure_memory(wrk, atlas, scenarios, env_fresh, results)
+    finally:
+        stop(atlas)
+        stop(datasette)
+        with contextlib.suppress(Exception):
+            remove_written_values()
+    text, lowest = render(results, scenarios, facts, memory)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(text.rstrip("\n").rsplit("\n", 1)[0])
+    print(f"(written to {RESULTS.relative_to(ROOT)})")
+    print(
+        f"lowest read ratio vs peers: {lowest:.2f}"
+        if lowest is not None
+        else "lowest read ratio vs peers: n/a"
+    )
+    return 0
+
+
+def measure_memory(
+    wrk: str,
+    atlas: subprocess.Popen,
+    scenarios: list[Scenario],
+    fresh: dict[int, int],
+    results: list[Result],
+) -> list[str]:
+    """RSS of each worker before and after BENCH_MEMORY_REQUESTS requests mixing the reads.
+
+    A scenario whose requests mostly failed (e.g. killed at gunicorn's timeout) is left out:
+    its killed workers would be replaced and their memory could not be compared.
+    """
+    if not CFG.memory_requests:
+        return []
+    mix = Target("atlas", "", [], {})
+    failing = {
+        r.scenario
+        for r in results
+        if r.server == "atlas" and (not r.requests or r.errors * 2 > r.requests)
+    }
+    for scenario in scenarios:
+        if scenario.write or scenario.number in failing:
+            continue
+        target = scenario.targets[0]
+        mix.base = target.base
+        # The partner's token on every request would change the mix; the anonymous reads.
+        mix.paths += target.paths[:40]
+        mix.headers = {"X-Forwarded-Proto": "https"}
+    if not mix.paths:
+        return []
+    before = worker_rss(atlas.pid)
+    log(
+        f"memory: {CFG.memory_requests} mixed read requests "
+        f"(at most {CFG.memory_seconds} s; BENCH_MEMORY_SECONDS)"
+    )
+    # wrk stops on time only: run it in short rounds until the count (or the time cap) is met.
+    total = {"requests": 0, "status": 0}
+    deadline = time.monotonic() + CFG.memory_seconds
+    while total["requests"] < CFG.memory_requests and time.monotonic() < deadline:
+        raw = run_wrk(wrk, mix, seconds=5)
+        total["requests"] += raw["requests"]
+        total["status"] += raw["status"] + raw["timeout"] + raw["read"] + raw["connect"]
+    raw = total
+    after = worker_rss(atlas.pid)
+    lines = [
+        f"Worker memory (RSS) over {raw['requests']:,} mixed read requests "
+        f"({raw['status']} errors; target {CFG.memory_requests:,}; scenarios left out as "
+        f"failing: {', '.join(map(str, sorted(failing))) or 'none'}):",
+        "",
+        "| worker pid | at start | before | after | change |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for pid in sorted(set(before) | set(after)):
+        b, a, f = before.get(pid), after.get(pid), fresh.get(pid)
+        change = f"{(a - b) / 1024:+.1f} MiB" if a is not None and b is not None else "replaced"
+        cell = lambda v: f"{v / 1024:.1f} MiB" if v is not None else "-"  # noqa: E731
+        lines.append(f"| {pid} | {cell(f)} | {cell(b)} | {cell(a)} | {change} |")
+        log(f"  worker {pid}: start {cell(f)}, before {cell(b)}, after {cell(a)} ({change})")
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())

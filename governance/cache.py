@@ -1,0 +1,325 @@
+"""Read caches with exact invalidation: API reads and public pages, keyed by the data's state.
+
+Why a cache at all: a partner syncing all day and donors opening the same dashboards ask for
+the same few hundred representations again and again; building them is most of the cost of a
+request. A cached representation costs one tiny query (below) and a cache lookup.
+
+Exact invalidation, on every write path
+---------------------------------------
+Entries are never deleted when data changes; instead every key contains a fingerprint of the
+data it was built from (:func:`data_state`), so a write makes every older entry unreachable at
+the moment it commits. A statement-level trigger on every research table
+(:func:`install_write_triggers`, installed after each ``migrate``) does two things on the first
+write of a transaction, however it is made (admin, API, import, a command, ``psql``):
+
+* it adds a row of weight 1 to ``atlas_data_writes``; the fingerprint includes the sum of the
+  weights the reader can see, which grows by one exactly when a writing transaction commits
+  (rows of transactions still running or rolled back are invisible). Every 500th writer folds
+  old rows into one row of the same total weight, so the sum stays cheap and never goes back;
+* it counts the transaction's write statements in ``atlas.local_writes``, a transaction-local
+  setting; with the transaction's id it keeps a read inside the writing transaction itself (a
+  shell, a test) fresh too, and apart from what any other transaction wrote.
+
+The fingerprint is read before the representation is built; under READ COMMITTED every later
+statement sees at least that state, so an entry can only be newer than its key, never older.
+Writers never wait for each other (each inserts its own row), and correctness never depends on
+knowing which keys a write touches. The price is that any write to research data retires all
+entries; reads far outnumber writes here (``bench/`` measures the hit rate).
+
+Who is cached
+-------------
+Only what the public and partner levels see. Research-level reads are logged field by field
+(:class:`governance.models.FieldAccessLog`) and change with drafts, so they always run. The
+level is part of the key: a partner entry can never be served to an anonymous visitor. The
+visibility policy depends on the level alone (``visible_to``), so two viewers at one level get
+identical representations.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import pghistory.models
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection, connections, router
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from governance.access import Viewer, viewer_level
+
+#: Apps whose tables hold research data: every write to them must retire cached reads.
+DATA_APPS = ("governance", "towns", "csos")
+#: Tables of those apps that never change what a reader sees.
+NOT_DATA = {"governance.fieldaccesslog"}
+#: Tables outside them that decide who a token or user is (the cached token resolution of
+#: governance.api.authentication): a revoked token or a changed role retires it at once.
+IDENTITY_TABLES = ("auth_user", "auth_user_groups", "auth_group", "knox_authtoken")
+#: Media types that are cached (the browsable API's HTML carries a CSRF token: never cached).
+CACHED_MEDIA_TYPES = ("application/json", "text/csv", "application/geo+json", "text/html")
+#: Response headers kept with an entry (the rest is added again by the middleware).
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "ETag", "Vary", "Content-Language")
+
+WRITES_TABLE = """
+CREATE TABLE IF NOT EXISTS atlas_data_writes (
+    id bigserial PRIMARY KEY,
+    weight bigint NOT NULL DEFAULT 1
+)
+"""
+TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION atlas_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    written bigint;
+BEGIN
+    PERFORM set_config(
+        'atlas.local_writes',
+        (coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0')::bigint + 1)::text,
+        true
+    );
+    IF coalesce(current_setting('atlas.write_logged', true), '') = '' THEN
+        INSERT INTO atlas_data_writes (weight) VALUES (1) RETURNING id INTO written;
+        PERFORM set_config('atlas.write_logged', '1', true);
+        -- Fold old rows into one of the same weight; one folder at a time, never waiting.
+        IF written % 500 = 0 AND pg_try_advisory_xact_lock(hashtext('atlas_data_writes')) THEN
+            WITH gone AS (
+                DELETE FROM atlas_data_writes WHERE id < written - 100 RETURNING weight
+            )
+            INSERT INTO atlas_data_writes (weight)
+            SELECT sum(weight) FROM gone HAVING count(*) > 0;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+"""
+TRIGGER = (
+    "CREATE OR REPLACE TRIGGER atlas_note_write "
+    "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_write()"
+)
+
+
+def data_tables() -> list[str]:
+    """Tables whose writes must retire cached reads (many-to-many tables included)."""
+    tables = []
+    for app_label in DATA_APPS:
+        for model in apps.get_app_config(app_label).get_models(include_auto_created=True):
+            meta = model._meta
+            if meta.proxy or not meta.managed or meta.label_lower in NOT_DATA:
+                continue
+            if issubclass(model, pghistory.models.Event):  # history rows are not read data
+                continue
+            tables.append(meta.db_table)
+    return sorted({*tables, *IDENTITY_TABLES})
+
+
+def install_write_triggers(sender=None, using: str = "default", **kwargs) -> None:
+    """(Re)install the statement trigger on every data table; idempotent.
+
+    Connected to ``post_migrate``, which is sent once per app after the whole migration run:
+    the install runs once (for this app), when every table exists.
+    """
+    if sender is not None and sender.label != "governance":
+        return
+    conn = connections[using]
+    if conn.vendor != "postgresql":
+        return
+    existing = set(conn.introspection.table_names())
+    with conn.cursor() as cursor:
+        cursor.execute(WRITES_TABLE)
+        cursor.execute(TRIGGER_FUNCTION)
+        for table in data_tables():
+            if table in existing:
+                cursor.execute(TRIGGER.format(table=conn.ops.quote_name(table)))
+
+
+def data_state(using: str | None = None) -> str:
+    """The fingerprint of the committed data as this connection sees it now (see above)."""
+    conn = connections[using] if using else connection
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(weight), 0), pg_current_xact_id_if_assigned(), "
+            "current_setting('atlas.local_writes', true) FROM atlas_data_writes"
+        )
+        committed, xid, local = cursor.fetchone()
+    # Inside a transaction that wrote, its id keeps its entries apart from every other
+    # transaction's (one rolled back may have counted the same number of writes). The
+    # database's name and server keep two databases sharing one cache apart.
+    where = conn.settings_dict
+    host = where.get("HOST") or (where.get("OPTIONS") or {}).get("host", "")
+    server = f"{host}:{where.get('PORT')}"
+    return f"{server}/{where.get('NAME')}/{committed}/{xid or ''}/{local or 0}"
+
+
+def request_state(request) -> str:
+    """:func:`data_state` read once per request (authentication and the read cache share it).
+
+    Reusing it within a request is safe: anything built later in the request is at least as
+    new as the state, so an entry can still only be newer than its key.
+    """
+    http = getattr(request, "_request", request)
+    state = getattr(http, "_atlas_data_state", None)
+    if state is None:
+        state = data_state(read_database())
+        http._atlas_data_state = state
+    return state
+
+
+def read_database() -> str:
+    """The database alias reads go to (a replica when one is configured)."""
+    from towns.models import Town
+
+    return router.db_for_read(Town) or "default"
+
+
+def cache_key(kind: str, *, level: str, path: str, media_type: str = "", state: str) -> str:
+    """Key of one representation: kind, viewer level, language, day, request and data state.
+
+    The day is part of the key because profiles default to "as of today".
+    """
+    today = timezone.localdate().isoformat()
+    raw = "|".join((kind, level, get_language() or "", today, media_type, path, state))
+    return f"atlas:{kind}:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def read_cache():
+    return caches[settings.READ_CACHE_ALIAS]
+
+
+def store(key: str, response) -> None:
+    """Keep a rendered 200 response (its body and the headers that describe it)."""
+    if settings.READ_CACHE_TIMEOUT <= 0:
+        return
+    headers = {name: response[name] for name in KEPT_HEADERS if name in response}
+    read_cache().set(key, (bytes(response.content), headers), settings.READ_CACHE_TIMEOUT)
+
+
+def lookup(key: str, request) -> HttpResponse | None:
+    """The cached response for ``key``, or a 304 when the client already holds it."""
+    if settings.READ_CACHE_TIMEOUT <= 0:
+        return None
+    entry = read_cache().get(key)
+    if entry is None:
+        return None
+    content, headers = entry
+    etag = headers.get("ETag")
+    if etag and _etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):
+        response = HttpResponseNotModified()
+        for name in ("ETag", "Vary"):
+            if name in headers:
+                response[name] = headers[name]
+        return response
+    response = HttpResponse(content, content_type=headers.get("Content-Type"))
+    for name, value in headers.items():
+        response[name] = value
+    response["X-Atlas-Cache"] = "hit"
+    return response
+
+
+def _etag_matches(header, etag) -> bool:
+    from governance.api.etag import etag_matches
+
+    return etag_matches(header, etag)
+
+
+def cacheable_level(user) -> str | None:
+    """The viewer level to key on, or None when this viewer's reads must not be cached."""
+    level = viewer_level(user)
+    return None if level == Viewer.RESEARCH else str(level)
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+class CachedReadMixin:
+    """API reads (GET/HEAD) served from the read cache for public and partner viewers.
+
+    The lookup runs after DRF's ``initial()``: authentication, permissions, throttling and
+    content negotiation happen for every request, cached or not, so a cached read is refused
+    and limited exactly like a fresh one.
+    """
+
+    read_cache_key: str | None = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.read_cache_key = None
+        if request.method not in ("GET", "HEAD") or settings.READ_CACHE_TIMEOUT <= 0:
+            return
+        media_type = getattr(request, "accepted_media_type", "") or ""
+        if not media_type.startswith(CACHED_MEDIA_TYPES[:3]):
+            return
+        level = cacheable_level(request.user)
+        if level is None:
+            return
+        key = cache_key(
+            "api",
+            level=level,
+            path=request.get_full_path(),
+            media_type=media_type,
+            state=request_state(request),
+        )
+        self.read_cache_key = key
+        hit = lookup(key, request)
+        if hit is not None:
+            # The handler DRF calls next answers from the cache.
+            setattr(self, request.method.lower(), lambda *a, **k: hit)
+
+    def keep_read(self, response) -> None:
+        """Store a fresh 200 read (called last, once the ETag is set)."""
+        key = self.read_cache_key
+        if (
+            key
+            and response.status_code == 200
+            and getattr(response, "data", None) is not None
+            and not response.cookies
+        ):
+            response.render()
+            store(key, response)
+
+
+# --- Pages -------------------------------------------------------------------------------------
+
+
+def cached_public_page(view):
+    """Serve a public page from the read cache to anonymous visitors.
+
+    A visitor with a session or pending messages, a page that used a CSRF token (it would be
+    someone else's) and any response that sets a cookie are never cached.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if (
+            request.method not in ("GET", "HEAD")
+            or settings.READ_CACHE_TIMEOUT <= 0
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or "messages" in request.COOKIES
+            or request.user.is_authenticated
+        ):
+            return view(request, *args, **kwargs)
+        key = cache_key(
+            "page",
+            level=str(Viewer.PUBLIC),
+            path=request.get_full_path(),
+            state=request_state(request),
+        )
+        hit = lookup(key, request)
+        if hit is not None:
+            return hit
+        response = view(request, *args, **kwargs)
+        if (
+            response.status_code == 200
+            and not response.cookies
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            and not getattr(response, "streaming", False)
+        ):
+            if hasattr(response, "render"):
+                response.render()
+            store(key, response)
+        return response
+
+    return wrapper

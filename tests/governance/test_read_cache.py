@@ -1,0 +1,280 @@
+"""The read cache (governance/cache.py): hits are real, and never stale or over-privileged.
+
+Every write path (API, admin, import, raw SQL, another connection's commit) is followed at once
+by a read at each access level. The test transaction is never committed, so the in-transaction
+half of the fingerprint (the statement trigger's counter) is what retires entries here; the
+snapshot half is checked with a second connection that commits.
+"""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+import tablib
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from governance.access import AccessLevel, PublicationState
+from governance.cache import data_state, data_tables
+from towns.imports import TownFactsResource
+from towns.models import Activity, Town
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/"
+
+
+def get(client, path, **extra):
+    response = client.get(path, **extra)
+    assert response.status_code == 200, response.content[:300]
+    return response
+
+
+def hit(response) -> bool:
+    return response.get("X-Atlas-Cache") == "hit"
+
+
+@pytest.fixture
+def activity():
+    """A published public activity every viewer sees."""
+    return Activity.objects.filter(
+        state=PublicationState.PUBLISHED, access_level=AccessLevel.PUBLIC, deleted_at=None
+    ).first()
+
+
+def test_every_data_table_has_the_write_trigger():
+    tables = set(data_tables())
+    assert {"towns_town", "towns_indicatorvalue", "csos_cso", "csos_csolink"} <= tables
+    assert "governance_fieldaccesslog" not in tables
+    assert not [t for t in tables if t.endswith("event") and t != "governance_reviewevent"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'atlas_note_write'"
+        )
+        triggered = {row[0] for row in cursor.fetchall()}
+    assert tables <= triggered
+
+
+def test_a_repeated_read_is_served_from_the_cache(personas):
+    client = personas["anonymous"].api_client()
+    first = get(client, f"{API}towns/?page_size=10")
+    second = get(client, f"{API}towns/?page_size=10")
+    assert not hit(first)
+    assert hit(second)
+    assert second.content == first.content
+    assert second["ETag"] == first["ETag"]
+    assert second["Content-Type"] == first["Content-Type"]
+
+
+def test_a_cached_read_costs_one_query(django_assert_num_queries):
+    client = Client()
+    get(client, f"{API}towns/?page_size=50")
+    with django_assert_num_queries(1):  # the data-state fingerprint
+        assert hit(get(client, f"{API}towns/?page_size=50"))
+
+
+def test_a_cached_read_still_answers_if_none_match_with_304():
+    client = Client()
+    etag = get(client, f"{API}regions/")["ETag"]
+    response = client.get(f"{API}regions/", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+
+def test_formats_and_languages_are_cached_apart():
+    client = Client()
+    json_body = get(client, f"{API}towns/?page_size=5").content
+    csv_body = get(client, f"{API}towns/?page_size=5&format=csv").content
+    assert json_body != csv_body
+    assert get(client, f"{API}towns/?page_size=5&format=csv").content == csv_body
+    page = reverse("towns:typology")
+    get(client, page)
+    assert hit(get(client, page))
+    assert not hit(get(client, f"/be{page}"))
+
+
+def test_an_api_write_is_read_back_at_once_at_every_level(personas, activity):
+    path = f"{API}activities/{activity.pk}/"
+    readers = {name: personas[name].api_client() for name in ("anonymous", "donor", "partner")}
+    for client in readers.values():
+        get(client, path)
+        assert hit(get(client, path))
+    response = (
+        personas["researcher"]
+        .api_client()
+        .patch(path, {"title": "Cache check: renamed"}, content_type="application/json")
+    )
+    assert response.status_code == 200, response.content
+    for name, client in readers.items():
+        assert get(client, path).json()["title"] == "Cache check: renamed", name
+
+
+def test_a_record_leaving_the_public_level_disappears_from_cached_reads(personas, activity):
+    path = f"{API}activities/{activity.pk}/"
+    anonymous, partner = Client(), personas["partner"].api_client()
+    get(anonymous, path)
+    get(partner, path)
+    Activity.objects.filter(pk=activity.pk).update(access_level=AccessLevel.PARTNER)
+    assert anonymous.get(path).status_code == 404
+    assert get(partner, path).json()["id"] == activity.pk
+    Activity.objects.filter(pk=activity.pk).update(access_level=AccessLevel.RESTRICTED)
+    assert partner.get(path).status_code == 404
+
+
+def test_a_partner_entry_is_never_served_to_the_public(personas):
+    partner_only = Activity.objects.filter(
+        state=PublicationState.PUBLISHED, access_level=AccessLevel.PARTNER, deleted_at=None
+    ).first()
+    if partner_only is None:
+        partner_only = Activity.objects.filter(deleted_at=None).first()
+        Activity.objects.filter(pk=partner_only.pk).update(
+            state=PublicationState.PUBLISHED, access_level=AccessLevel.PARTNER
+        )
+    path = f"{API}activities/?page_size=500"
+    partner_ids = {a["id"] for a in get(personas["partner"].api_client(), path).json()["results"]}
+    public_ids = {a["id"] for a in get(Client(), path).json()["results"]}
+    assert partner_only.pk in partner_ids
+    assert partner_only.pk not in public_ids
+
+
+def test_research_reads_are_never_cached(personas):
+    client = personas["researcher"].api_client()
+    get(client, f"{API}towns/?page_size=5")
+    assert not hit(get(client, f"{API}towns/?page_size=5"))
+
+
+def test_an_admin_save_is_read_back_at_once(personas, activity):
+    from tests.towns.test_admin import admin_url, form_data
+
+    path = f"{API}activities/{activity.pk}/"
+    page = reverse("csos:list")
+    get(Client(), path)
+    get(Client(), page)
+    researcher = personas["researcher"].client
+    url = admin_url(Activity, "change", activity.pk)
+    data = form_data(researcher.get(url))
+    data["title"] = "Cache check: saved in the admin"
+    data["_save"] = "Save"
+    response = researcher.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert get(Client(), path).json()["title"] == "Cache check: saved in the admin"
+
+
+def test_an_import_is_read_back_at_once(researcher_user):
+    town = Town.objects.get(slug="turau")
+    path = f"{API}towns/{town.slug}/"
+    get(Client(), path)
+    assert hit(get(Client(), path))
+    dataset = tablib.Dataset(
+        [town.slug, str(town.geonames_id), "12345", "2024"],
+        headers=["slug", "geonames_id", "population", "population_year"],
+    )
+    result = TownFactsResource().import_data(dataset, dry_run=False, user=researcher_user)
+    assert not result.has_errors() and not result.invalid_rows
+    assert get(Client(), path).json()["population"] == 12345
+
+
+def test_a_raw_sql_write_is_read_back_at_once():
+    town = Town.objects.get(slug="turau")
+    path = f"{API}towns/{town.slug}/"
+    get(Client(), path)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE towns_town SET population = 777 WHERE id = %s", [town.pk])
+    assert get(Client(), path).json()["population"] == 777
+
+
+def test_a_page_is_cached_for_the_public_and_follows_writes(personas):
+    town = Town.objects.get(slug="turau")
+    page = reverse("towns:detail", args=[town.slug])
+    first = get(Client(), page)
+    second = get(Client(), page)
+    assert hit(second) and second.content == first.content
+    Town.objects.filter(pk=town.pk).update(name_en="Turau-Cachecheck")
+    assert b"Turau-Cachecheck" in get(Client(), page).content
+    # Signed-in viewers always get a fresh page.
+    donor = personas["donor"].client
+    get(donor, page)
+    assert not hit(get(donor, page))
+
+
+def test_public_pages_carry_no_csrf_token_or_cookie():
+    """Pages shared through the cache must hold nothing of one visitor."""
+    response = get(Client(), reverse("towns:home"))
+    assert b"csrfmiddlewaretoken" not in response.content
+    assert not response.cookies
+
+
+def test_the_language_switch_is_a_plain_redirect():
+    town = Town.objects.get(slug="turau")
+    page = reverse("towns:detail", args=[town.slug])
+    response = Client().get(reverse("switch-language"), {"language": "be", "next": page})
+    assert response.status_code == 302
+    assert response["Location"] == f"/be{page}"
+    back = Client().get(reverse("switch-language"), {"language": "en", "next": f"/be{page}"})
+    assert back["Location"] == page
+    assert Client().get(reverse("switch-language"), {"language": "xx"}).status_code == 400
+    away = Client().get(
+        reverse("switch-language"), {"language": "ru", "next": "https://evil.example/"}
+    )
+    assert away["Location"] == "/ru/"
+
+
+@override_settings(READ_CACHE_TIMEOUT=0)
+def test_the_cache_can_be_turned_off():
+    client = Client()
+    get(client, f"{API}regions/")
+    assert not hit(get(client, f"{API}regions/"))
+
+
+def test_another_connections_commit_changes_the_fingerprint():
+    """Across transactions the committed-writes sum retires entries: a writer's commit (even
+    one that changed no row) moves it, and nothing else does."""
+    before = data_state()
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other, other.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM towns_region LIMIT 1")
+        assert data_state() == before, "a read-only transaction retired the cache"
+        with other, other.cursor() as cursor:
+            cursor.execute("UPDATE towns_region SET name_en = name_en WHERE false")
+            # Not yet committed: still the old state for everybody else.
+            assert data_state() == before
+        assert data_state() != before
+    finally:
+        other.close()
+
+
+def test_a_write_in_this_transaction_changes_the_fingerprint():
+    before = data_state()
+    Town.objects.filter(slug="turau").update(population=1)
+    middle = data_state()
+    Town.objects.filter(slug="turau").update(population=2)
+    assert len({before, middle, data_state()}) == 3
+
+
+def test_a_cached_token_is_refused_at_once_when_revoked(personas):
+    from django.utils import timezone
+
+    from governance.models import ApiClient
+
+    client = personas["partner"].api_client()
+    get(client, f"{API}regions/")
+    assert get(client, f"{API}regions/").status_code == 200
+    ApiClient.objects.filter(user=personas["partner"].user).update(revoked_at=timezone.now())
+    assert client.get(f"{API}regions/").status_code == 401
+
+
+def test_a_cached_token_follows_a_role_change_at_once(personas):
+    from django.contrib.auth.models import Group
+
+    partner_only = Activity.objects.filter(deleted_at=None).first()
+    Activity.objects.filter(pk=partner_only.pk).update(
+        state=PublicationState.PUBLISHED, access_level=AccessLevel.PARTNER
+    )
+    path = f"{API}activities/{partner_only.pk}/"
+    client = personas["partner"].api_client()
+    assert get(client, path).json()["id"] == partner_only.pk
+    personas["partner"].user.groups.remove(Group.objects.get(name="partner"))
+    assert client.get(path).status_code == 404
