@@ -34,6 +34,7 @@ from django.db.models import Count, Max, Model, Prefetch, QuerySet
 from django.utils import timezone
 
 from csos.models import CSO, CooperationCase, CSOLeadership, CSOLink, FieldOfActivity
+from governance.api.renderers import neutralise
 from governance.models import Source
 from governance.redaction import hidden_fields
 from towns.models import (
@@ -613,12 +614,15 @@ def _csv_value(value: Any) -> str:
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, date | datetime):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return neutralise(str(value))
 
 
 def table_csv(table: Table) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF as RFC 4180 says: with "\n" the csv module would not quote a CR inside a value.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.name for c in table.columns])
     for obj in table.rows():
         writer.writerow([_csv_value(c.value(obj)) for c in table.columns])

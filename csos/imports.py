@@ -394,9 +394,15 @@ def run_import(
 ) -> ImportOutcome:
     """Import ``data`` (CSV text or XLSX bytes) with ``resource_class``, all or nothing."""
     fmt = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX}[file_format]()
-    if not fmt.is_binary() and isinstance(data, bytes):
-        data = data.decode("utf-8-sig")
-    dataset: tablib.Dataset = fmt.create_dataset(data)
+    try:
+        if not fmt.is_binary() and isinstance(data, bytes):
+            data = data.decode("utf-8-sig")
+        dataset: tablib.Dataset = fmt.create_dataset(data)
+    except Exception as exc:  # any unreadable file (bad encoding, not a zip, ...) is the user's
+        raise ImportFileError(
+            _("The file cannot be read as %(format)s (%(reason)s). Save it as UTF-8 CSV or .xlsx.")
+            % {"format": file_format.upper(), "reason": type(exc).__name__}
+        ) from exc
     result = resource_class().import_data(dataset, dry_run=dry_run, user=actor)
     return ImportOutcome(result=result, errors=import_errors(result))
 

@@ -150,6 +150,8 @@ COMPARED = "towns=olshany,minsk"  # two towns: the comparison needs at least two
 ROUTES: dict[str, list[Case] | Callable[[], list[Case]]] = {
     "healthz": [Case("up", dict, every(200))],
     "i18n/setlang/": [Case("GET redirects back", dict, every(302))],
+    # The language switch is a GET with ?language=&next= (no state): none given is a 400.
+    "language/": [Case("no language given", dict, every(400))],
     "": [Case("home", dict, every(200))],
     "towns/<slug>/": [
         Case("case town", lambda: {"slug": "olshany"}, every(200)),
