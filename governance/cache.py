@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 
 import pghistory.models
 from django.apps import apps
@@ -279,6 +280,140 @@ class CachedReadMixin:
         ):
             response.render()
             store(key, response)
+            # The short-cut middleware may keep the finished response too.
+            http = getattr(self.request, "_request", None)
+            if http is not None:
+                http._atlas_shortcut_store = True
+
+
+# --- The short-cut ---------------------------------------------------------------------------
+
+#: Headers a short-cut entry does not keep: per response, or set again by outer middleware.
+NOT_KEPT = {"set-cookie", "date", "content-length", "x-atlas-cache"}
+
+
+class ReadShortcutMiddleware:
+    """Answer a repeated public or partner API read before the rest of the stack runs.
+
+    Placed right after CORS: the session, locale, CSRF, authentication, OTP, messages and CSP
+    middleware, URL resolving and DRF's dispatch cost more than the answer itself (about two
+    thirds of a cached read). An entry is the finished response of an earlier identical request
+    (the security and CORS middleware outside still process every answer), stored only when the
+    API's read cache stored its body (:class:`CachedReadMixin`), under a key of:
+
+    * the viewer level: anonymous (no ``Authorization``, no session or messages cookie) or a
+      token whose resolution is already in the cache (same data-state key as
+      :mod:`governance.api.authentication`, so a revoked token or a changed role misses);
+    * everything content negotiation and the language may read: the full URL, ``Accept``,
+      ``Accept-Language`` and the language cookie;
+    * the data state, as every other entry.
+
+    Throttling still counts every answered request, with the API's own throttle classes.
+    Anything else (a session, another auth scheme, a token not resolved yet, a HEAD, a page)
+    takes the normal path.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        viewer = self._viewer(request)
+        if viewer is None:
+            return self.get_response(request)
+        user, token, level = viewer
+        key = cache_key(
+            "short",
+            level=level,
+            path=request.get_full_path(),
+            media_type="|".join(
+                (
+                    request.META.get("HTTP_ACCEPT", ""),
+                    request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
+                    request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+                )
+            ),
+            state=request_state(request),
+        )
+        hit = lookup(key, request)
+        if hit is not None:
+            return _throttled(request, user, token) or hit
+        response = self.get_response(request)
+        if (
+            getattr(request, "_atlas_shortcut_store", False)
+            and response.status_code == 200
+            and not response.cookies
+            and not getattr(response, "streaming", False)
+        ):
+            headers = {
+                name: value for name, value in response.items() if name.lower() not in NOT_KEPT
+            }
+            read_cache().set(key, (bytes(response.content), headers), settings.READ_CACHE_TIMEOUT)
+        return response
+
+    @staticmethod
+    def _viewer(request):
+        """(user, token, level) of an eligible request, else None."""
+        if (
+            request.method != "GET"
+            or settings.READ_CACHE_TIMEOUT <= 0
+            or not request.path_info.startswith("/api/")
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or "messages" in request.COOKIES
+        ):
+            return None
+        if "HTTP_AUTHORIZATION" not in request.META:
+            return None, None, str(Viewer.PUBLIC)
+        from governance.api.authentication import resolved_token
+
+        resolved = resolved_token(request)
+        if resolved is None:
+            return None
+        user, token, level, _scopes = resolved
+        if level == Viewer.RESEARCH:
+            return None
+        return user, token, str(level)
+
+
+class _ThrottleRequest:
+    """The request as the API's throttle classes see it: its user and token set."""
+
+    def __init__(self, request, user, token):
+        from django.contrib.auth.models import AnonymousUser
+
+        self._http = request
+        self.user = user or AnonymousUser()
+        self.auth = token
+
+    def __getattr__(self, name):
+        # META, headers, ...: as the request has them.
+        return getattr(self._http, name)
+
+
+def _throttled(request, user, token) -> HttpResponse | None:
+    """A 429 with Retry-After when a throttle of the API refuses the request, else None."""
+    import math
+
+    from rest_framework.settings import api_settings
+
+    shim = _ThrottleRequest(request, user, token)
+    waits = []
+    for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
+        throttle = throttle_class()
+        if not throttle.allow_request(shim, None):
+            waits.append(throttle.wait())
+    if not waits:
+        return None
+    wait = max((w for w in waits if w is not None), default=None)
+    seconds = math.ceil(wait) if wait is not None else None
+    detail = "Request was throttled." + (
+        f" Expected available in {seconds} seconds." if seconds is not None else ""
+    )
+    response = HttpResponse(
+        json.dumps({"detail": detail}), status=429, content_type="application/json"
+    )
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
 
 
 # --- Pages -------------------------------------------------------------------------------------

@@ -45,18 +45,29 @@ def _resolved_key(request) -> str | None:
     return f"atlas:token:{digest}"
 
 
+def resolved_token(request):
+    """(user, token, level, scopes) of the header's token if its resolution is cached and the
+    token has not expired since, else None (then it must be authenticated the normal way)."""
+    key = _resolved_key(request)
+    hit = read_cache().get(key) if key else None
+    if hit is None:
+        return None
+    user, token, level, scopes = hit
+    if token.expiry is not None and token.expiry <= timezone.now():
+        return None
+    user._atlas_viewer_level = level
+    user._atlas_token_scopes = scopes
+    return hit
+
+
 class ScopedTokenAuthentication(TokenAuthentication):
     """Knox token authentication that applies the token's scopes to the request's user."""
 
     def authenticate(self, request):
-        key = _resolved_key(request)
-        hit = read_cache().get(key) if key else None
+        hit = resolved_token(request)
         if hit is not None:
-            user, token, level, scopes = hit
-            if token.expiry is None or token.expiry > timezone.now():
-                user._atlas_viewer_level = level
-                user._atlas_token_scopes = scopes
-                return user, token
+            return hit[0], hit[1]
+        key = _resolved_key(request)
         result = self._authenticate(request)
         if result is not None and key:
             user, token = result

@@ -278,3 +278,34 @@ def test_a_cached_token_follows_a_role_change_at_once(personas):
     assert get(client, path).json()["id"] == partner_only.pk
     personas["partner"].user.groups.remove(Group.objects.get(name="partner"))
     assert client.get(path).status_code == 404
+
+
+def test_the_shortcut_answers_with_the_same_headers(personas):
+    """A repeated read answered before the middleware stack carries every header the full
+    stack set (CSP, frame options, language, caching), and the same body."""
+    for client in (Client(), personas["partner"].api_client()):
+        first = get(client, f"{API}towns/?page_size=7")
+        second = get(client, f"{API}towns/?page_size=7")
+        third = get(client, f"{API}towns/?page_size=7")
+        assert hit(third)
+        assert third.content == first.content
+        for name in ("Content-Type", "ETag", "Vary", "Content-Security-Policy", "X-Frame-Options"):
+            assert third.get(name) == first.get(name), name
+        assert second.get("Cache-Control") == third.get("Cache-Control")
+
+
+def test_the_shortcut_still_throttles(settings):
+    from rest_framework.settings import api_settings
+
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    from django.core.cache import cache
+
+    cache.clear()
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    statuses = [client.get(f"{API}regions/").status_code for _ in range(5)]
+    assert statuses[:3] == [200, 200, 200]
+    refused = client.get(f"{API}regions/")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    cache.clear()
