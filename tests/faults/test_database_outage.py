@@ -24,6 +24,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from tests.faults.harness import (
     Gunicorn,
     Load,
@@ -32,6 +34,10 @@ from tests.faults.harness import (
     request,
     summarise,
 )
+
+# The test database (the template of the private server's copies) must exist even when these
+# tests run alone: no other test of the session would ask for it.
+pytestmark = pytest.mark.django_db
 
 OUTAGE_SECONDS = 4.0
 WARM_REQUESTS = 60

@@ -24,6 +24,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from tests.faults.harness import (
     APP_NAME,
     BASE_DIR,
@@ -35,6 +37,10 @@ from tests.faults.harness import (
     request,
     wait_no_backend,
 )
+
+# The test database (the template of the private server's copies) must exist even when these
+# tests run alone: no other test of the session would ask for it.
+pytestmark = pytest.mark.django_db
 
 WRITING = (
     "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "

@@ -19,8 +19,13 @@ import threading
 import time
 
 import psutil
+import pytest
 
 from tests.faults.harness import Gunicorn, Load, record, summarise
+
+# The test database (the template of the private server's copies) must exist even when these
+# tests run alone: no other test of the session would ask for it.
+pytestmark = pytest.mark.django_db
 
 LOAD_BEFORE_KILL = 40
 LOAD_AFTER_KILL = 120
