@@ -4,17 +4,66 @@ Past its rate a client gets 429 with ``Retry-After`` (seconds), set by DRF's exc
 from :meth:`wait`. Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (environment
 variables ``API_THROTTLE_ANON`` and ``API_THROTTLE_USER``) and are read on every request, so a
 changed setting applies at once (DRF's own classes read them once, at import).
+
+Counting costs the same at any rate: DRF's ``SimpleRateThrottle`` keeps one timestamp per
+request of the period and reads and writes the whole list on every request (at 3,000/min that
+is a 3,000-item list pickled twice per request; the benchmark's unbounded rates made it the
+most expensive part of a cached read). These classes keep a *sliding window counter*
+instead: one counter per client and period-long window, and the rate is checked against the
+current window's count plus the previous window's count weighted by how much of it still
+overlaps the last period. Two cache reads and one atomic increment per request, whatever the
+rate; with Redis (``CACHE_URL``) the counts are shared by every worker and machine.
 """
 
 from __future__ import annotations
+
+import math
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
 class _LiveRateThrottle(SimpleRateThrottle):
+    """A sliding window counter (see the module's docstring) with the rate read live."""
+
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        period = self.duration
+        now = self.timer()
+        window = math.floor(now / period)
+        current_key, previous_key = f"{self.key}:{window}", f"{self.key}:{window - 1}"
+        counts = self.cache.get_many([current_key, previous_key])
+        self.current = counts.get(current_key, 0)
+        self.previous = counts.get(previous_key, 0)
+        self.elapsed = now / period - window  # fraction of the current window gone, [0, 1)
+        if self.previous * (1 - self.elapsed) + self.current >= self.num_requests:
+            return False
+        # Kept two periods: long enough to be the previous window of the next one.
+        if not self.cache.add(current_key, 1, timeout=2 * period + 1):
+            try:
+                self.cache.incr(current_key)
+            except ValueError:  # expired between add and incr
+                self.cache.set(current_key, 1, timeout=2 * period + 1)
+        return True
+
+    def wait(self) -> float:
+        """Seconds until the weighted count drops below the rate again."""
+        period, rate = self.duration, self.num_requests
+        left_in_window = period * (1 - self.elapsed)
+        if self.current < rate and self.previous:
+            # Within this window, as the previous window's weight fades.
+            wait = period * (1 - self.elapsed - (rate - self.current) / self.previous)
+        else:
+            # In the next window, once this window's weight has faded enough.
+            wait = left_in_window + period * max(0.0, 1 - rate / max(self.current, 1))
+        return max(wait, 1.0)
 
 
 class AnonClientThrottle(_LiveRateThrottle):

@@ -64,3 +64,69 @@ def test_default_rates_come_from_the_environment_settings():
         "governance.api.throttling.AnonClientThrottle",
         "governance.api.throttling.TokenThrottle",
     ]
+
+
+class _Clock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _throttle(clock, rate="10/min"):
+    from governance.api.throttling import AnonClientThrottle
+
+    throttle = AnonClientThrottle()
+    throttle.rate = rate
+    throttle.num_requests, throttle.duration = throttle.parse_rate(rate)
+    throttle.timer = clock
+    return throttle
+
+
+class _Anonymous:
+    is_authenticated = False
+
+
+def _allow(clock, rate="10/min", address="198.51.100.7"):
+    from rest_framework.test import APIRequestFactory
+
+    request = APIRequestFactory().get(URL, REMOTE_ADDR=address)
+    request.user = _Anonymous()
+    throttle = _throttle(clock, rate)
+    return throttle.allow_request(request, None), throttle
+
+
+def test_the_count_is_a_sliding_window_over_two_fixed_windows(low_rates):
+    clock = _Clock(6_000_000.0)  # the start of a one-minute window
+    assert all(_allow(clock)[0] for _ in range(10))
+    allowed, throttle = _allow(clock)
+    assert not allowed
+    assert throttle.wait() == pytest.approx(60)
+    # Half-way through the next window the previous ten still weigh five: five more fit.
+    clock.now += 90
+    assert [_allow(clock)[0] for _ in range(6)] == [True] * 5 + [False]
+    # When refused mid-window, the wait is until enough of the previous window has faded.
+    allowed, throttle = _allow(clock)
+    assert not allowed
+    assert 1 <= throttle.wait() <= 30
+    # Two windows later nothing is left of either.
+    clock.now += 120
+    assert all(_allow(clock)[0] for _ in range(10))
+
+
+def test_the_cost_of_counting_does_not_grow_with_the_rate(low_rates):
+    clock = _Clock(7_000_000.0)
+    for _ in range(500):
+        assert _allow(clock, rate="100000/min")[0]
+        clock.now += 0.01
+    _, throttle = _allow(clock, rate="100000/min")
+    # What the cache keeps per client: one integer per window, never a list of requests.
+    stored = cache.get_many(
+        [
+            f"{throttle.key}:{throttle.timer() // 60:.0f}",
+            f"{throttle.key}:{throttle.timer() // 60 - 1:.0f}",
+        ]
+    )
+    assert stored and all(isinstance(value, int) for value in stored.values())
+    assert sum(stored.values()) == 501
