@@ -102,6 +102,8 @@ else:
             "Environment variable DATABASE_URL must point at PostgreSQL (postgres://...); "
             f"got engine {_default_db.get('ENGINE')!r}"
         )
+# Django's PostgreSQL backend with a health check that costs no query (governance/postgres/).
+_default_db["ENGINE"] = "governance.postgres"
 _default_db["CONN_MAX_AGE"] = _int("CONN_MAX_AGE", 60)
 _default_db["CONN_HEALTH_CHECKS"] = True
 _default_db.setdefault("TEST", {})["NAME"] = env.str("TEST_DB_NAME", default="test_atlas")
@@ -120,6 +122,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
         raise ImproperlyConfigured(
             "Environment variable DATABASE_REPLICA_URL must point at PostgreSQL (postgres://...)"
         )
+    _replica_db["ENGINE"] = _default_db["ENGINE"]
     _replica_db["CONN_MAX_AGE"] = _default_db["CONN_MAX_AGE"]
     _replica_db["CONN_HEALTH_CHECKS"] = True
     # Tests use the primary's test database through this alias (a replica mirrors it).
