@@ -316,6 +316,9 @@ CACHES = {"default": _typed("CACHE_URL", env.cache_url, "locmemcache://atlas")}
 # between machines. Bounded by READ_CACHE_ENTRIES.
 READ_CACHE_ALIAS = "reads"
 READ_CACHE_TIMEOUT = _int("READ_CACHE_TIMEOUT", 600)
+# Each worker also keeps the most recently used entries in its own memory, up to this many MiB
+# (0: off); entries never change under their key, so the copy cannot go stale.
+READ_CACHE_LOCAL_MB = _int("READ_CACHE_LOCAL_MB", 16, minimum=0)
 CACHES[READ_CACHE_ALIAS] = _typed(
     "READ_CACHE_URL",
     env.cache_url,

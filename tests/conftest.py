@@ -36,10 +36,9 @@ def admin_client_logged(client, researcher_user):
 def empty_read_cache():
     """Each test starts with an empty read cache (governance/cache.py): a test that reads a
     page's template context needs the page rendered, not served from an earlier test."""
-    from django.conf import settings
-    from django.core.cache import caches
+    from governance.cache import clear
 
-    caches[settings.READ_CACHE_ALIAS].clear()
+    clear()
 
 
 @pytest.fixture(autouse=True)

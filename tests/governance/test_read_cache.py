@@ -309,3 +309,31 @@ def test_the_shortcut_still_throttles(settings):
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
     cache.clear()
+
+
+def _committed_sum() -> int:
+    return int(data_state().split("/")[-3])
+
+
+def test_folding_keeps_the_sum_exact_and_the_table_small():
+    """Every committed writer adds exactly one, also across folds (every 20th writer folds the
+    rows it sees), and a writer still running when a fold happens is counted when it commits."""
+    writer = psycopg2.connect(**connection.get_connection_params())
+    slow = psycopg2.connect(**connection.get_connection_params())
+    try:
+        start = _committed_sum()
+        with slow.cursor() as cursor:  # opens a transaction that writes and stays open
+            cursor.execute("UPDATE towns_region SET name_en = name_en WHERE false")
+        for n in range(1, 61):
+            with writer, writer.cursor() as cursor:
+                cursor.execute("UPDATE towns_region SET name_en = name_en WHERE false")
+            assert _committed_sum() == start + n
+        slow.commit()
+        assert _committed_sum() == start + 61
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM atlas_data_writes")
+            (rows,) = cursor.fetchone()
+        assert rows <= 25, rows
+    finally:
+        writer.close()
+        slow.close()
