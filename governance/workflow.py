@@ -40,6 +40,7 @@ from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from governance.access import PublicationState
 from governance.models import ReviewEvent
@@ -151,100 +152,90 @@ def _move(
     return record
 
 
-@transaction.atomic
-def record_submit(
+def _review_step(
+    name: str,
+    doc: str,
     *,
-    record: models.Model,
-    actor,
-    via: str = "service",
-    save_service: SaveService = record_save,
-    comment: str = "",
-) -> models.Model:
-    """Submit a draft for review (anyone who may change the record). A claim needs a source."""
-    _require_model_permission(actor, record, "change")
-    _require_live(record)
-    _require_state(record, {PublicationState.DRAFT}, _("submitted for review"))
-    return _move(
-        record=record,
-        actor=actor,
-        to_state=PublicationState.IN_REVIEW,
-        action=ReviewEvent.Action.SUBMIT,
-        via=via,
-        save_service=save_service,
-        comment=comment,
-    )
+    only_publishers,
+    from_state: str,
+    step,
+    to_state: str,
+    action: str,
+) -> Callable[..., models.Model]:
+    """One step of the review workflow, as a service: who may, from which state, to which,
+    logged as what.
+
+    ``only_publishers`` is the refusal for actors who may not publish; without it, the step
+    needs the permission to change the record. Messages are lazy: they are translated when
+    shown, in the viewer's language.
+    """
+
+    @transaction.atomic
+    def service(
+        *,
+        record: models.Model,
+        actor,
+        via: str = "service",
+        save_service: SaveService = record_save,
+        comment: str = "",
+    ) -> models.Model:
+        if only_publishers:
+            _require(may_publish(actor), str(only_publishers))
+        else:
+            _require_model_permission(actor, record, "change")
+        _require_live(record)
+        _require_state(record, {from_state}, str(step))
+        return _move(
+            record=record,
+            actor=actor,
+            to_state=to_state,
+            action=action,
+            via=via,
+            save_service=save_service,
+            comment=comment,
+        )
+
+    service.__name__ = service.__qualname__ = name
+    service.__doc__ = doc
+    return service
 
 
-@transaction.atomic
-def record_publish(
-    *,
-    record: models.Model,
-    actor,
-    via: str = "service",
-    save_service: SaveService = record_save,
-    comment: str = "",
-) -> models.Model:
-    """Publish a record in review (reviewers and admins only). A claim needs a source."""
-    _require(may_publish(actor), _("Only reviewers and admins may publish records."))
-    _require_live(record)
-    _require_state(record, {PublicationState.IN_REVIEW}, _("published (submit it for review)"))
-    return _move(
-        record=record,
-        actor=actor,
-        to_state=PublicationState.PUBLISHED,
-        action=ReviewEvent.Action.PUBLISH,
-        via=via,
-        save_service=save_service,
-        comment=comment,
-    )
-
-
-@transaction.atomic
-def record_unpublish(
-    *,
-    record: models.Model,
-    actor,
-    via: str = "service",
-    save_service: SaveService = record_save,
-    comment: str = "",
-) -> models.Model:
-    """Take a published record back to draft (reviewers and admins only)."""
-    _require(may_publish(actor), _("Only reviewers and admins may unpublish records."))
-    _require_live(record)
-    _require_state(record, {PublicationState.PUBLISHED}, _("unpublished"))
-    return _move(
-        record=record,
-        actor=actor,
-        to_state=PublicationState.DRAFT,
-        action=ReviewEvent.Action.UNPUBLISH,
-        via=via,
-        save_service=save_service,
-        comment=comment,
-    )
-
-
-@transaction.atomic
-def record_return_to_draft(
-    *,
-    record: models.Model,
-    actor,
-    via: str = "service",
-    save_service: SaveService = record_save,
-    comment: str = "",
-) -> models.Model:
-    """Return a record in review to draft: the author withdraws it or a reviewer sends it back."""
-    _require_model_permission(actor, record, "change")
-    _require_live(record)
-    _require_state(record, {PublicationState.IN_REVIEW}, _("returned to draft"))
-    return _move(
-        record=record,
-        actor=actor,
-        to_state=PublicationState.DRAFT,
-        action=ReviewEvent.Action.RETURN,
-        via=via,
-        save_service=save_service,
-        comment=comment,
-    )
+record_submit = _review_step(
+    "record_submit",
+    "Submit a draft for review (anyone who may change the record). A claim needs a source.",
+    only_publishers=None,
+    from_state=PublicationState.DRAFT,
+    step=gettext_lazy("submitted for review"),
+    to_state=PublicationState.IN_REVIEW,
+    action=ReviewEvent.Action.SUBMIT,
+)
+record_publish = _review_step(
+    "record_publish",
+    "Publish a record in review (reviewers and admins only). A claim needs a source.",
+    only_publishers=gettext_lazy("Only reviewers and admins may publish records."),
+    from_state=PublicationState.IN_REVIEW,
+    step=gettext_lazy("published (submit it for review)"),
+    to_state=PublicationState.PUBLISHED,
+    action=ReviewEvent.Action.PUBLISH,
+)
+record_unpublish = _review_step(
+    "record_unpublish",
+    "Take a published record back to draft (reviewers and admins only).",
+    only_publishers=gettext_lazy("Only reviewers and admins may unpublish records."),
+    from_state=PublicationState.PUBLISHED,
+    step=gettext_lazy("unpublished"),
+    to_state=PublicationState.DRAFT,
+    action=ReviewEvent.Action.UNPUBLISH,
+)
+record_return_to_draft = _review_step(
+    "record_return_to_draft",
+    "Return a record in review to draft: the author withdraws it or a reviewer sends it back.",
+    only_publishers=None,
+    from_state=PublicationState.IN_REVIEW,
+    step=gettext_lazy("returned to draft"),
+    to_state=PublicationState.DRAFT,
+    action=ReviewEvent.Action.RETURN,
+)
 
 
 @transaction.atomic
