@@ -22,7 +22,8 @@ The table goes to stdout and to bench/results/latest.md; the last line printed i
 Environment (defaults): BENCH_TOWNS 2000, BENCH_INDICATORS 60, BENCH_YEARS 20, BENCH_CSOS
 20000, BENCH_SECONDS 20, BENCH_CONNECTIONS 8, BENCH_THREADS 2, BENCH_TIMEOUT 10,
 BENCH_MEMORY_REQUESTS 10000, BENCH_MEMORY_SECONDS 600, BENCH_PORT 8200, BENCH_DB_NAME atlas_bench,
-WEB_CONCURRENCY 2, BENCH_SCENARIOS (e.g. "1,3,7"; default all).
+WEB_CONCURRENCY 2, BENCH_SCENARIOS (e.g. "1,3,7"; default all), BENCH_READ_CACHE_URL (default
+files in var/bench/read-cache, emptied at the start of each run).
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ def server_env() -> dict[str, str]:
         # A read cache of the bench's own, emptied at the start of each run (see main()):
         # entries left by earlier runs or by `make run` would count against READ_CACHE_ENTRIES
         # and get this run's entries culled mid-measurement.
-        READ_CACHE_URL=os.environ.get("READ_CACHE_URL", f"filecache://{WORK / 'read-cache'}"),
+        # Its own variable: a READ_CACHE_URL or CACHE_URL of the environment (a Redis that
+        # serves a real deployment) is never emptied by a benchmark.
+        READ_CACHE_URL=os.environ.get("BENCH_READ_CACHE_URL", f"filecache://{WORK / 'read-cache'}"),
         PYTHONPATH=str(ROOT),
     )
     if not env.get("SECRET_KEY"):
