@@ -854,6 +854,38 @@ class SafeCSV(base_formats.CSV):
         return super().export_data(_neutralised(dataset), **kwargs)
 
 
+class SafeXLSX(base_formats.XLSX):
+    """XLSX export in which no cell is a formula.
+
+    openpyxl stores any text starting with ``=`` as a formula, which the spreadsheet runs on
+    opening. Here such cells are stored as text, exactly as written (the library's own escape
+    drops the ``=``). Numbers stay numbers. Other prefixes (``+``, ``-``, ``@``) are harmless
+    in XLSX, where a text cell is never evaluated.
+    """
+
+    def export_data(self, dataset, **kwargs):
+        import io
+
+        from openpyxl import load_workbook
+
+        data = super().export_data(dataset, **kwargs)
+        workbook = load_workbook(io.BytesIO(data))
+        formulas = [
+            cell
+            for sheet in workbook.worksheets
+            for row in sheet.iter_rows()
+            for cell in row
+            if cell.data_type == "f"
+        ]
+        if not formulas:
+            return data
+        for cell in formulas:
+            cell.data_type = "s"
+        stream = io.BytesIO()
+        workbook.save(stream)
+        return stream.getvalue()
+
+
 class AllOrNothingImportMixin(ImportExportMixin):
     """django-import-export in the admin, where one bad row rejects the whole file.
 
@@ -863,9 +895,7 @@ class AllOrNothingImportMixin(ImportExportMixin):
     exactly the columns the import reads.
     """
 
-    # XLSX keeps the library's own export, with native numbers: neutralising there made every
-    # cell text. Text cells starting with "=" in an XLSX export are a known gap (see the note).
-    formats = [SafeCSV, base_formats.XLSX]
+    formats = [SafeCSV, SafeXLSX]
     export_form_class = ExportForm
     #: Larger files are refused before they are parsed (a worker would be busy for minutes).
     import_max_bytes = 5 * 1024 * 1024
