@@ -908,6 +908,17 @@ class AllOrNothingImportMixin(ImportExportMixin):
         # import adds and changes records, so it takes both permissions on the model.
         return self.has_add_permission(request) and self.has_change_permission(request)
 
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # django-import-export gives binary formats native cell types (numbers as numbers),
+        # but tells them apart by exact class, so it would miss SafeXLSX: say so per request.
+        request._atlas_native_export = file_format.is_binary()
+        return super().get_export_data(file_format, request, queryset, **kwargs)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        if getattr(request, "_atlas_native_export", False):
+            kwargs["force_native_type"] = True
+        return super().get_data_for_export(request, queryset, **kwargs)
+
     def has_export_permission(self, request):
         return self.has_view_permission(request)
 
