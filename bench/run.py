@@ -432,41 +432,41 @@ def build_scenarios(atlas: str, datasette: str, tokens: dict[str, str]) -> list[
             ),
         ],
     )
-    s4 = Scenario(
+
+    def one_town_each(number: int, name: str, atlas_path: str, peer_path: str, canned: str):
+        """A scenario of one town per request: the atlas's path, the json_agg peer's path (both
+        with ``{t}`` for the town) and Datasette's canned query returning the ``canned`` JSON."""
+        return Scenario(
+            number,
+            name,
+            [
+                Target("atlas", atlas, [atlas_path.format(t=t) for t in towns], https),
+                Target("pg json_agg", atlas, [peer_path.format(t=t) for t in towns], https),
+                Target(
+                    "datasette",
+                    datasette,
+                    [
+                        f"{ds}/town_{canned}.json?"
+                        + q({"_shape": "objects", "_json": canned, "town": t})
+                        for t in towns
+                    ],
+                ),
+            ],
+        )
+
+    s4 = one_town_each(
         4,
         "API town profile (balance, typology, advice)",
-        [
-            Target("atlas", atlas, [f"/api/v1/towns/{t}/profile/" for t in towns], https),
-            Target("pg json_agg", atlas, [f"/bench-peer/towns/{t}/profile/" for t in towns], https),
-            Target(
-                "datasette",
-                datasette,
-                [
-                    f"{ds}/town_profile.json?"
-                    + q({"_shape": "objects", "_json": "profile", "town": t})
-                    for t in towns
-                ],
-            ),
-        ],
+        "/api/v1/towns/{t}/profile/",
+        "/bench-peer/towns/{t}/profile/",
+        "profile",
     )
-    s5 = Scenario(
+    s5 = one_town_each(
         5,
         "town dashboard page (HTML)",
-        [
-            Target("atlas", atlas, [f"/towns/{t}/" for t in towns], https),
-            Target(
-                "pg json_agg", atlas, [f"/bench-peer/towns/{t}/dashboard/" for t in towns], https
-            ),
-            Target(
-                "datasette",
-                datasette,
-                [
-                    f"{ds}/town_dashboard.json?"
-                    + q({"_shape": "objects", "_json": "dashboard", "town": t})
-                    for t in towns
-                ],
-            ),
-        ],
+        "/towns/{t}/",
+        "/bench-peer/towns/{t}/dashboard/",
+        "dashboard",
     )
     s6 = Scenario(
         6,
