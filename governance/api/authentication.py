@@ -1,10 +1,14 @@
 """Token authentication of the API: hashed tokens (django-rest-knox) with scopes.
 
-``Authorization: Token <key>``. Only the header is read: a key in the query string is ignored
-(it would end up in logs and browser histories). knox stores the SHA-512 digest of each key,
-never the key. An expired token is deleted by knox and refused; a revoked one no longer exists;
-a knox token without its :class:`governance.models.ApiClient` row (and so without scopes) is
-refused too. All of these answer 401.
+``Authorization: Bearer <key>`` (RFC 6750, what generated clients send) or
+``Authorization: Token <key>``; the scheme is case-insensitive. Any other scheme, or a header
+that is not exactly a scheme and one key, is a 401 with ``WWW-Authenticate``: a request that
+carries credentials is never quietly answered as anonymous. Only the header is read: a key in
+the query string is ignored (it would end up in logs and browser histories). knox stores the
+SHA-512 digest of each key, never the key. An expired token is deleted by knox and refused;
+a revoked one no longer exists; a knox token without its
+:class:`governance.models.ApiClient` row (and so without scopes) is refused too.
+All of these answer 401.
 
 A resolved token is kept in the read cache (:mod:`governance.cache`) under a digest of the key
 and the data state, which moves whenever a token, API client, user or group row changes: a
@@ -33,15 +37,28 @@ from governance.cache import read_cache, request_state
 from governance.models import ApiClient
 from governance.tokens import token_viewer_level
 
+#: Schemes that carry a token key, lower-cased.
+SCHEMES = (b"bearer", b"token")
+#: The challenges of a 401 (RFC 9110 section 11.6.1): both schemes are accepted.
+CHALLENGE = 'Bearer realm="api", Token realm="api"'
+
+
+def header_key(request) -> bytes | None:
+    """The key of a well-formed ``Authorization: Bearer|Token <key>`` header, else None."""
+    parts = get_authorization_header(request).split()
+    if len(parts) != 2 or parts[0].lower() not in SCHEMES:
+        return None
+    return parts[1]
+
 
 def _resolved_key(request) -> str | None:
     """Read-cache key of the token in the Authorization header, or None when there is none."""
     if settings.READ_CACHE_TIMEOUT <= 0:
         return None
-    parts = get_authorization_header(request).split()
-    if len(parts) != 2 or parts[0].lower() != b"token":
+    key = header_key(request)
+    if key is None:
         return None
-    digest = hashlib.sha256(parts[1] + b"|" + request_state(request).encode()).hexdigest()
+    digest = hashlib.sha256(key + b"|" + request_state(request).encode()).hexdigest()
     return f"atlas:token:{digest}"
 
 
@@ -78,11 +95,23 @@ class ScopedTokenAuthentication(TokenAuthentication):
             )
         return result
 
+    def authenticate_header(self, request):
+        return CHALLENGE
+
     def _authenticate(self, request):
-        result = super().authenticate(request)
-        if result is None:
+        if "HTTP_AUTHORIZATION" not in request.META:
             return None
-        user, token = result
+        key = header_key(request)
+        if key is None:
+            # Another scheme (Basic, Digest…), no key, spaces in the key, an empty header: the
+            # client meant to authenticate, so it must learn that it did not.
+            raise exceptions.AuthenticationFailed(
+                _('Invalid Authorization header: send "Bearer <key>" or "Token <key>".')
+            )
+        try:
+            user, token = self.authenticate_credentials(key)
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         try:
             client = token.client
         except ApiClient.DoesNotExist:
@@ -108,7 +137,8 @@ class ScopedTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": (
-                'Partner token: "Token <key>", issued with `manage.py issue_token` with a name, '
+                'Partner token: "Bearer <key>" or "Token <key>", issued with '
+                "`manage.py issue_token` with a name, "
                 "scopes (read:public, read:partner, read:restricted, write:indicators, "
                 "write:research) and an expiry. A token reads at the lower of its owner's role "
                 "and its read scope. Keys in the query string are ignored."

@@ -135,8 +135,8 @@ def test_expired_token_is_a_401(partner):
     )
     response = token_client(key).get(POPOLO)
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token."}
-    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["detail"] == "Invalid token."
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", Token realm="api"'
 
 
 def test_revoked_token_is_a_401_and_the_client_row_stays(partner):
@@ -155,6 +155,40 @@ def test_wrong_key_is_a_401(partner):
 def test_a_knox_token_without_client_row_is_refused(partner):
     _, key = AuthToken.objects.create(user=partner)
     assert token_client(key).get(POPOLO).status_code == 401
+
+
+@pytest.mark.parametrize("scheme", ["Token", "Bearer", "bearer", "TOKEN"])
+def test_bearer_and_token_schemes_both_authenticate(partner, scheme):
+    _, key = token_issue(user=partner, name="Gen", scopes=["read:partner"])
+    anonymous = Client().get("/api/v1/csos/").json()["count"]
+    # Twice: the second answer may come from the resolved-token cache and the read short-cut.
+    for _ in range(2):
+        response = Client(HTTP_AUTHORIZATION=f"{scheme} {key}").get("/api/v1/csos/")
+        assert response.json()["count"] > anonymous
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic dXNlcjpwYXNz",
+        "Digest username=x",
+        "Bearer",
+        "Token",
+        "Bearer a b",
+        "Key {key}",
+        "",
+        "   ",
+        "{key}",
+        "Bearer \xff\xfe",
+    ],
+)
+def test_any_other_scheme_or_a_malformed_header_is_a_401_never_anonymous(partner, header):
+    _, key = token_issue(user=partner, name="Gen", scopes=["read:partner"])
+    for path in (POPOLO, "/api/v1/towns/", "/api/v1/"):
+        response = Client(HTTP_AUTHORIZATION=header.format(key=key)).get(path)
+        assert response.status_code == 401, (header, path, response.status_code)
+        assert "Bearer" in response["WWW-Authenticate"]
+        assert "Token" in response["WWW-Authenticate"]
 
 
 def test_token_in_the_query_string_is_ignored(researcher):
