@@ -11,11 +11,21 @@ the page helpers; nothing else decides which field a viewer sees.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
-from governance.access import AccessLevel, may_see_level
+from governance.access import (
+    LEVELS_FOR,
+    AccessLevel,
+    PublicationState,
+    Viewer,
+    may_see_level,
+    viewer_level,
+)
 
 PERSON_NAME_FIELDS = (
     "name",
@@ -51,6 +61,10 @@ POLICY: dict[str, tuple[FieldRule, ...]] = {
         FieldRule(("leaders", "leaderships"), level_attr="leaders_access_level"),
     ),
     "governance.source": (FieldRule(("interview_code",), level=AccessLevel.RESTRICTED),),
+    # Where an independent group meets can endanger the people who meet there.
+    "towns.communicationsite": (
+        FieldRule(("latitude", "longitude"), level_attr="coordinates_access_level"),
+    ),
 }
 
 
@@ -96,3 +110,259 @@ def redact(data: dict, instance: models.Model, user) -> dict:
 
 def may_see_field(instance: models.Model, field: str, user) -> bool:
     return field not in hidden_fields(instance, user)
+
+
+# --- Records in memory: visibility of related records -----------------------------------------
+
+
+def record_visible(instance: models.Model, user) -> bool:
+    """In-memory twin of ``visible_to(user)`` for a record already loaded with its parent.
+
+    Used for related records (a leadership's person) so that checking them costs no query.
+    Models without an access level (places, posts, indicators) are public reference data.
+    """
+    if getattr(instance, "deleted_at", None) is not None:
+        return False
+    if not hasattr(instance, "access_level"):
+        return True
+    level = viewer_level(user)
+    if level == Viewer.RESEARCH:
+        return True
+    return (
+        instance.state == PublicationState.PUBLISHED and instance.access_level in LEVELS_FOR[level]
+    )
+
+
+def person_names_visible(person, user) -> bool:
+    """Whether ``user`` may see who ``person`` is: the record and its names."""
+    return record_visible(person, user) and may_see_level(user, person.names_access_level)
+
+
+def person_label(person, user) -> str:
+    """What a page may print for ``person``: the name, or "(name not public)"."""
+    if person is not None and person_names_visible(person, user):
+        return person.name_en
+    return str(NAME_WITHHELD)
+
+
+# --- The access log: restricted reads, noted while a response is built, written once -----------
+
+#: Attribute of the request that collects restricted-field reads until they are logged.
+READS_ATTR = "_atlas_restricted_reads"
+
+
+def _http_request(request):
+    """The Django request behind a DRF request (both share the noted reads)."""
+    return getattr(request, "_request", request)
+
+
+def note_restricted_read(request, instance: models.Model, fields) -> None:
+    """Remember that ``request`` was shown restricted ``fields`` of ``instance``."""
+    if request is None or not fields or not getattr(request.user, "is_authenticated", False):
+        return
+    reads: dict = _http_request(request).__dict__.setdefault(READS_ATTR, OrderedDict())
+    key = (instance._meta.label_lower, str(instance.pk))
+    reads.setdefault(key, set()).update(fields)
+
+
+def flush_restricted_reads(request) -> int:
+    """Write the noted restricted-field reads of ``request`` (one insert); returns the rows.
+
+    One row per record: who, which record, which fields, when and through which path; never
+    the values. Called by the API views when a response is final and, for every other channel
+    (pages, exports), by :class:`governance.middleware.RestrictedReadLogMiddleware`.
+    """
+    from governance.models import FieldAccessLog
+
+    if request is None:
+        return 0
+    reads = _http_request(request).__dict__.pop(READS_ATTR, None)
+    if not reads:
+        return 0
+    path = request.get_full_path()[:300]
+    rows = [
+        FieldAccessLog(
+            user=request.user,
+            model=model,
+            object_id=object_id,
+            fields=",".join(sorted(fields))[:500],
+            path=path,
+        )
+        for (model, object_id), fields in reads.items()
+    ]
+    FieldAccessLog.objects.bulk_create(rows)
+    return len(rows)
+
+
+# --- Redacted views: what templates (and every other presenter) receive -----------------------
+
+NAME_WITHHELD = gettext_lazy("(name not public)")
+RECORD_WITHHELD = gettext_lazy("(not public)")
+#: Fields never shown on a page, whatever the level (internal bookkeeping).
+NEVER_SHOWN = frozenset({"search_text", "deleted_at"})
+
+
+class Redacted(Mapping):
+    """A read-only view of one record as one viewer may see it.
+
+    It holds plain values only: the record's fields the viewer may see (a sensitive field above
+    the viewer's level is *absent*, so a template that names it prints nothing), the labels of
+    its choices (``get_<field>_display``), ``name`` and ``url`` where the model has them, and
+    its related records as :class:`Redacted` views of their own, each redacted by its own
+    rules. A related record the viewer may not see is a :class:`Withheld` stand-in: the link
+    stays, who or what it points to does not. There is no way back to the model instance.
+    """
+
+    __slots__ = ("_label", "_model", "_values")
+    withheld = False
+
+    def __init__(self, model: str, values: dict, label: str):
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_label", label)
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a redacted record is read-only")
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __str__(self) -> str:
+        return self._label
+
+    def __repr__(self) -> str:
+        return f"<Redacted {self._model} {self._label!r}>"
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+
+class Withheld(Redacted):
+    """A related record the viewer may not see: a placeholder without any of its values."""
+
+    __slots__ = ()
+    withheld = True
+
+    def __init__(self, model: str, label: str):
+        super().__init__(model, {"withheld": True}, label)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _label_of(instance: models.Model, hidden: set[str], values: dict) -> str:
+    """The record's text: ``str()`` only when no person or CSO it names is withheld (the text
+    of a person is its name; of a CSO or a source, never a sensitive field)."""
+    meta = instance._meta
+    if meta.label_lower == "towns.person":
+        return instance.name_en if "name_en" not in hidden else str(NAME_WITHHELD)
+    for f in meta.concrete_fields:
+        if f.is_relation and sensitive_related(f.related_model):
+            related = values.get(f.name)
+            if related is None and getattr(instance, f.attname) is not None:
+                return str(RECORD_WITHHELD)  # not loaded: not shown
+            if isinstance(related, Redacted) and (related.withheld or str(related) in _WITHHELD):
+                return str(RECORD_WITHHELD)
+    return str(instance)
+
+
+_WITHHELD = {str(NAME_WITHHELD), str(RECORD_WITHHELD)}
+
+
+def sensitive_related(model) -> bool:
+    """Whether records of ``model`` have sensitive fields of their own (a person, a CSO)."""
+    return bool(POLICY.get(model._meta.label_lower))
+
+
+def withheld(model: type[models.Model]) -> Withheld:
+    label = NAME_WITHHELD if model._meta.label_lower == "towns.person" else RECORD_WITHHELD
+    return Withheld(model._meta.label_lower, str(label))
+
+
+def redacted(
+    instance: models.Model | None,
+    user,
+    *,
+    request=None,
+    related: tuple[str, ...] = (),
+    extra: dict | None = None,
+) -> Redacted | None:
+    """``instance`` as ``user`` may see it (see :class:`Redacted`); None stays None.
+
+    * Concrete fields: every one the policy lets the viewer see. A foreign key becomes the
+      related record redacted by its own rules (or :class:`Withheld`); it is followed only when
+      it is already loaded (``select_related``) or named in ``related``, so no hidden query
+      runs. Raw ids of relations (``person_id``) are never exposed.
+    * Many-to-many and reverse relations: only when prefetched, as a list of the visible
+      related records, redacted; a sensitive relation above the viewer's level is absent.
+    * ``extra``: values the caller computed (already redacted), added as they are.
+
+    A record the viewer may not see at all is :class:`Withheld`. With ``request``, the
+    restricted fields the viewer does see are noted for the access log.
+    """
+    if instance is None:
+        return None
+    model = type(instance)
+    if not record_visible(instance, user):
+        return withheld(model)
+    meta = instance._meta
+    hidden = hidden_fields(instance, user) | NEVER_SHOWN
+    values: dict = {"pk": instance.pk, "id": instance.pk, "withheld": False}
+    fields_cache = instance._state.fields_cache
+    for f in meta.concrete_fields:
+        if f.name in hidden:
+            continue
+        if f.is_relation:
+            if f.name in fields_cache or f.name in related:
+                target = getattr(instance, f.name)
+                values[f.name] = redacted(target, user, request=request)
+            continue
+        values[f.name] = getattr(instance, f.attname)
+        if f.choices:
+            values[f"get_{f.name}_display"] = instance._get_FIELD_display(f)
+    prefetched = getattr(instance, "_prefetched_objects_cache", {})
+    for name, items in prefetched.items():
+        if name in hidden:
+            continue
+        values[name] = [
+            redacted(item, user, request=request) for item in items if record_visible(item, user)
+        ]
+    if "name" in dir(model) and "name" not in hidden and "name_en" not in hidden:
+        values["name"] = instance.name
+    if hasattr(instance, "get_absolute_url"):
+        values["get_absolute_url"] = instance.get_absolute_url()
+        values.setdefault("url", values["get_absolute_url"])
+    if extra:
+        values.update(extra)
+    if request is not None:
+        note_restricted_read(
+            request, instance, restricted_fields_shown(instance, user) & set(values)
+        )
+    return Redacted(meta.label_lower, values, _label_of(instance, hidden, values))
+
+
+def redacted_list(instances, user, *, request=None, related: tuple[str, ...] = ()) -> list:
+    """Every record of ``instances`` the viewer may see, redacted (hidden ones left out)."""
+    return [
+        redacted(i, user, request=request, related=related)
+        for i in instances
+        if record_visible(i, user)
+    ]

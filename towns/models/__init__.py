@@ -25,15 +25,38 @@ from towns.models.power import (
     Tie,
     TieKind,
 )
+from towns.models.society import (
+    Availability,
+    CommunicationSite,
+    EngagementLevel,
+    EventKind,
+    EventOutcome,
+    Instrument,
+    ManagementMechanism,
+    MechanismKind,
+    Openness,
+    SelfOrganisationEvent,
+    SiteKind,
+    SiteOperator,
+    SocietyMeasure,
+    SocietyObservation,
+    WayOfLife,
+    WayOfLifeCategory,
+)
 
 __all__ = [
     "Activity",
     "ActivityField",
     "ActivityStatus",
     "Appointment",
+    "Availability",
+    "CommunicationSite",
     "CorporateSector",
     "Direction",
     "District",
+    "EngagementLevel",
+    "EventKind",
+    "EventOutcome",
     "GroupKind",
     "GroupMembership",
     "GroupOrigin",
@@ -42,12 +65,21 @@ __all__ = [
     "IndicatorValue",
     "Influence",
     "InfluenceGroup",
+    "Instrument",
+    "ManagementMechanism",
+    "MechanismKind",
+    "Openness",
     "Origin",
     "Person",
     "Post",
     "PostKind",
     "RecruitedFrom",
     "Region",
+    "SelfOrganisationEvent",
+    "SiteKind",
+    "SiteOperator",
+    "SocietyMeasure",
+    "SocietyObservation",
     "Stance",
     "StandardKind",
     "Tie",
@@ -55,10 +87,20 @@ __all__ = [
     "Town",
     "TownKind",
     "Typology",
+    "WayOfLife",
+    "WayOfLifeCategory",
 ]
 
 # The many-to-many links (sources, influencing groups and persons) are audited too.
 from governance.models import audited_links
 
 for _model in (Person, InfluenceGroup, GroupMembership, Influence, Appointment, Tie, Activity):
+    audited_links(_model)
+for _model in (
+    ManagementMechanism,
+    SocietyObservation,
+    SelfOrganisationEvent,
+    WayOfLife,
+    CommunicationSite,
+):
     audited_links(_model)
