@@ -57,6 +57,7 @@ from governance.audit import (
     tracked_fields,
     validation_message,
 )
+from governance.entry import apply_entry_defaults, describe_access_levels
 from governance.models import ReviewEvent, Source
 from governance.services import VersionConflict, audit_context, is_versioned, record_save
 from governance.workflow import (
@@ -210,6 +211,12 @@ class AtlasAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A new record starts with the research team's defaults (governance.entry).
+        given = kwargs.get("initial") or {}
+        for name, value in apply_entry_defaults(self.instance, explicit=given).items():
+            if name in self.fields:
+                self.initial[name] = value
+        describe_access_levels(self)
         if not is_versioned(self.instance):
             self.fields.pop(LOADED_VERSION, None)
         elif self.instance.pk is not None and not self.instance._state.adding:
@@ -815,12 +822,20 @@ class ResearchAdmin(AtlasModelAdmin):
 class ReviewEventAdmin(admin.ModelAdmin):
     """The workflow log: read-only, for everyone who works on the data."""
 
-    list_display = ["at", "action", "model", "object_repr", "from_state", "to_state", "actor"]
+    list_display = ["at", "action", "record_kind", "object_repr", "step", "actor"]
     list_filter = ["action", "model"]
     list_select_related = ["actor"]
     search_fields = ["object_repr", "object_id", "comment"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in ReviewEvent._meta.fields]
+
+    @admin.display(description=_("kind of record"), ordering="model")
+    def record_kind(self, event):
+        return event.record_kind
+
+    @admin.display(description=_("state"))
+    def step(self, event):
+        return f"{event.from_state_label or '—'} → {event.to_state_label or '—'}"
 
     def has_add_permission(self, request):
         return False

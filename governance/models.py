@@ -207,6 +207,29 @@ class ReviewEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.object_repr}"
 
+    @property
+    def record_kind(self) -> str:
+        """The kind of record in words ("cooperation case"), not a label ("csos.cooperationcase")."""
+        from django.apps import apps
+
+        try:
+            return str(apps.get_model(self.model)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.model
+
+    @property
+    def from_state_label(self) -> str:
+        return state_label(self.from_state)
+
+    @property
+    def to_state_label(self) -> str:
+        return state_label(self.to_state)
+
+
+def state_label(code: str) -> str:
+    """The words of a publication state code ("in_review" → "In review"); "" stays ""."""
+    return str(PublicationState(code).label) if code in PublicationState.values else code
+
 
 class FieldAccessLog(models.Model):
     """Who read restricted fields of which record through the API, and when (never the values)."""
@@ -285,6 +308,50 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+
+class EntryDefault(models.Model):
+    """The access level and state a new record of one kind starts with, set by the research team.
+
+    Without a row the model's own defaults apply (restricted, draft). Used as the initial values
+    of admin forms and the workspace, and for API creates and imports that do not say
+    (:mod:`governance.entry`). Only reviewers and admins edit these rows; a new record can never
+    start as published: publishing always goes through a reviewer.
+    """
+
+    model = models.CharField(
+        _("kind of record"),
+        max_length=64,
+        unique=True,
+        help_text=_("The model's label, e.g. towns.indicatorvalue."),
+    )
+    access_level = models.CharField(
+        _("access level"), max_length=12, choices=AccessLevel, default=AccessLevel.RESTRICTED
+    )
+    state = models.CharField(
+        _("publication state"),
+        max_length=12,
+        choices=[
+            (PublicationState.DRAFT, PublicationState.DRAFT.label),
+            (PublicationState.IN_REVIEW, PublicationState.IN_REVIEW.label),
+        ],
+        default=PublicationState.DRAFT,
+    )
+
+    class Meta:
+        ordering = ["model"]
+        verbose_name = _("entry default")
+        verbose_name_plural = _("entry defaults")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="published"),
+                name="entry_default_never_published",
+                violation_error_message=_("A new record is never published without review."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.model
 
 
 def audited_links(model: type[models.Model]) -> None:
