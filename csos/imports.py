@@ -215,8 +215,18 @@ class AllOrNothingResource(resources.ModelResource):
         return out
 
     def do_instance_save(self, instance, is_create):
+        # Saved with its many-to-many values in save_m2m, as one call of the service: a change
+        # to a published record then waits for review whole (governance.revisions).
+        pass
+
+    def save_m2m(self, instance, row, **kwargs):
         # The service validates again and writes the audit row with who and how.
-        record_save(instance=instance, actor=self._actor, via="import")
+        m2m = {
+            field.attribute: list(field.clean(row) or [])
+            for field in self.get_import_fields()
+            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row
+        }
+        record_save(instance=instance, actor=self._actor, via="import", m2m=m2m)
 
 
 class CSOResource(AllOrNothingResource):

@@ -30,6 +30,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import (
     FieldDoesNotExist,
     ObjectDoesNotExist,
@@ -41,6 +42,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +60,8 @@ from governance.audit import (
     validation_message,
 )
 from governance.entry import apply_entry_defaults, describe_access_levels
-from governance.models import ReviewEvent, Source
+from governance import revisions
+from governance.models import ReviewEvent, Revision, Source
 from governance.services import VersionConflict, audit_context, is_versioned, record_save
 from governance.workflow import (
     may_publish,
@@ -202,6 +205,9 @@ class AtlasAdminForm(forms.ModelForm):
     """
 
     rejected: dict[str | None, tuple[str, ValidationError]] = {}
+    #: The user whose pending revisions the form shows (set per request, see with_pending).
+    pending_author_id: int | None = None
+    pending_cache: dict | None = None
 
     #: The version of the record the form was loaded with (the optimistic lock, see
     #: governance.services): a save from an older version is refused with what changed.
@@ -210,6 +216,7 @@ class AtlasAdminForm(forms.ModelForm):
     )
 
     def __init__(self, *args, **kwargs):
+        kwargs = self._show_pending_version(kwargs)
         super().__init__(*args, **kwargs)
         # A new record starts with the research team's defaults (governance.entry).
         given = kwargs.get("initial") or {}
@@ -223,6 +230,25 @@ class AtlasAdminForm(forms.ModelForm):
             self.fields[LOADED_VERSION].initial = self.instance.version
             self._renew_version_after_conflict()
         self._preload_autocomplete()
+
+    def _show_pending_version(self, kwargs: dict) -> dict:
+        """An author sees their own pending revision of the record (governance.revisions): its
+        values fill the form, so that saving again refines the same revision."""
+        instance = kwargs.get("instance")
+        if self.pending_author_id is None or instance is None or instance.pk is None:
+            return kwargs
+        cls = type(self)
+        if cls.pending_cache is None:
+            cls.pending_cache = {
+                (r.content_type_id, r.object_id): r
+                for r in revisions.pending_revisions().filter(author_id=self.pending_author_id)
+            }
+        content_type = ContentType.objects.get_for_model(instance, for_concrete_model=False)
+        revision = cls.pending_cache.get((content_type.id, instance.pk))
+        if revision is None:
+            return kwargs
+        m2m = revisions.overlay(instance, revision.changes)
+        return {**kwargs, "initial": {**m2m, **(kwargs.get("initial") or {})}}
 
     def _renew_version_after_conflict(self) -> None:
         """After a refused save, carry the current version: the user has now been told what
@@ -291,6 +317,15 @@ class AtlasAdminForm(forms.ModelForm):
             return name
 
 
+def with_pending(form_class, request):
+    """``form_class``, showing the pending revisions of this request's user (a fresh cache)."""
+    return type(
+        form_class.__name__,
+        (form_class,),
+        {"pending_author_id": getattr(request.user, "pk", None), "pending_cache": None},
+    )
+
+
 def with_rejected(form_class, request):
     """``form_class``, carrying the errors of this request's rejected save if there was one."""
     rejected = getattr(request, "_atlas_rejected", None)
@@ -321,7 +356,8 @@ class AtlasInlineMixin(PreloadedAutocompleteAdminMixin):
     show_change_link = True
 
     def get_formset(self, request, obj=None, **kwargs):
-        kwargs["form"] = with_rejected(kwargs.get("form", self.form), request)
+        form = with_rejected(kwargs.get("form", self.form), request)
+        kwargs["form"] = with_pending(form, request)
         return super().get_formset(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
@@ -360,7 +396,7 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        return with_rejected(form_class, request)
+        return with_pending(with_rejected(form_class, request), request)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -368,13 +404,94 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
         return with_loaded_version(fieldsets, self.model, include=include)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except SaveRejected as rejected:
-            # Django's view ran in a transaction that the exception rolled back: nothing is
-            # written (no row, no history event). Show the same POST again, now with the errors.
-            request._atlas_rejected = rejected.errors
-            return super().changeform_view(request, object_id, form_url, extra_context)
+        if object_id and request.method == "GET":
+            self.tell_pending(request, object_id)
+        with revisions.collecting():
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except SaveRejected as rejected:
+                # Django's view ran in a transaction that the exception rolled back: nothing is
+                # written (no row, no history event). Show the same POST again, with the errors.
+                request._atlas_rejected = rejected.errors
+                return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        with revisions.collecting():
+            return super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        with revisions.collecting():  # list actions and "delete selected"
+            return super().changelist_view(request, extra_context)
+
+    # -- review of changes (governance.revisions)
+
+    def tell_pending(self, request, object_id) -> None:
+        """On a change form: the user's own pending or sent-back change, others' pending ones."""
+        obj = self.model._base_manager.filter(pk=unquote(object_id)).first() if object_id else None
+        if obj is None or not is_versioned(obj):
+            return
+        for revision in revisions.revisions_for_record(obj).exclude(
+            status__in=[Revision.Status.APPROVED, Revision.Status.WITHDRAWN]
+        )[:5]:
+            url = reverse("admin:governance_revision_change", args=[revision.pk])
+            mine = revision.author_id == request.user.pk
+            values = {
+                "when": revision.updated_at.strftime("%Y-%m-%d %H:%M"),
+                "who": revision.author or "?",
+                "url": url,
+                "comment": revision.comment,
+            }
+            if revision.status == Revision.Status.SENT_BACK:
+                if mine:
+                    self.message_user(
+                        request,
+                        format_html(
+                            gettext("Your change (<a href=\"{url}\">see it</a>) was sent back: {comment}"),
+                            **values,
+                        ),
+                        messages.WARNING,
+                    )
+            elif mine:
+                self.message_user(
+                    request,
+                    format_html(
+                        gettext(
+                            "The form shows your change of {when}, waiting for review "
+                            "(<a href=\"{url}\">see it</a>); the public sees the published version."
+                        ),
+                        **values,
+                    ),
+                    messages.INFO,
+                )
+            else:
+                self.message_user(
+                    request,
+                    format_html(
+                        gettext(
+                            "A change by {who} of {when} is waiting for review "
+                            "(<a href=\"{url}\">see it</a>); the form shows the published version."
+                        ),
+                        **values,
+                    ),
+                    messages.INFO,
+                )
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        made = revisions.collected()
+        if made and level == messages.SUCCESS:
+            # Django would say "changed" or "deleted": nothing the public sees has changed yet.
+            if getattr(request, "_atlas_review_told", False):
+                return
+            request._atlas_review_told = True
+            message = ngettext(
+                "Saved for review: %(count)d change waits for a reviewer's approval; until then "
+                "everyone else sees the published version.",
+                "Saved for review: %(count)d changes wait for a reviewer's approval; until then "
+                "everyone else sees the published version.",
+                len({r.pk for r in made}),
+            ) % {"count": len({r.pk for r in made})}
+            level = messages.WARNING
+        return super().message_user(request, message, level, *args, **kwargs)
 
     def save_model(self, request, obj, form, change):
         try:
@@ -401,7 +518,7 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
                 except (ValidationError, PermissionDenied) as error:
                     label = f"{obj._meta.verbose_name} «{obj}»"
                     raise SaveRejected({None: (label, as_validation_error(error))}) from error
-            else:
+            elif not revisions.propose_removal(instance=obj, actor=request.user, via="admin"):
                 with audit_context(actor=request.user, via="admin"):
                     obj.delete()
         for row in formset.saved_forms:
@@ -415,10 +532,17 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
                 raise SaveRejected({row.prefix: (label, error)}) from error
 
     def delete_model(self, request, obj):
+        # Removing a record the public sees (a town, a post...) waits for a reviewer.
+        if revisions.propose_removal(instance=obj, actor=request.user, via="admin"):
+            return
         with audit_context(actor=request.user, via="admin"):
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
+        if revisions.is_reference(self.model):
+            for obj in queryset:
+                self.delete_model(request, obj)
+            return
         with audit_context(actor=request.user, via="admin"):
             super().delete_queryset(request, queryset)
 
@@ -799,6 +923,8 @@ class ResearchAdmin(AtlasModelAdmin):
                 type(obj)._base_manager.filter(pk=obj.pk).values_list("state", flat=True).first()
             ) or ""
         super().save_model(request, obj, form, change)
+        if getattr(obj, "_pending_revision", None) is not None:
+            return  # the state moves when a reviewer approves the change (governance.revisions)
         after = getattr(obj, "state", "")
         if after and after != (before or "draft"):
             action = FORM_STATE_ACTIONS.get(after)
@@ -1022,3 +1148,7 @@ class SourceAdmin(ResearchAdmin):
             {"fields": ["state", "access_level", "is_synthetic", "created_at", "updated_at"]},
         ),
     ]
+
+
+# The admin of changes for review lives in its own module (registered on import).
+from governance import admin_revisions  # noqa: E402, F401

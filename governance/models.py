@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pghistory
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -181,6 +184,8 @@ class ReviewEvent(models.Model):
         DELETE = "delete", _("Deleted (recoverable)")
         RESTORE = "restore", _("Restored")
         PURGE = "purge", _("Purged")
+        APPROVE = "approve", _("Change approved")
+        SEND_BACK = "send_back", _("Change sent back")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -371,3 +376,75 @@ def audited_links(model: type[models.Model]) -> None:
             app_label=model._meta.app_label,
             model_name=f"{model.__name__}{field.name.title().replace('_', '')}Event",
         )(through)
+
+
+class Revision(models.Model):
+    """A change to a record under review, waiting for a reviewer (see governance.revisions).
+
+    The record's row keeps its published values until a reviewer approves: every read path
+    reads the row, so the public and partners see the published version. ``changes`` maps
+    field names to ``{"old": …, "new": …}`` (JSON values as the field stores them; lists of
+    ids for many-to-many relations). ``base_version`` is the record's version when the change
+    was proposed; approval compares each field's current value with its ``old`` value and
+    refuses when another change touched the same field meanwhile.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        SENT_BACK = "sent_back", _("Sent back")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", _("Change")
+        DELETE = "delete", _("Deletion")
+
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", verbose_name=_("kind of record"), on_delete=models.PROTECT
+    )
+    object_id = models.BigIntegerField(_("record id"))
+    record = GenericForeignKey("content_type", "object_id")
+    object_repr = models.CharField(_("record"), max_length=200)
+    #: The towns the record belongs to (ids), for the reviewers' queue by town.
+    towns = ArrayField(models.BigIntegerField(), verbose_name=_("towns"), default=list, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind, default=Kind.CHANGE)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.PENDING, db_index=True
+    )
+    changes = models.JSONField(_("changes"), default=dict, encoder=DjangoJSONEncoder)
+    base_version = models.PositiveIntegerField(_("based on version"), null=True)
+    via = models.CharField(_("made through"), max_length=20, blank=True)
+    author = models.ForeignKey(
+        "auth.User", verbose_name=_("author"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+    reviewer = models.ForeignKey(
+        "auth.User",
+        verbose_name=_("reviewer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    comment = models.TextField(_("reviewer's comment"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("change for review")
+        verbose_name_plural = _("changes for review")
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="revision_record"),
+            GinIndex(fields=["towns"], name="revision_towns"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "author"],
+                condition=models.Q(status="pending"),
+                name="revision_one_pending_per_author",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.object_repr}"

@@ -266,11 +266,20 @@ def record_save(
     version the writer started from (as loaded, or as the form or API client sent it back).
     Otherwise :class:`VersionConflict` (a ``ValidationError``) is raised before anything is
     written. A new record starts at version 1.
+
+    A change to a record under review (a published research record, any reference record) is
+    not written: it is validated the same way and stored as the author's pending revision
+    (:func:`governance.revisions.propose`, which sets ``instance._pending_revision``) until a
+    reviewer approves it.
     """
+    from governance.revisions import propose
+
     versioned = is_versioned(instance)
     started_from = getattr(instance, VERSION_FIELD, None) if versioned else None
     try:
         with audit_context(actor=actor, via=via):
+            if versioned and propose(instance=instance, actor=actor, via=via, m2m=m2m):
+                return instance
             if versioned and instance._state.adding:
                 setattr(instance, VERSION_FIELD, 1)
             elif versioned:

@@ -29,10 +29,15 @@ Choices, stated so that they can be argued with:
 * Purging removes only records that were deleted first: nobody removes a live record by
   mistake, and even a purged record can be recreated from its history
   (:func:`governance.audit.record_restore_version`).
+* A change to a published record, its deletion and its restoration are not written at once:
+  they wait as a revision for a reviewer's approval (:mod:`governance.revisions`); the steps
+  here then return the record as it was, with ``_pending_revision`` set and no workflow event.
+  "Unpublish", a reviewer's step, is written directly.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +49,7 @@ from django.utils.translation import gettext_lazy
 
 from governance.access import PublicationState
 from governance.models import ReviewEvent
+from governance.revisions import direct_writes
 from governance.services import audit_context, claim_check, record_save
 
 SaveService = Callable[..., models.Model]
@@ -185,15 +191,18 @@ def _review_step(
             _require_model_permission(actor, record, "change")
         _require_live(record)
         _require_state(record, {from_state}, str(step))
-        return _move(
-            record=record,
-            actor=actor,
-            to_state=to_state,
-            action=action,
-            via=via,
-            save_service=save_service,
-            comment=comment,
-        )
+        # Only "unpublish" changes a published record, and only reviewers take it: taking a
+        # record off the public needs no second review (governance.revisions).
+        with direct_writes(name) if only_publishers else contextlib.nullcontext():
+            return _move(
+                record=record,
+                actor=actor,
+                to_state=to_state,
+                action=action,
+                via=via,
+                save_service=save_service,
+                comment=comment,
+            )
 
     service.__name__ = service.__qualname__ = name
     service.__doc__ = doc
@@ -256,6 +265,10 @@ def record_soft_delete(
     except ValidationError:
         record.deleted_at = None
         raise
+    if getattr(record, "_pending_revision", None) is not None:
+        # A published record: the deletion waits for a reviewer (governance.revisions).
+        record.deleted_at = None
+        return record
     review_event_log(
         record=record,
         actor=actor,
@@ -278,8 +291,12 @@ def record_restore_deleted(
     _require_model_permission(actor, record, "delete")
     if record.deleted_at is None:
         raise ValidationError(_("This record is not deleted."))
-    record.deleted_at = None
+    deleted_at, record.deleted_at = record.deleted_at, None
     save_service(instance=record, actor=actor, via=via)
+    if getattr(record, "_pending_revision", None) is not None:
+        # A published record comes back to the public only when a reviewer approves.
+        record.deleted_at = deleted_at
+        return record
     review_event_log(
         record=record,
         actor=actor,

@@ -447,7 +447,34 @@ class ServiceWriteMixin:
         except VersionConflict as conflict:
             # Another write landed between our read and our save (the row lock decided).
             return self.conflict_response(conflict)
+        if getattr(instance, "_pending_revision", None) is not None:
+            return self.pending_response(instance)
         return self._respond(instance, serializer, status.HTTP_200_OK)
+
+    def pending_response(self, instance) -> Response:
+        """202: the change waits for a reviewer (governance.revisions); the record as published."""
+        revision = instance._pending_revision
+        try:
+            current = self.detail_serializer(self.get_queryset().get(pk=instance.pk)).data
+        except instance.DoesNotExist:
+            current = None
+        return Response(
+            {
+                "detail": gettext(
+                    "Saved for review: a reviewer must approve this change before anyone "
+                    "else sees it. Until then the record stays as published."
+                ),
+                "code": "pending_review",
+                "revision": {
+                    "id": revision.pk,
+                    "kind": revision.kind,
+                    "fields": sorted(revision.changes),
+                    "status": revision.status,
+                },
+                "current": current,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
 
     def destroy(self, request, *args, **kwargs):
         instance = self.get_object()
@@ -460,6 +487,8 @@ class ServiceWriteMixin:
             self.perform_destroy(instance)
         except VersionConflict as conflict:
             return self.conflict_response(conflict)
+        if getattr(instance, "_pending_revision", None) is not None:
+            return self.pending_response(instance)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_destroy(self, instance):
