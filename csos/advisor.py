@@ -56,6 +56,7 @@ from csos.models import Outcome, Strategy
 from csos.network import NetworkMetrics
 from towns.models.activities import Stance
 from towns.models.places import Typology
+from towns.society import EnrichmentEvidence
 
 Status = Literal["open", "promising", "closed"]
 Control = Literal["our_own", "alien", "balanced"]
@@ -79,6 +80,24 @@ MISSING_STANCE = gettext_noop("LA's stance towards the gap (not observed for any
 MISSING_CSOS = gettext_noop("CSO landscape (no CSO recorded for this town)")
 MISSING_NETWORK = gettext_noop("CSO network (links between the CSOs not measured)")
 MISSING_ASSETS = gettext_noop("Cultural assets (none recorded)")
+
+
+#: The inputs of the advisor, by name, as ``AdvisorInputs.synthetic_inputs`` names them.
+INPUT_NAMES = (
+    "influence",
+    "activities",
+    "csos",
+    "network",
+    "past_cases",
+    "cultural_assets",
+    "society",
+)
+#: The inputs each option reads (its verdict is derived from synthetic data when one of them is).
+OPTION_INPUTS = {
+    1: ("influence", "activities", "csos", "past_cases"),
+    2: ("influence", "activities", "csos", "network", "past_cases"),
+    3: ("activities", "cultural_assets", "past_cases", "society"),
+}
 
 
 def missing_cases(option: int) -> str:
@@ -105,6 +124,12 @@ class AdvisorInputs:
     network: NetworkMetrics | None = None
     past_cases: list[tuple[int, str]] = field(default_factory=list)
     cultural_assets: int = 0
+    #: Communication sites, ways of life, self-organisation and engagement (towns.society), for
+    #: option 3; None when not gathered (the rules then read the cultural assets alone).
+    enrichment: EnrichmentEvidence | None = None
+    #: Which inputs rest on at least one synthetic (generated) record: names from
+    #: :data:`INPUT_NAMES`. Advice read from them says so.
+    synthetic_inputs: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # Inconsistent inputs would produce confident but wrong advice: refuse them loudly.
@@ -134,6 +159,9 @@ class AdvisorInputs:
         for strategy, outcome in self.past_cases:
             if strategy not in Strategy.values or outcome not in Outcome.values:
                 raise ValueError(f"Unknown past case ({strategy!r}, {outcome!r}).")
+        unknown_inputs = set(self.synthetic_inputs) - set(INPUT_NAMES)
+        if unknown_inputs:
+            raise ValueError(f"Unknown inputs {sorted(unknown_inputs)}.")
 
     @property
     def csos_total(self) -> int:
@@ -148,10 +176,16 @@ class StrategyAdvice:
     status: Status
     reasons: list[str]
     missing: list[str]
+    #: The inputs of this option that rest on synthetic records (empty when all are real).
+    synthetic_inputs: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return str(Strategy(self.option).label)
+
+    @property
+    def derived_from_synthetic(self) -> bool:
+        return bool(self.synthetic_inputs)
 
 
 @dataclass(frozen=True)
@@ -428,15 +462,32 @@ def _option_enrichment(inputs: AdvisorInputs, facts: _Facts) -> tuple[Status, li
         else None
     )
     evidence = _present(facts.gap_reason, assets)
-    if inputs.cultural_assets and facts.leaning in ("accepting", "ignoring"):
-        lead = _(
-            "The town has cultural assets and the LA lets activity in the gap happen: community, "
-            "culture and places to meet can grow around them."
+    base = _society_evidence(inputs.enrichment, evidence, missing) or bool(inputs.cultural_assets)
+    if base and facts.leaning in ("accepting", "ignoring"):
+        lead = (
+            _(
+                "The town has cultural assets and the LA lets activity in the gap happen: "
+                "community, culture and places to meet can grow around them."
+            )
+            if inputs.cultural_assets
+            else _(
+                "Places open to independent activity or living self-organisation are recorded "
+                "and the LA lets activity in the gap happen: community can grow from them."
+            )
         )
         return "promising", [lead, *evidence], missing
-    if not inputs.cultural_assets and facts.leaning == "suppressive":
-        lead = _(
-            "The LA suppresses activity in the gap and no cultural asset is recorded to build on."
+    if not base and facts.leaning == "suppressive":
+        lead = (
+            _(
+                "The LA suppresses activity in the gap and no cultural asset is recorded to "
+                "build on."
+            )
+            if inputs.enrichment is None
+            else _(
+                "The LA suppresses activity in the gap and nothing is recorded to build on: no "
+                "cultural asset, no place open to independent activity, no living "
+                "self-organisation."
+            )
         )
         return "closed", [lead, *evidence], missing
     if facts.leaning == "suppressive":
@@ -448,6 +499,19 @@ def _option_enrichment(inputs: AdvisorInputs, facts: _Facts) -> tuple[Status, li
             ),
         )
     return "open", evidence, missing
+
+
+def _society_evidence(
+    society: EnrichmentEvidence | None, evidence: list[str], missing: list[str]
+) -> bool:
+    """Add what option 3 can build on (towns.society) to the reasons and the missing data;
+    True when there is a base: a place open to independent activity or living
+    self-organisation."""
+    if society is None:
+        return False
+    evidence.extend(society.reasons())
+    missing.extend(society.missing())
+    return society.has_base
 
 
 def _apply_cases(
@@ -518,7 +582,22 @@ def advise(inputs: AdvisorInputs) -> list[StrategyAdvice]:
                     "missing data is gathered."
                 )
             )
+        synthetic = [name for name in OPTION_INPUTS[option] if name in inputs.synthetic_inputs]
+        if synthetic:
+            reasons.append(
+                _(
+                    "This advice is computed from synthetic demonstration data (%(inputs)s): "
+                    "it says nothing about the town until researchers record real evidence."
+                )
+                % {"inputs": ", ".join(synthetic)}
+            )
         advice.append(
-            StrategyAdvice(option=option, status=status, reasons=reasons, missing=missing)
+            StrategyAdvice(
+                option=option,
+                status=status,
+                reasons=reasons,
+                missing=missing,
+                synthetic_inputs=synthetic,
+            )
         )
     return advice

@@ -871,7 +871,7 @@ CASES = [
         Outcome.SUCCESS,
         "Corporate solidarity of the community made the request impossible to ignore; the "
         "council gained a visible success for its own indicators (details demo).",
-        presentation=True,
+        # The road is invented: the presentation describes the community, not this case.
     ),
     # Option 2: strengthening "marginalised" CSO actors.
     DemoCase(

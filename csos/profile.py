@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csos.advisor import AdvisorInputs, StrategyAdvice, advise
 from csos.models import CSO, Character, CooperationCase, CSOLeadership, CSOLink, CulturalAsset
 from csos.network import NetworkMetrics, network_metrics
-from governance.access import may_see_level
-from towns.models import Activity, Person, Region, Town
+from governance.access import PublicationState, may_see_level
+from towns.models import Activity, Influence, Person, Region, Town
 from towns.models.activities import ActivityStatus
 from towns.pages import Chart
 
@@ -42,7 +43,9 @@ def _current_csos(qs: QuerySet[CSO], day: date) -> list[dict]:
         Q(founding_year__isnull=True) | Q(founding_year__lte=day.year),
     )
     return list(
-        qs.values("pk", "slug", "character", "leaders_access_level").distinct().order_by("slug")
+        qs.values("pk", "slug", "character", "leaders_access_level", "is_synthetic")
+        .distinct()
+        .order_by("slug")
     )
 
 
@@ -107,18 +110,57 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
     activities = (
         Activity.objects.visible_to(user)
         .filter(town=town)
-        .values("status", "la_stance")
+        .values("status", "la_stance", "is_synthetic")
         .annotate(n=Count("pk"))
         .order_by()
     )
     activities_total = 0
     gap_stances: Counter[str] = Counter()
+    synthetic: set[str] = set()
     for row in activities:
         activities_total += row["n"]
         if row["status"] == ActivityStatus.GAP:
             gap_stances[row["la_stance"]] += row["n"]
+            if row["is_synthetic"]:
+                synthetic.add("activities")
 
-    cases = CooperationCase.objects.visible_to(user).filter(town=town).order_by("pk")
+    cases = list(
+        CooperationCase.objects.visible_to(user)
+        .filter(town=town)
+        .order_by("pk")
+        .values_list("strategy", "outcome", "is_synthetic")
+    )
+    # One query for the assets and for whether the stored typology and share (computed from
+    # every published influence claim, public by design) rest on a synthetic claim.
+    assets = CulturalAsset.objects.visible_to(user).filter(town=OuterRef("pk"))
+    extra = (
+        Town.objects.filter(pk=town.pk)
+        .annotate(
+            n_assets=Coalesce(
+                Subquery(assets.order_by().values("town").annotate(n=Count("pk")).values("n")[:1]),
+                0,
+            ),
+            assets_synthetic=Exists(assets.filter(is_synthetic=True)),
+            influence_synthetic=Exists(
+                Influence.objects.filter(
+                    Q(is_synthetic=True) | Q(group__is_synthetic=True),
+                    town=OuterRef("pk"),
+                    state=PublicationState.PUBLISHED,
+                    deleted_at__isnull=True,
+                )
+            ),
+        )
+        .values("n_assets", "assets_synthetic", "influence_synthetic")
+        .get()
+    )
+    if any(case[2] for case in cases):
+        synthetic.add("past_cases")
+    if extra["assets_synthetic"]:
+        synthetic.add("cultural_assets")
+    if any(row["is_synthetic"] for row in rows):
+        synthetic.update(("csos", "network"))
+    if extra["influence_synthetic"]:
+        synthetic.add("influence")
     return AdvisorInputs(
         typology=town.typology or None,
         own_share=float(town.own_share) if town.own_share is not None else None,
@@ -129,8 +171,9 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         gongo_csos=characters[Character.GONGO],
         other_csos=len(rows) - characters[Character.INDEPENDENT] - characters[Character.GONGO],
         network=_network_of(rows, user=user, day=day),
-        past_cases=list(cases.values_list("strategy", "outcome")),
-        cultural_assets=CulturalAsset.objects.visible_to(user).filter(town=town).count(),
+        past_cases=[(strategy, outcome) for strategy, outcome, _synthetic in cases],
+        cultural_assets=extra["n_assets"],
+        synthetic_inputs=frozenset(synthetic),
     )
 
 

@@ -64,6 +64,14 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
 
 DEBUG = _bool("DEBUG", False)
 
+# Synthetic (demonstration) data: generated indicator values, invented people and cases.
+# DEMO_RESEARCH: whether ``load_demo`` loads the demonstration research on top of the real
+# places (off: places only, what a real research team starts from). Production (DEBUG off)
+# refuses synthetic data unless ALLOW_SYNTHETIC_DATA=true; while any synthetic record is public,
+# every page carries a "demonstration data" banner (towns.context_processors).
+DEMO_RESEARCH = _bool("DEMO_RESEARCH", True)
+ALLOW_SYNTHETIC_DATA = _bool("ALLOW_SYNTHETIC_DATA", DEBUG)
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY:
     if not DEBUG:
@@ -202,6 +210,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "towns.context_processors.demonstration_data",
             ],
         },
     },

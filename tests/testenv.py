@@ -10,6 +10,8 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The suite loads the demonstration research (synthetic data) under production settings.
+os.environ.setdefault("ALLOW_SYNTHETIC_DATA", "true")
 # One static folder per pytest-xdist worker: parallel collectstatic runs must not collide.
 # (The controller process sets it first and its workers inherit it: a worker replaces an
 # inherited automatic value with its own.)

@@ -254,7 +254,7 @@ def balance_chart(profile: TownProfile) -> Chart:
             "colours": ["#0072B2", "#D55E00"],
             "empty": balance.own_share is None,
         },
-        synthetic=any(i.is_synthetic for i in profile.influences),
+        synthetic=balance.derived_from_synthetic,
         note=balance.explanation,
     )
 

@@ -13,16 +13,16 @@ affects them.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from governance.access import PublicationState
+from governance.access import PublicationState, Viewer, viewer_level
 from towns.models import (
     Activity,
     Appointment,
@@ -50,6 +50,8 @@ from towns.scoring import (
 CRITERIA_CODES = ("population", "industrial_enterprises", "cultural_institutions")
 #: Years between the two population figures of the "prospects" criterion.
 TREND_YEARS = 5
+#: Appended to a flag computed from generated figures: it may say nothing about the town.
+SYNTHETIC_NOTE = gettext_lazy("(computed from synthetic demonstration figures)")
 
 
 @dataclass
@@ -66,6 +68,27 @@ class TownProfile:
     appointments: list[Appointment]
     influences: list[Influence]
     flags: list[str]
+
+    @property
+    def synthetic_inputs(self) -> list[str]:
+        """The parts of the profile computed from synthetic (generated) records, by name:
+        "balance", "typology", "criteria", "ventures", "flags". Empty when all are real."""
+        parts = {
+            "balance": self.balance.derived_from_synthetic,
+            "typology": self.typology.derived_from_synthetic,
+            "criteria": any(c.derived_from_synthetic for c in self.criteria),
+            "ventures": any(a.is_synthetic for a, _v in self.ventures),
+            "flags": bool(self.flags)
+            and (
+                any(c.derived_from_synthetic for c in self.criteria)
+                or any(a.is_synthetic for a, v in self.ventures if v.contradicts_stance)
+            ),
+        }
+        return [name for name, synthetic in parts.items() if synthetic]
+
+    @property
+    def derived_from_synthetic(self) -> bool:
+        return bool(self.synthetic_inputs)
 
 
 def active_on(day: date) -> Q:
@@ -90,6 +113,7 @@ def influence_inputs(influences: list[Influence]) -> list[InfluenceInput]:
             kind=i.group.kind,
             strength=i.strength,
             confidence=i.confidence,
+            synthetic=i.is_synthetic or i.group.is_synthetic,
         )
         for i in influences
     ]
@@ -104,17 +128,28 @@ def town_facts(town: Town, values: list[IndicatorValue]) -> TownFacts:
     year is missing.
     """
     series: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    generated: dict[str, set[int]] = defaultdict(set)
     for value in values:
         series[value.indicator.code][value.year] = value.value
+        if value.is_synthetic:
+            generated[value.indicator.code].add(value.year)
 
-    def latest(code: str) -> Decimal | None:
+    def latest(code: str) -> tuple[Decimal | None, bool]:
         years = series.get(code)
-        return years[max(years)] if years else None
+        if not years:
+            return None, False
+        year = max(years)
+        return years[year], year in generated[code]
 
-    population_value = latest("population")
-    if population_value is not None:
+    synthetic: set[str] = set()
+    population_value, population_generated = latest("population")
+    if population_value is not None and not (population_generated and town.population):
         population: int | None = int(population_value.to_integral_value())
+        if population_generated:
+            synthetic.add("population")
     else:
+        # One number per fact: a generated population figure never overrides the town's own
+        # (census or GeoNames) figure shown in its key facts.
         population = town.population
 
     change: float | None = None
@@ -124,14 +159,21 @@ def town_facts(town: Town, values: list[IndicatorValue]) -> TownFacts:
         before = people.get(last_year - TREND_YEARS)
         if before:
             change = float((people[last_year] - before) / before)
+            if {last_year, last_year - TREND_YEARS} & generated["population"]:
+                synthetic.add("population_change_5y")
 
-    industrial = latest("industrial_enterprises")
-    cultural = latest("cultural_institutions")
+    industrial, industrial_generated = latest("industrial_enterprises")
+    cultural, cultural_generated = latest("cultural_institutions")
+    if industrial_generated:
+        synthetic.add("industrial_enterprises")
+    if cultural_generated:
+        synthetic.add("cultural_institutions")
     return TownFacts(
         population=population,
         industrial_enterprises=None if industrial is None else float(industrial),
         cultural_institutions=None if cultural is None else float(cultural),
         population_change_5y=change,
+        synthetic=frozenset(synthetic),
     )
 
 
@@ -197,6 +239,11 @@ def town_profile(town: Town, *, user=None, as_of: date | None = None) -> TownPro
         )
         for activity in activities
     ]
+    # Flags ask a researcher to check a record: they are for researchers, never the public.
+    research = viewer_level(user) == Viewer.RESEARCH
+    flags = profile_flags(town, criteria, ventures) if research else []
+    if not research:
+        ventures = [(a, replace(v, contradicts_stance=False, flag="")) for a, v in ventures]
     return TownProfile(
         town=town,
         as_of=day,
@@ -207,7 +254,7 @@ def town_profile(town: Town, *, user=None, as_of: date | None = None) -> TownPro
         ventures=ventures,
         appointments=appointments,
         influences=influences,
-        flags=profile_flags(town, criteria, ventures),
+        flags=flags,
     )
 
 
@@ -219,18 +266,19 @@ def profile_flags(
     """What a researcher should look at: contradicted predictions and a doubtful town kind."""
     flags = [
         f"{activity.title}: {assessment.flag}"
+        + (f" {SYNTHETIC_NOTE}" if activity.is_synthetic else "")
         for activity, assessment in ventures
         if assessment.contradicts_stance
     ]
-    failing = [str(c.label) for c in criteria if c.holds is False]
+    failing = [c for c in criteria if c.holds is False]
     if town.kind == TownKind.REGIONAL_CITY and failing:
-        flags.append(
-            _(
-                "The town is recorded as a city of regional subordination, but these criteria "
-                "do not hold: %(criteria)s. Check the kind or the figures."
-            )
-            % {"criteria": "; ".join(failing)}
-        )
+        flag = _(
+            "The town is recorded as a city of regional subordination, but these criteria "
+            "do not hold: %(criteria)s. Check the kind or the figures."
+        ) % {"criteria": "; ".join(str(c.label) for c in failing)}
+        if any(c.derived_from_synthetic for c in failing):
+            flag += f" {SYNTHETIC_NOTE}"
+        flags.append(flag)
     return flags
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -87,6 +87,8 @@ class InfluenceInput:
     kind: str
     strength: int
     confidence: str
+    #: The claim (or its group) is generated demonstration data, not a researched fact.
+    synthetic: bool = False
 
     def __post_init__(self) -> None:
         if self.origin not in ORIGINS:
@@ -117,6 +119,10 @@ class Balance:
     own_weight: float
     alien_weight: float
     explanation: str
+    #: Computed from at least one synthetic claim: shown with the "synthetic" marker.
+    derived_from_synthetic: bool = False
+    #: How many claims it rests on.
+    claims: int = 0
 
 
 def _side_summary(influences: Sequence[InfluenceInput]) -> str:
@@ -150,6 +156,7 @@ def influence_balance(influences: Iterable[InfluenceInput]) -> Balance:
     claims): a balance of nothing is unknown, not 50/50.
     """
     items = list(influences)
+    synthetic = any(i.synthetic for i in items)
     own = [i for i in items if i.origin == GroupOrigin.OUR_OWN]
     alien = [i for i in items if i.origin == GroupOrigin.ALIEN]
     own_weight = sum(i.weight for i in own)
@@ -209,6 +216,8 @@ def influence_balance(influences: Iterable[InfluenceInput]) -> Balance:
         own_weight=own_weight,
         alien_weight=alien_weight,
         explanation=f"{first} {second}",
+        derived_from_synthetic=synthetic,
+        claims=len(items),
     )
 
 
@@ -224,6 +233,8 @@ class TypologyResult:
     label: str
     explanation: str
     shares_by_kind: dict[str, float] = field(default_factory=dict)
+    #: Computed from at least one synthetic claim.
+    derived_from_synthetic: bool = False
 
 
 def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
@@ -241,6 +252,7 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
     ``shares_by_kind`` maps each kind present to its share of the total weight.
     """
     items = list(influences)
+    synthetic = any(i.synthetic for i in items)
     weights: dict[str, float] = defaultdict(float)
     for item in items:
         weights[item.kind] += item.weight
@@ -263,7 +275,7 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
                 "minimum": _number(MIN_TYPOLOGY_WEIGHT),
             }
         shares = {kind: weight / total for kind, weight in weights.items()} if total else {}
-        return TypologyResult(Typology.INSUFFICIENT.value, explanation, shares)
+        return TypologyResult(Typology.INSUFFICIENT.value, explanation, shares, synthetic)
 
     shares = {kind: weight / total for kind, weight in weights.items()}
     ranked = sorted(shares, key=lambda k: (-shares[k], _KIND_ORDER[k]))
@@ -294,7 +306,7 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
             "why": why,
             "type": Typology(label).label,
         }
-        return TypologyResult(str(label), explanation, shares)
+        return TypologyResult(str(label), explanation, shares, synthetic)
 
     if dominant:
         explanation = _(
@@ -308,7 +320,7 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
             "of the weighted influence and at least twice the share of the next, so the town "
             "is mixed."
         ) % {"parts": parts}
-    return TypologyResult(Typology.MIXED.value, explanation, shares)
+    return TypologyResult(Typology.MIXED.value, explanation, shares, synthetic)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +345,8 @@ class TownFacts:
     industrial_enterprises: float | None
     cultural_institutions: float | None
     population_change_5y: float | None
+    #: The fields whose figure is generated demonstration data (e.g. {"industrial_enterprises"}).
+    synthetic: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -344,6 +358,8 @@ class CriterionResult:
     holds: bool | None
     evidence: str
     missing: list[str] = field(default_factory=list)
+    #: The figure it is checked against is synthetic: shown with the "synthetic" marker.
+    derived_from_synthetic: bool = False
 
 
 def _count(value: float) -> str:
@@ -445,7 +461,21 @@ def regional_subordination_check(facts: TownFacts) -> list[CriterionResult]:
                 "prospects", label, holds, evidence % {"value": f"{abs(change) * 100:.1f}%"}
             )
         )
-    return results
+    return [
+        replace(result, derived_from_synthetic=_FACT_OF[result.code] in facts.synthetic)
+        if result.holds is not None
+        else result
+        for result in results
+    ]
+
+
+#: The TownFacts field each criterion reads.
+_FACT_OF = {
+    "population": "population",
+    "industrial_enterprises": "industrial_enterprises",
+    "cultural_institutions": "cultural_institutions",
+    "prospects": "population_change_5y",
+}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -250,9 +250,12 @@ def panel_chart(request, town: Town, key: str) -> pages.Chart:
 def csv_response(chart: pages.Chart, filename: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Synthetic is never silent: every row says whether it is derived from generated data.
+    response["X-Derived-From-Synthetic"] = "true" if chart.synthetic else "false"
+    flag = "true" if chart.synthetic else "false"
     writer = csv.writer(response, lineterminator="\r\n")
-    writer.writerow([neutralise(str(c)) for c in chart.columns])
-    writer.writerows([_safe_cell(v) for v in row] for row in chart.rows)
+    writer.writerow([*(neutralise(str(c)) for c in chart.columns), "derived_from_synthetic"])
+    writer.writerows([*(_safe_cell(v) for v in row), flag] for row in chart.rows)
     return response
 
 

@@ -26,6 +26,8 @@ def advice_section(town, *, user=None, as_of=None) -> list[dict]:
             "status": advice.status,
             "reasons": list(advice.reasons),
             "missing": list(advice.missing),
+            "synthetic_inputs": list(advice.synthetic_inputs),
+            "derived_from_synthetic": advice.derived_from_synthetic,
         }
         for advice in town_advice(town, user=user, as_of=as_of)
     ]

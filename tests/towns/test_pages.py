@@ -231,7 +231,8 @@ def test_chart_csv_has_the_series_and_the_regional_median(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["Year", "Pastavy", "Regional median"]
+    assert rows[0] == ["Year", "Pastavy", "Regional median", "derived_from_synthetic"]
+    assert {r[-1] for r in rows[1:]} == {"true"}  # the demo's indicator values are generated
     values = dict(
         IndicatorValue.objects.filter(
             town__slug="pastavy", indicator__code="population", quarter=0
@@ -342,6 +343,7 @@ def test_compare_csv_of_every_chart(client):
         "Covered by the indicators",
         "In the gap (neither permitted nor forbidden)",
         "Forbidden",
+        "derived_from_synthetic",
     ]
     assert [r[0] for r in rows[1:]] == ["Pastavy", "Olshany"]
 
@@ -349,12 +351,12 @@ def test_compare_csv_of_every_chart(client):
 def test_town_network_and_cso_network_csv(client):
     network = client.get(reverse("towns:chart-csv", kwargs={"slug": "pastavy", "key": "network"}))
     rows = list(csv.reader(io.StringIO(network.content.decode())))
-    assert rows[0] == ["From", "To", "Link"]
+    assert rows[0] == ["From", "To", "Link", "derived_from_synthetic"]
     assert len(rows) > 1
     csos = client.get(reverse("towns:chart-csv", kwargs={"slug": "pastavy", "key": "csos"}))
     assert csos.status_code == 200
     rows = list(csv.reader(io.StringIO(csos.content.decode())))
-    assert rows[0] == ["Organisation", "Linked with", "Link"]
+    assert rows[0] == ["Organisation", "Linked with", "Link", "derived_from_synthetic"]
     assert len(rows) > 1
 
 
@@ -377,7 +379,7 @@ def test_compare_csv(client):
     url = reverse("towns:compare-csv", kwargs={"key": "balance"})
     response = client.get(url, {"towns": "pastavy,olshany"})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["Town", "Our own", "Aliens"]
+    assert rows[0] == ["Town", "Our own", "Aliens", "derived_from_synthetic"]
     assert [r[0] for r in rows[1:]] == ["Pastavy", "Olshany"]
     assert client.get(url, {"towns": "pastavy"}).status_code == 404
 

@@ -364,6 +364,42 @@ def test_criteria_facts_from_the_latest_visible_values(measured_town):
     assert [c.holds for c in profile.criteria] == [True, True, True, False]
 
 
+def test_real_figures_are_not_marked_synthetic(measured_town):
+    profile = town_profile(measured_town, as_of=date(2024, 5, 1))
+    assert profile.facts.synthetic == frozenset()
+    assert not any(c.derived_from_synthetic for c in profile.criteria)
+    assert profile.synthetic_inputs == []
+
+
+def test_criteria_from_generated_figures_say_so_and_keep_the_census_population(source):
+    town = make_town("generated-h1", population=3100)
+    for year, people in [(2015, "3050"), (2020, "3000")]:
+        make_value(town, "population", year, people, source, is_synthetic=True)
+    make_value(town, "industrial_enterprises", 2020, "0", source, is_synthetic=True)
+    make_value(town, "cultural_institutions", 2020, "5", source)
+    profile = town_profile(town, as_of=date(2024, 5, 1))
+    # One number per fact: the generated 3,000 never overrides the census 3,100 of the key facts.
+    assert profile.facts.population == 3100
+    assert profile.facts.synthetic == {"industrial_enterprises", "population_change_5y"}
+    marked = {c.code: c.derived_from_synthetic for c in profile.criteria}
+    assert marked == {
+        "population": False,
+        "industrial_enterprises": True,
+        "cultural_institutions": False,
+        "prospects": True,
+    }
+    assert profile.synthetic_inputs == ["criteria"]
+
+
+def test_a_synthetic_claim_marks_balance_and_typology(town, source):
+    group = make_group("Invented EC (test)", "superior_state", source)
+    make_influence(town, group, 5, source, is_synthetic=True)
+    profile = town_profile(town)
+    assert profile.balance.derived_from_synthetic
+    assert profile.typology.derived_from_synthetic
+    assert profile.synthetic_inputs == ["balance", "typology"]
+
+
 def test_researcher_sees_the_draft_value(measured_town, researcher):
     facts = town_profile(measured_town, user=researcher, as_of=date(2024, 5, 1)).facts
     assert facts.cultural_institutions == 1.0
@@ -396,10 +432,10 @@ def test_population_falls_back_to_the_town_figure(source):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_contradicted_venture_is_flagged_for_the_researcher(town, source):
+def test_contradicted_venture_is_flagged_for_the_researcher(town, source, researcher):
     make_activity(town, "Craft fair", source, benefit=1, cost=5, threat=5, la_stance="supported")
     make_activity(town, "Youth club", source, benefit=5, cost=1, threat=1, la_stance="supported")
-    profile = town_profile(town)
+    profile = town_profile(town, user=researcher)
     assert [(a.title, v.likelihood) for a, v in profile.ventures] == [
         ("Craft fair", "unlikely"),
         ("Youth club", "likely"),
@@ -410,11 +446,24 @@ def test_contradicted_venture_is_flagged_for_the_researcher(town, source):
     ]
 
 
-def test_regional_city_failing_a_criterion_is_flagged(source):
+def test_regional_city_failing_a_criterion_is_flagged(source, researcher):
     town = make_town("small-city-h1", kind=TownKind.REGIONAL_CITY, population=5000)
-    [flag] = town_profile(town).flags
+    [flag] = town_profile(town, user=researcher).flags
     assert "recorded as a city of regional subordination" in flag
     assert "Population over 6,000" in flag
+    assert "synthetic" not in flag  # the town's own census figure, not a generated one
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "donor"])
+def test_flags_are_for_researchers_only(town, source, viewer, donor):
+    make_activity(town, "Craft fair", source, benefit=1, cost=5, threat=5, la_stance="supported")
+    small = make_town("small-city-h1b", kind=TownKind.REGIONAL_CITY, population=5000)
+    user = donor if viewer == "donor" else None
+    assert town_profile(small, user=user).flags == []
+    profile = town_profile(town, user=user)
+    assert profile.flags == []
+    [(_activity, venture)] = profile.ventures
+    assert (venture.likelihood, venture.contradicts_stance, venture.flag) == ("unlikely", False, "")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from datetime import date
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.api import profile_sections
@@ -31,12 +32,16 @@ class BalanceSerializer(serializers.Serializer):
     own_weight = serializers.FloatField()
     alien_weight = serializers.FloatField()
     explanation = serializers.CharField()
+    derived_from_synthetic = serializers.BooleanField(
+        help_text="Computed from at least one synthetic (generated) claim."
+    )
 
 
 class TypologySerializer(serializers.Serializer):
     label = serializers.ChoiceField(choices=Typology.choices)
     explanation = serializers.CharField()
     shares_by_kind = serializers.DictField(child=serializers.FloatField())
+    derived_from_synthetic = serializers.BooleanField()
 
 
 class FactsSerializer(serializers.Serializer):
@@ -44,6 +49,11 @@ class FactsSerializer(serializers.Serializer):
     industrial_enterprises = serializers.FloatField(allow_null=True)
     cultural_institutions = serializers.FloatField(allow_null=True)
     population_change_5y = serializers.FloatField(allow_null=True)
+    synthetic = serializers.SerializerMethodField(help_text="The facts whose figure is synthetic.")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_synthetic(self, facts) -> list[str]:
+        return sorted(facts.synthetic)
 
 
 class CriterionSerializer(serializers.Serializer):
@@ -52,6 +62,7 @@ class CriterionSerializer(serializers.Serializer):
     holds = serializers.BooleanField(allow_null=True)
     evidence = serializers.CharField()
     missing = serializers.ListField(child=serializers.CharField())
+    derived_from_synthetic = serializers.BooleanField()
 
 
 class ProfileVentureSerializer(VentureSerializer):
@@ -74,7 +85,14 @@ class TownProfileSerializer(serializers.Serializer):
     facts = FactsSerializer()
     criteria = CriterionSerializer(many=True)
     ventures = ProfileVentureSerializer(many=True)
-    flags = serializers.ListField(child=serializers.CharField())
+    flags = serializers.ListField(
+        child=serializers.CharField(), help_text="For researchers only: empty for others."
+    )
+    synthetic_inputs = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The parts of this profile computed from synthetic (generated) records.",
+    )
+    derived_from_synthetic = serializers.BooleanField()
     sections = serializers.DictField(
         child=serializers.JSONField(),
         help_text="Sections contributed by other parts of the atlas: 'network' (CSO network "
@@ -173,6 +191,8 @@ def profile_data(town: Town, *, user=None, as_of: date | None = None) -> dict:
             for activity, assessment in profile.ventures
         ],
         "flags": profile.flags,
+        "synthetic_inputs": profile.synthetic_inputs,
+        "derived_from_synthetic": profile.derived_from_synthetic,
         "sections": profile_sections.render(town, user=user, as_of=profile.as_of),
     }
 

@@ -8,7 +8,8 @@ app and a failure leaves the database as it was.
 from importlib import import_module
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from governance.loading import LoadReport
@@ -18,15 +19,38 @@ PROJECT_APPS = ("towns", "csos")
 
 
 class Command(BaseCommand):
-    help = "Load the demo data (real places from GeoNames, the research's case towns). Idempotent."
+    help = (
+        "Load the demo data (real places from GeoNames, the districts of Belarus, and unless "
+        "--places-only the demonstration research of the case towns). Idempotent."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--places-only",
+            action="store_true",
+            help="Load only the real places (regions, districts, towns): what a real research "
+            "team starts from. Also the default when the setting DEMO_RESEARCH is false.",
+        )
 
     def handle(self, *args, **options):
         report = LoadReport()
+        research = settings.DEMO_RESEARCH and not options["places_only"]
+        if research and not settings.ALLOW_SYNTHETIC_DATA:
+            raise CommandError(
+                "The demonstration research is synthetic (generated figures, invented people "
+                "and cases) and these settings refuse synthetic data (DEBUG is off). Load the "
+                "places only (--places-only or DEMO_RESEARCH=false), or set "
+                "ALLOW_SYNTHETIC_DATA=true for a demonstration deployment."
+            )
         # The demo loader writes its own demo fields directly, published records included: it is
         # the data loader of the demonstration, never a researcher's edit, and it leaves state
         # and access (the reviewers' decisions) alone (see governance.revisions).
         with transaction.atomic(), direct_writes("load_demo"):
-            for config in apps.get_app_configs():
+            if not research:
+                from towns.demo.places import load_places
+
+                load_places(report)
+            for config in apps.get_app_configs() if research else ():
                 if config.name not in PROJECT_APPS:
                     continue
                 try:
@@ -38,4 +62,11 @@ class Command(BaseCommand):
                 module.load(report)
         for line in report.lines():
             self.stdout.write(line)
+        from towns.models import Town
+
+        without = Town.objects.filter(district__isnull=True, is_synthetic=False).count()
+        self.stdout.write(
+            f"Towns without a district: {without} (for researchers to assign: the admin's "
+            "town list filters them with “district: none”)."
+        )
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
