@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from governance.api.root import APIRootView, AtlasDocsView, AtlasSchemaView
-from governance.views import healthz, switch_language
+from governance.views import english_prefix, healthz, switch_language
 
 API = r"^api/(?P<version>v1)/"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("language/", switch_language, name="switch-language"),
+    re_path(r"^en/(?P<rest>.*)$", english_prefix, name="english-prefix"),
     re_path(API + r"$", APIRootView.as_view(), name="api-root"),
     re_path(API + r"schema/$", AtlasSchemaView.as_view(), name="api-schema"),
     re_path(

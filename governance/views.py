@@ -7,6 +7,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     HttpResponseServerError,
     JsonResponse,
@@ -60,6 +61,17 @@ def switch_language(request):
     with translation.override(settings.LANGUAGE_CODE):
         # Resolved as a URL of the default language (no prefix), reversed in the new one.
         return HttpResponseRedirect(translate_url(_without_language_prefix(target), language))
+
+
+@require_GET
+def english_prefix(request, rest: str = ""):
+    """/en/… to the same page without a prefix: English is the default language, which has no
+    prefix, but a link guessed from /be/… or /ru/… should still arrive. Only a path on this
+    site: leading slashes are dropped, so /en//example.org cannot lead elsewhere."""
+    target = "/" + rest.lstrip("/\\")
+    if request.META.get("QUERY_STRING"):
+        target += "?" + request.META["QUERY_STRING"]
+    return HttpResponsePermanentRedirect(target)
 
 
 def server_error(request):

@@ -173,7 +173,11 @@ def map_data(points: list[dict]) -> dict:
             "value": _("Value"),
             # The accessible names of the markers and clusters ({…} are filled in by the map).
             "marker": _("{name}: {typology}, population {population}. Enter shows details."),
+            # Translators: keep {n} a word of its own (not "(12)"): the cluster shows the number,
+            # and a name must contain the visible text (WCAG 2.5.3).
             "cluster": _("{n} towns: {types}. Enter zooms in."),
+            "zoom_in": _("Zoom in"),
+            "zoom_out": _("Zoom out"),
         },
     }
 

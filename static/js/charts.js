@@ -9,6 +9,8 @@
   var print = window.matchMedia && window.matchMedia("print").matches;
   Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
   Chart.defaults.color = "#1d2733";
+  // Axis and tooltip numbers as the page's language writes them (1 555,5 in Russian).
+  Chart.defaults.locale = document.documentElement.lang || "en";
   Chart.defaults.animation = print ? false : Chart.defaults.animation;
 
   function colour(spec, ds, i) {

@@ -18,8 +18,16 @@
   // Without a tile layer there is nothing to attribute on the map (the outline's credit is in
   // the note below it), so the attribution control comes only with the configured tiles.
   var withTiles = !!(data.tiles && data.tiles.url);
-  var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 5, maxZoom: 14, attributionControl: withTiles })
-    .setView([53.7, 27.9], 6);
+  var map = L.map(mapEl, {
+    zoomSnap: 0.25, minZoom: 5, maxZoom: 14, attributionControl: withTiles, zoomControl: false
+  }).setView([53.7, 27.9], 6);
+  // The zoom buttons named in the page's language (Leaflet's own titles are English).
+  L.control.zoom({
+    zoomInTitle: data.labels.zoom_in || "Zoom in",
+    zoomOutTitle: data.labels.zoom_out || "Zoom out"
+  }).addTo(map);
+  // Numbers as the page's language writes them (16 296 in Russian, 16,296 in English).
+  var locale = document.documentElement.lang || undefined;
   if (withTiles) {
     L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution, maxZoom: 18 }).addTo(map);
   }
@@ -56,7 +64,7 @@
     return format(data.labels.marker, {
       name: town.name,
       typology: town.typology_label,
-      population: town.population ? town.population.toLocaleString() : data.labels.unknown
+      population: town.population ? town.population.toLocaleString(locale) : data.labels.unknown
     });
   }
 
@@ -128,22 +136,23 @@
     box.appendChild(link);
     box.appendChild(text("div", data.labels.typology + ": " + town.typology_label));
     box.appendChild(text("div", data.labels.population + ": " +
-      (town.population ? town.population.toLocaleString() : data.labels.unknown)));
+      (town.population ? town.population.toLocaleString(locale) : data.labels.unknown)));
     if (town.value !== null && town.value !== undefined) {
-      box.appendChild(text("div", data.labels.value + ": " + town.value.toLocaleString()));
+      box.appendChild(text("div", data.labels.value + ": " + town.value.toLocaleString(locale)));
     }
     return box;
   }
 
   var markers = data.towns.map(function (town) {
     var size = Math.round(2 * radius(town.population));
+    var target = Math.max(size, 24); // a tap target of at least 24 px around a small shape
     var marker = L.marker([town.lat, town.lon], {
       keyboard: true,
       riseOnHover: true,
       icon: new LabelledIcon({
         html: shapeSvg(town.shape, town.colour, size),
         className: "town-marker",
-        iconSize: L.point(size, size),
+        iconSize: L.point(target, target),
         label: townLabel(town)
       })
     });
@@ -262,9 +271,9 @@
       type.insertAdjacentHTML("beforeend", shapeSvg(town.shape, town.colour, 16));
       type.appendChild(document.createTextNode(" " + town.typology_label));
       tr.appendChild(type);
-      tr.appendChild(text("td", town.population ? town.population.toLocaleString() : "—", { "class": "num" }));
+      tr.appendChild(text("td", town.population ? town.population.toLocaleString(locale) : "—", { "class": "num" }));
       if (withValue) {
-        tr.appendChild(text("td", town.value === null ? "—" : town.value.toLocaleString(), { "class": "num" }));
+        tr.appendChild(text("td", town.value === null ? "—" : town.value.toLocaleString(locale), { "class": "num" }));
       }
       fragment.appendChild(tr);
     });

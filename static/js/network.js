@@ -45,6 +45,11 @@
             "text-max-width": 120,
             "text-valign": "bottom",
             "text-margin-y": 4,
+            // A label sits on a white card, so an edge passing behind it never crosses its text.
+            "text-background-color": "#ffffff",
+            "text-background-opacity": 0.9,
+            "text-background-padding": 2,
+            "text-background-shape": "round-rectangle",
             "background-color": function (n) { return nodeStyle(n, 0); },
             shape: function (n) { return nodeStyle(n, 1); },
             "border-width": 1,
@@ -63,7 +68,13 @@
             "target-arrow-shape": directed ? "triangle" : "none",
             "target-arrow-color": "#888888",
             label: "data(label)",
-            "font-size": 9
+            "font-size": 9,
+            "text-background-color": "#ffffff",
+            "text-background-opacity": 1,
+            "text-background-padding": 1,
+            "text-border-width": 1,
+            "text-border-color": "#888888",
+            "text-border-opacity": 1
           }
         },
         { selector: "edge[kind = 'shapes']", style: { "line-style": "dashed", width: 1.5 } }
@@ -73,9 +84,13 @@
           name: "concentric",
           concentric: function (n) { return n.data("kind") === "town" ? 2 : 1; },
           levelWidth: function () { return 1; },
-          minNodeSpacing: 30
+          // Room for each node's label (up to three lines of 120 px), so no two labels meet.
+          minNodeSpacing: 40,
+          avoidOverlap: true,
+          nodeDimensionsIncludeLabels: true,
+          padding: 10
         }
-        : { name: "circle", padding: 20 }
+        : { name: "circle", padding: 20, avoidOverlap: true, nodeDimensionsIncludeLabels: true }
     });
     // Keep the graph inside its box when the window (or the print layout) changes its size.
     window.addEventListener("resize", function () { cy.resize(); cy.fit(undefined, 20); });
