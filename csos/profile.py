@@ -27,6 +27,7 @@ from governance.access import PublicationState, may_see_level
 from towns.models import Activity, Influence, Person, Region, Town
 from towns.models.activities import ActivityStatus
 from towns.pages import Chart
+from towns.society_profile import ENRICHMENT_KEYS, enrichment_annotations, enrichment_from_row
 
 
 def _active_on(day: date) -> Q:
@@ -150,7 +151,9 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
                 )
             ),
         )
-        .values("n_assets", "assets_synthetic", "influence_synthetic")
+        # What option 3 can build on (towns.society), in the same query.
+        .annotate(**enrichment_annotations(user))
+        .values("n_assets", "assets_synthetic", "influence_synthetic", *ENRICHMENT_KEYS)
         .get()
     )
     if any(case[2] for case in cases):
@@ -161,6 +164,9 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         synthetic.update(("csos", "network"))
     if extra["influence_synthetic"]:
         synthetic.add("influence")
+    enrichment = enrichment_from_row(town, extra)
+    if enrichment.synthetic:
+        synthetic.add("society")
     return AdvisorInputs(
         typology=town.typology or None,
         own_share=float(town.own_share) if town.own_share is not None else None,
@@ -173,6 +179,7 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         network=_network_of(rows, user=user, day=day),
         past_cases=[(strategy, outcome) for strategy, outcome, _synthetic in cases],
         cultural_assets=extra["n_assets"],
+        enrichment=enrichment,
         synthetic_inputs=frozenset(synthetic),
     )
 

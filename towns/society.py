@@ -447,6 +447,8 @@ class EnrichmentEvidence:
     engagement: EngagementSummary
     sites: SiteDensity
     choice: ChoiceRange
+    #: Some record it rests on is synthetic (generated for the demo), not a researched fact.
+    synthetic: bool = False
 
     @property
     def has_base(self) -> bool:
@@ -492,6 +494,7 @@ def enrichment_evidence(
     observations: Sequence[ObservationInput],
     population: int | None,
     region_ways: Sequence[Sequence[WayInput]] = (),
+    synthetic: bool = False,
 ) -> EnrichmentEvidence:
     """``sites`` and ``ways`` are (name, input) pairs, ``events`` (title, kind, outcome)."""
     open_sites = [
@@ -510,4 +513,5 @@ def enrichment_evidence(
         engagement=engagement_summary(observations, events=[k for _t, k, _o in events]),
         sites=site_density([s for _n, s in sites], population=population),
         choice=choice_range([w for _n, w in ways], region_ways),
+        synthetic=synthetic,
     )
