@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Model, Prefetch, QuerySet
 from django.utils import timezone
 
+from csos.exports_society import society_tables
 from csos.models import CSO, CooperationCase, CSOLeadership, CSOLink, FieldOfActivity
 from governance.api.renderers import neutralise
 from governance.models import Source
@@ -602,6 +603,9 @@ TABLES: tuple[Table, ...] = (
         (("town", "towns", "slug"),),
         fingerprint_of=lambda: _public(CooperationCase),
     ),
+    # How power is implemented, society, ways of life, communication sites (towns.models.society).
+    # Popolo has no place for them; the data package has.
+    *society_tables(Table, Column, _public, _slug, CONFIDENCE, SYNTHETIC, DATES),
 )
 
 

@@ -11,6 +11,7 @@ from governance.loading import LoadReport
 from towns.demo.indicators import load_indicators
 from towns.demo.places import load_places
 from towns.demo.research import load_research, load_sources
+from towns.demo.society import load_society
 from towns.services import town_profile_refresh
 
 
@@ -18,5 +19,7 @@ def load(report: LoadReport) -> None:
     load_places(report)
     sources = load_sources(report)
     load_indicators(report, sources["synthetic"])
-    for town in load_research(report, sources):
+    towns = load_research(report, sources)
+    load_society(report)
+    for town in towns:
         town_profile_refresh(town=town)
