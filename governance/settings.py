@@ -265,6 +265,12 @@ if _bool("USE_X_FORWARDED_PROTO", False):
 
 # Staff must verify a TOTP second factor (django-otp) when this is on; default: on unless DEBUG.
 STAFF_2FA_REQUIRED = _bool("STAFF_2FA_REQUIRED", not DEBUG)
+# Signing in (governance/accounts.py): the public sign-in page, where its forms lead, and the
+# name an authenticator app shows for the atlas.
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "towns:home"
+LOGOUT_REDIRECT_URL = "towns:home"
+OTP_TOTP_ISSUER = "Local Governance Atlas"
 
 # django-axes: lock a username from an address after repeated failures, until reset
 # (python manage.py axes_reset) or the cool-off time.

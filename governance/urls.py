@@ -29,6 +29,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("accounts/", include("governance.accounts")),
     path("", include("csos.urls")),
     path("", include("towns.urls")),
     prefix_default_language=False,

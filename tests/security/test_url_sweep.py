@@ -266,6 +266,11 @@ ROUTES: dict[str, list[Case] | Callable[[], list[Case]]] = {
         Case("unknown chart", lambda: {"key": "no-such-chart", "?": COMPARED}, every(404)),
     ],
     "typology/": [Case("typology", dict, every(200))],
+    # Signing in (governance/accounts.py): the forms are open to all; sign-out is a POST (a GET
+    # shows its button); enrolment only follows a staff password check in the same session.
+    "accounts/login/": [Case("sign-in form", dict, every(200))],
+    "accounts/logout/": [Case("sign-out button", dict, every(200))],
+    "accounts/authenticator/": [Case("no enrolment pending", dict, every(LOGIN))],
     "towns/<slug>/data/<key>.csv": [
         Case("balance chart", lambda: {"slug": "olshany", "key": "balance"}, every(200)),
         Case("unknown chart", lambda: {"slug": "olshany", "key": "no-such-chart"}, every(404)),
