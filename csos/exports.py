@@ -37,7 +37,12 @@ from csos.exports_society import society_tables
 from csos.models import CSO, CooperationCase, CSOLeadership, CSOLink, FieldOfActivity
 from governance.api.renderers import neutralise
 from governance.models import Source
-from governance.redaction import hidden_fields
+from governance.redaction import (
+    PERSON_NAME_FIELDS,
+    hidden_fields,
+    note_restricted_read,
+    restricted_fields_shown,
+)
 from towns.models import (
     Activity,
     Appointment,
@@ -163,8 +168,12 @@ def _membership(obj, kind: str, **fields) -> dict[str, Any]:
     )
 
 
-def popolo_export(user) -> dict[str, list[dict[str, Any]]]:
-    """The Popolo document for ``user`` (None: the public). Queries are bounded per table."""
+def popolo_export(user, *, request=None) -> dict[str, list[dict[str, Any]]]:
+    """The Popolo document for ``user`` (None: the public). Queries are bounded per table.
+
+    With ``request``, every restricted field the document shows is noted for the access log
+    (:class:`governance.models.FieldAccessLog`: who, which records, which fields, never values).
+    """
     persons = [
         p for p in Person.objects.visible_to(user) if "name_en" not in hidden_fields(p, user)
     ]
@@ -218,6 +227,8 @@ def popolo_export(user) -> dict[str, list[dict[str, Any]]]:
                 role=lead.role,
             )
         )
+    if request is not None:
+        _note_popolo_reads(request, user, persons, csos, leaders_shown)
     return {
         "persons": [popolo_person(p) for p in persons],
         "organizations": [popolo_group(g) for g in groups] + [popolo_cso(c, user) for c in csos],
@@ -225,6 +236,26 @@ def popolo_export(user) -> dict[str, list[dict[str, Any]]]:
         "memberships": memberships,
         "areas": [popolo_area(t) for t in sorted(towns.values(), key=lambda t: t.slug)],
     }
+
+
+#: The restricted fields a Popolo document can show, per kind of record.
+POPOLO_PERSON_FIELDS = frozenset(PERSON_NAME_FIELDS) - {"name"}
+
+
+def _note_popolo_reads(request, user, persons, csos, leaders_shown) -> None:
+    """Note the restricted fields of the document for the access log of ``request``."""
+    for person in persons:
+        note_restricted_read(
+            request, person, restricted_fields_shown(person, user) & POPOLO_PERSON_FIELDS
+        )
+    for cso in csos:
+        shown = restricted_fields_shown(cso, user) - hidden_fields(cso, user)
+        fields = set()
+        if "contacts" in shown and cso.contacts:
+            fields.add("contacts")
+        if "leaderships" in shown and cso.pk in leaders_shown:
+            fields.add("leaderships")
+        note_restricted_read(request, cso, fields)
 
 
 # --- Data package ------------------------------------------------------------------------------
@@ -708,6 +739,27 @@ def build_datapackage_zip() -> bytes:
         for table in TABLES:
             archive.writestr(f"data/{table.name}.csv", table_csv(table))
     return buffer.getvalue()
+
+
+def datapackage_etag(content: bytes, fingerprint: str) -> str:
+    """The ETag of the package ``content``: a hash of what it holds (every file, the
+    descriptor without its creation time), so it changes only when the published data does.
+    A write to hidden records rebuilds the file but leaves the tag alone: the tag is no signal
+    that restricted work is going on. Cached per build (``fingerprint``)."""
+
+    def content_hash() -> str:
+        digest = hashlib.sha256()
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for name in sorted(archive.namelist()):
+                data = archive.read(name)
+                if name == "datapackage.json":
+                    descriptor = json.loads(data)
+                    descriptor.pop("created", None)
+                    data = json.dumps(descriptor, sort_keys=True).encode()
+                digest.update(name.encode() + b"\0" + data + b"\0")
+        return digest.hexdigest()[:32]
+
+    return cache.get_or_set(f"atlas:datapackage-etag:{fingerprint}", content_hash, 24 * 3600)
 
 
 def datapackage_zip() -> tuple[bytes, str]:

@@ -7,6 +7,7 @@ from csos import selectors
 from csos.models import Character, CSOStatus, FieldOfActivity
 from csos.profile import region_network, town_network, town_network_chart
 from governance.access import may_see_level
+from governance.redaction import redacted, redacted_list
 from towns.selectors import region_list
 
 
@@ -29,6 +30,8 @@ def cso_list(request):
         field=params["field"],
     )
     page = Paginator(csos, 50).get_page(request.GET.get("page"))
+    # The page's rows as the viewer may see them (the template never gets a CSO instance).
+    page.object_list = redacted_list(page.object_list, request.user, request=request)
     region = next((r for r in region_list() if r.slug == params["region"]), None)
     query = request.GET.copy()
     query.pop("page", None)
@@ -41,7 +44,7 @@ def cso_list(request):
             "regions": region_list(),
             "statuses": CSOStatus.choices,
             "characters": Character.choices,
-            "fields": FieldOfActivity.objects.all(),
+            "fields": redacted_list(FieldOfActivity.objects.all(), request.user),
             "querystring": query.urlencode(),
             "region": region,
             "region_network": region_network(region, user=request.user) if region else None,
@@ -50,23 +53,30 @@ def cso_list(request):
 
 
 def cso_detail(request, slug):
-    cso = selectors.cso_get(user=request.user, slug=slug)
-    show_leaders = may_see_level(request.user, cso.leaders_access_level)
+    """A CSO's page. The template gets redacted views only (:func:`governance.redaction.redacted`):
+    a leadership the viewer may see whose person it may not shows the role, never the name."""
+    user = request.user
+    cso = selectors.cso_get(user=user, slug=slug)
+    leaders_open = may_see_level(user, cso.leaders_access_level)
+    leaderships = (
+        cso.leaderships.visible_to(user).select_related("person").order_by("pk")
+        if leaders_open
+        else []
+    )
     return render(
         request,
         "csos/cso_detail.html",
         {
-            "cso": cso,
-            "links": selectors.cso_links(user=request.user, cso=cso),
-            "cases": selectors.cooperation_cases(user=request.user, cso=cso),
-            "show_leaders": show_leaders,
-            "leaderships": cso.leaderships.visible_to(request.user).select_related("person")
-            if show_leaders
-            else [],
-            "show_contacts": may_see_level(request.user, cso.contacts_access_level),
-            "towns": cso.towns.select_related("region"),
-            "fields": cso.fields_of_activity.all(),
-            "sources": cso.sources.visible_to(request.user),
+            "cso": redacted(cso, user, request=request),
+            "links": redacted_list(selectors.cso_links(user=user, cso=cso), user, request=request),
+            "cases": redacted_list(
+                selectors.cooperation_cases(user=user, cso=cso), user, request=request
+            ),
+            "show_leaders": leaders_open,
+            "leaderships": redacted_list(leaderships, user, request=request),
+            "towns": redacted_list(cso.towns.select_related("region"), user),
+            "fields": redacted_list(cso.fields_of_activity.all(), user),
+            "sources": redacted_list(cso.sources.visible_to(user), user, request=request),
         },
     )
 
@@ -79,17 +89,22 @@ def town_panel_context(request, town):
     town_csos = list(selectors.cso_list(user=user, town=town.slug))
     network = town_network(town, user=user)
     # Brokers come as CSO slugs; leader brokers are counted but never named on the page.
-    names = {cso.slug: cso for cso in town_csos}
+    shown = redacted_list(town_csos, user, request=request)
+    names = {cso.slug: cso for cso in shown}
     return {
         "town": town,
         "cso_chart": town_network_chart(town, user=user),
-        "town_csos": town_csos,
+        "town_csos": shown,
         "network": network,
         "broker_csos": [names[slug] for slug in network.cso_brokers if slug in names],
         "leader_brokers": len(network.leader_brokers),
         "advice": town_advice(town, user=user),
-        "cases": selectors.cooperation_cases(user=user, town=town),
-        "assets": selectors.cultural_assets(user=user, town=town),
+        "cases": redacted_list(
+            selectors.cooperation_cases(user=user, town=town), user, request=request
+        ),
+        "assets": redacted_list(
+            selectors.cultural_assets(user=user, town=town), user, request=request
+        ),
     }
 
 

@@ -51,6 +51,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm
 
+from governance import revisions
 from governance.audit import (
     event_model_for,
     purged_records,
@@ -60,8 +61,8 @@ from governance.audit import (
     validation_message,
 )
 from governance.entry import apply_entry_defaults, describe_access_levels
-from governance import revisions
 from governance.models import ReviewEvent, Revision, Source
+from governance.redaction import is_access_field, may_change_access
 from governance.services import VersionConflict, audit_context, is_versioned, record_save
 from governance.workflow import (
     may_publish,
@@ -378,7 +379,7 @@ class AtlasInlineMixin(PreloadedAutocompleteAdminMixin):
         if model_has_field(self.model, "state") and not may_publish(request.user):
             # The publication state moves through the review workflow (admin actions).
             fields.append("state")
-        return fields
+        return [*fields, *access_fields_locked(self.model, request.user, fields)]
 
 
 class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
@@ -707,6 +708,18 @@ class AtlasModelAdmin(HistoryAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
         return [*fields, *extra]
 
 
+def access_fields_locked(model, user, already=()) -> list[str]:
+    """The access-level fields of ``model`` that ``user`` may not change (all of them, for
+    anyone but reviewers and admins: :func:`governance.redaction.may_change_access`)."""
+    if may_change_access(user):
+        return []
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if is_access_field(f.name) and f.name not in already
+    ]
+
+
 class DeletedFilter(admin.SimpleListFilter):
     """Softly deleted records are hidden from the list unless asked for."""
 
@@ -799,7 +812,7 @@ class ResearchAdmin(AtlasModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if not may_publish(request.user) and "state" not in fields:
             fields.append("state")
-        return fields
+        return [*fields, *access_fields_locked(self.model, request.user, fields)]
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -1027,6 +1040,11 @@ class SafeXLSX(base_formats.XLSX):
         return stream.getvalue()
 
 
+#: Session key of the temporary import files this session uploaded (their generated names).
+IMPORT_FILES_SESSION_KEY = "atlas_import_files"
+IMPORT_FILES_KEPT = 10
+
+
 class AllOrNothingImportMixin(ImportExportMixin):
     """django-import-export in the admin, where one bad row rejects the whole file.
 
@@ -1082,16 +1100,36 @@ class AllOrNothingImportMixin(ImportExportMixin):
             return HttpResponseRedirect(request.path)
         return super().import_action(request, **kwargs)
 
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        name = initial.get("import_file_name")
+        if name:
+            # The confirm step may only name a file this session uploaded (see process_import).
+            issued = request.session.get(IMPORT_FILES_SESSION_KEY, [])
+            request.session[IMPORT_FILES_SESSION_KEY] = [*issued, name][-IMPORT_FILES_KEPT:]
+        return initial
+
     def process_import(self, request, **kwargs):
+        name = request.POST.get("import_file_name", "")
+        issued = request.session.get(IMPORT_FILES_SESSION_KEY, [])
+        if request.method == "POST" and name not in issued:
+            # Only the file this session uploaded: never a client-chosen name (the library
+            # would read and then delete the file of that name in its temporary folder).
+            return self._upload_again(request)
         try:
-            return super().process_import(request, **kwargs)
+            response = super().process_import(request, **kwargs)
         except FileNotFoundError:
-            # The confirm step names the uploaded temporary file; a forged or expired name.
-            messages.error(
-                request, gettext("The uploaded file is no longer available: upload it again.")
-            )
-            info = self.model._meta.app_label, self.model._meta.model_name
-            return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*info)))
+            # The confirm step names the uploaded temporary file; an expired one.
+            return self._upload_again(request)
+        request.session[IMPORT_FILES_SESSION_KEY] = [n for n in issued if n != name]
+        return response
+
+    def _upload_again(self, request):
+        messages.error(
+            request, gettext("The uploaded file is no longer available: upload it again.")
+        )
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*info)))
 
     def process_dataset(self, dataset, form, request, **kwargs):
         kwargs["rollback_on_validation_errors"] = True

@@ -112,6 +112,29 @@ def may_see_field(instance: models.Model, field: str, user) -> bool:
     return field not in hidden_fields(instance, user)
 
 
+# --- Who may change who sees a record ----------------------------------------------------------
+
+#: The permission of reviewers and admins (governance.workflow.PUBLISH_PERMISSION).
+PUBLISH_PERMISSION = "governance.publish_record"
+
+
+def is_access_field(name: str) -> bool:
+    """``access_level``, ``<part>_access_level`` and ``state``: the fields that decide who sees
+    a record or a part of it."""
+    return name in ("access_level", "state") or name.endswith("_access_level")
+
+
+def may_change_access(user) -> bool:
+    """Only reviewers and admins (who may publish) change access levels and the publication
+    state, in the admin and the API alike; researchers and partner tokens write data only."""
+    return bool(
+        user is not None
+        and getattr(user, "is_active", False)
+        and user.has_perm(PUBLISH_PERMISSION)
+        and viewer_level(user) == Viewer.RESEARCH
+    )
+
+
 # --- Records in memory: visibility of related records -----------------------------------------
 
 
@@ -327,8 +350,9 @@ def redacted(
     hidden = hidden_fields(instance, user) | NEVER_SHOWN
     values: dict = {"pk": instance.pk, "id": instance.pk, "withheld": False}
     fields_cache = instance._state.fields_cache
+    deferred = instance.get_deferred_fields()  # loading them would cost a query each
     for f in meta.concrete_fields:
-        if f.name in hidden:
+        if f.name in hidden or f.attname in deferred:
             continue
         if f.is_relation:
             if f.name in fields_cache or f.name in related:

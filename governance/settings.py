@@ -182,8 +182,10 @@ MIDDLEWARE = [
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "governance.middleware.AtlasCSPMiddleware",
     "governance.middleware.PrivateDataNoStoreMiddleware",
+    # Writes the access log of restricted fields a page or an export showed (after rendering).
+    "governance.middleware.RestrictedReadLogMiddleware",
     "governance.routers.PrimaryForWritesMiddleware",
     # Last, as django-axes requires: it turns lockouts into responses.
     "axes.middleware.AxesMiddleware",
@@ -281,8 +283,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 
-# A Content-Security-Policy with no inline script (django-csp). Inline style attributes are
-# allowed for the admin's widgets; scripts come only from this site.
+# A Content-Security-Policy with no inline script and, on the atlas's pages, no inline style
+# (django-csp). Inline style attributes are allowed only under INLINE_STYLE_PREFIXES (the
+# admin's widgets, the API's HTML pages); scripts come only from this site.
+INLINE_STYLE_PREFIXES = ("/admin/", "/api/")
 
 
 def _tile_origin(url: str) -> str:
@@ -303,7 +307,10 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'", "'unsafe-inline'"],
+        # No inline style on the atlas's pages (a town name can never style an overlay);
+        # the admin and the API's HTML pages (DRF, Swagger UI) get 'unsafe-inline' for their
+        # own widgets from governance.middleware.AtlasCSPMiddleware.
+        "style-src": ["'self'"],
         "img-src": ["'self'", "data:", *_tile_hosts],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
@@ -369,7 +376,8 @@ REST_FRAMEWORK = {
     # JSON by default; CSV for every list (?format=csv), same filters and redaction.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # The browsable API draws no form for viewers who may not read every field.
+        "governance.api.renderers.AtlasBrowsableAPIRenderer",
         "governance.api.renderers.CSVRenderer",
     ],
     # Request bodies are JSON; anything else is a 415 (a view that takes files opts in).

@@ -31,6 +31,42 @@ READ_SCOPE_LEVEL: dict[str, Viewer] = {
 }
 WRITE_SCOPES = frozenset({ApiScope.WRITE_INDICATORS, ApiScope.WRITE_RESEARCH})
 
+#: Which scopes a role may hold. Donors read; partners may also write data (never access
+#: levels or publication state: see governance.redaction.may_change_access); staff roles may
+#: hold every scope. An account without a role reads what the public reads.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(ApiScope.values),
+    "reviewer": frozenset(ApiScope.values),
+    "researcher": frozenset(ApiScope.values),
+    "partner": frozenset(
+        {
+            ApiScope.READ_PUBLIC,
+            ApiScope.READ_PARTNER,
+            ApiScope.WRITE_INDICATORS,
+            ApiScope.WRITE_RESEARCH,
+        }
+    ),
+    "donor": frozenset({ApiScope.READ_PUBLIC, ApiScope.READ_PARTNER}),
+}
+NO_ROLE_SCOPES = frozenset({ApiScope.READ_PUBLIC})
+
+
+def scopes_allowed(user) -> frozenset[str]:
+    """The scopes ``user``'s roles allow (checked when a token is issued and again on every
+    request, so a role taken away takes its scopes with it)."""
+    if user is None or not getattr(user, "is_active", False):
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(ApiScope.values)
+    cached = getattr(user, "_atlas_scopes_allowed", None)
+    if cached is not None:
+        return cached
+    allowed = set(NO_ROLE_SCOPES)
+    for name in user.groups.values_list("name", flat=True):
+        allowed |= ROLE_SCOPES.get(name, frozenset())
+    user._atlas_scopes_allowed = frozenset(allowed)
+    return user._atlas_scopes_allowed
+
 
 def scope_read_level(scopes: Iterable[str]) -> Viewer:
     """The highest read level among ``scopes``; a token without a read scope reads as public."""
@@ -68,6 +104,7 @@ def token_issue(
     else:
         role = viewer_level(user)
         too_high = [s for s in scopes if s in READ_SCOPE_LEVEL and READ_SCOPE_LEVEL[s] > role]
+        not_for_role = [s for s in scopes if s not in scopes_allowed(user)]
         if too_high:
             errors["scopes"] = [
                 _("%(user)s may not read at the level of %(scopes)s.")
@@ -76,6 +113,11 @@ def token_issue(
         elif role < Viewer.PARTNER and WRITE_SCOPES.intersection(scopes):
             errors["scopes"] = [
                 _("Write scopes need a partner, researcher, reviewer or admin account.")
+            ]
+        elif not_for_role:
+            errors["scopes"] = [
+                _("The role of %(user)s may not hold %(scopes)s.")
+                % {"user": user.get_username(), "scopes": ", ".join(not_for_role)}
             ]
     if expires_days is None:
         expires_days = settings.API_TOKEN_DEFAULT_DAYS

@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from csos.exports import datapackage_zip, popolo_export
+from csos.exports import datapackage_etag, datapackage_zip, popolo_export
 from governance.api.renderers import ZipRenderer
 
 _OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
@@ -50,7 +50,7 @@ class PopoloExportView(APIView):
         responses={200: OpenApiResponse(POPOLO_SCHEMA, description="The Popolo document.")},
     )
     def get(self, request, *args, **kwargs):
-        return Response(popolo_export(request.user))
+        return Response(popolo_export(request.user, request=request))
 
 
 class DataPackageView(APIView):
@@ -75,7 +75,8 @@ class DataPackageView(APIView):
     )
     def get(self, request, *args, **kwargs):
         content, fingerprint = datapackage_zip()
-        etag = f'"{fingerprint}"'
+        # What the public may see decides the tag, never a write to hidden records.
+        etag = f'"{datapackage_etag(content, fingerprint)}"'
         if etag in request.headers.get("If-None-Match", ""):
             response = Response(status=304)
         else:

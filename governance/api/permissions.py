@@ -24,9 +24,13 @@ def has_write_scope(request, view) -> bool:
 
     A session request has no token and so no write scope (its role decides elsewhere).
     """
+    from governance.tokens import scopes_allowed
+
     scopes = token_scopes(request)
     if not scopes:
         return False
+    # A scope the owner's role no longer allows (or never did) grants nothing.
+    scopes = scopes & scopes_allowed(getattr(request, "user", None))
     required = getattr(view, "write_scope", ApiScope.WRITE_RESEARCH)
     return ApiScope.WRITE_RESEARCH in scopes or required in scopes
 

@@ -24,7 +24,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rest_framework.renderers import BaseRenderer
+from django.db import models
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
+
+from governance.access import Viewer, viewer_level
+from governance.redaction import note_restricted_read, restricted_fields_shown
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -129,3 +133,22 @@ class ZipRenderer(BaseRenderer):
         if response is not None:
             response["Content-Type"] = "application/json"
         return json.dumps(data, default=str).encode("utf-8")
+
+
+class AtlasBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """The browsable API, without forms for anyone who may not read every field of a record.
+
+    DRF fills its HTML and raw-data forms from the *write* serializer, which holds every field
+    (notes, person ids, contacts, sources) unredacted. So forms are drawn only for research-
+    level viewers, who may read everything, and the restricted fields such a form shows are
+    noted for the access log like any other read; every other viewer gets the page with the
+    (redacted) response and no form at all.
+    """
+
+    def show_form_for_method(self, view, method, request, obj):
+        if viewer_level(getattr(request, "user", None)) != Viewer.RESEARCH:
+            return False
+        shown = super().show_form_for_method(view, method, request, obj)
+        if shown and isinstance(obj, models.Model):
+            note_restricted_read(request, obj, restricted_fields_shown(obj, request.user))
+        return shown

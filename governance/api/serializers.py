@@ -23,70 +23,29 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
+from rest_framework.validators import UniqueValidator
 
-from governance.access import LEVELS_FOR, PublicationState, Viewer, may_see_level, viewer_level
-from governance.models import FieldAccessLog
-from governance.redaction import PERSON_NAME_FIELDS, hidden_fields, restricted_fields_shown
+from governance.redaction import (
+    PERSON_NAME_FIELDS,
+    READS_ATTR,
+    flush_restricted_reads,
+    hidden_fields,
+    is_access_field,
+    may_change_access,
+    note_restricted_read,
+    person_names_visible,
+    record_visible,
+    restricted_fields_shown,
+)
 
-#: Attribute of the request that collects restricted-field reads until the view logs them.
-READS_ATTR = "_atlas_restricted_reads"
+# The API's names for the access log and the in-memory visibility check (one implementation,
+# in governance.redaction).
+__all__ = ["READS_ATTR", "flush_restricted_reads", "record_visible"]
 
 
 def request_user(context: dict):
     request = context.get("request")
     return getattr(request, "user", None)
-
-
-def record_visible(instance: models.Model, user) -> bool:
-    """In-memory twin of ``visible_to(user)`` for a record already loaded with its parent.
-
-    Used for nested records (an appointment's person) so that checking them costs no query.
-    Models without an access level (places, posts, indicators) are public reference data.
-    """
-    if getattr(instance, "deleted_at", None) is not None:
-        return False
-    if not hasattr(instance, "access_level"):
-        return True
-    level = viewer_level(user)
-    if level == Viewer.RESEARCH:
-        return True
-    return (
-        instance.state == PublicationState.PUBLISHED and instance.access_level in LEVELS_FOR[level]
-    )
-
-
-def person_names_visible(person, user) -> bool:
-    """Whether ``user`` may see who ``person`` is (the record and its names)."""
-    return record_visible(person, user) and may_see_level(user, person.names_access_level)
-
-
-def note_restricted_read(request, instance: models.Model, fields) -> None:
-    """Remember that ``request`` was shown restricted ``fields`` of ``instance``."""
-    if request is None or not fields or not getattr(request.user, "is_authenticated", False):
-        return
-    reads: dict = request.__dict__.setdefault(READS_ATTR, OrderedDict())
-    key = (instance._meta.label_lower, str(instance.pk))
-    reads.setdefault(key, set()).update(fields)
-
-
-def flush_restricted_reads(request) -> int:
-    """Write the noted restricted-field reads of ``request`` (one insert); returns the rows."""
-    reads = request.__dict__.pop(READS_ATTR, None) if request is not None else None
-    if not reads:
-        return 0
-    path = request.get_full_path()[:300]
-    rows = [
-        FieldAccessLog(
-            user=request.user,
-            model=model,
-            object_id=object_id,
-            fields=",".join(sorted(fields))[:500],
-            path=path,
-        )
-        for (model, object_id), fields in reads.items()
-    ]
-    FieldAccessLog.objects.bulk_create(rows)
-    return len(rows)
 
 
 class RedactingSerializerMixin:
@@ -220,9 +179,49 @@ class ResearchWriteSerializer(VersionedWriteSerializer):
     def get_fields(self):
         fields = super().get_fields()
         user = request_user(self.context)
-        for field in fields.values():
+        may_open = may_change_access(user)
+        for name, field in fields.items():
+            if not may_open and is_access_field(name):
+                # Who may see a record is a reviewer's decision: read-only for other writers
+                # (like ``state``, a value sent for it is ignored and the record stays closed).
+                field.read_only = True
+                field.required = False
             related = getattr(field, "child_relation", field)
             queryset = getattr(related, "queryset", None)
             if queryset is not None and hasattr(queryset, "visible_to"):
                 related.queryset = queryset.visible_to(user)
+            for validator in field.validators:
+                # "already exists" only about records the writer may see: a hidden one must
+                # not be confirmed by an error (see validate() for what happens instead).
+                if isinstance(validator, UniqueValidator) and hasattr(
+                    validator.queryset, "visible_to"
+                ):
+                    validator.queryset = validator.queryset.visible_to(user)
         return fields
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        for f in model._meta.concrete_fields:
+            value = attrs.get(f.name)
+            if not (f.unique and isinstance(f, models.SlugField) and value):
+                continue
+            # The slug is taken by a record the writer may not see (the visible ones were
+            # refused above): the record gets the next free slug instead of an error, so that
+            # no answer tells the writer the hidden record exists.
+            attrs[f.name] = free_slug(model, f, value, instance=self.instance)
+        return attrs
+
+
+def free_slug(model, field, wanted: str, *, instance=None) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3``, ... : the first no record of ``model`` holds
+    (deleted and hidden records included), within the field's length."""
+    taken = model._base_manager.all()
+    if instance is not None and instance.pk is not None:
+        taken = taken.exclude(pk=instance.pk)
+    candidate, n = wanted, 1
+    while taken.filter(**{field.name: candidate}).exists():
+        n += 1
+        suffix = f"-{n}"
+        candidate = wanted[: field.max_length - len(suffix)] + suffix
+    return candidate

@@ -332,8 +332,19 @@ class ServiceWriteMixin:
         try:
             instance = self.get_queryset().get(pk=instance.pk)
         except instance.DoesNotExist:
-            # Saved, but not visible to the writer (e.g. a draft from a partner token).
-            return Response({"id": instance.pk, **serializer.data}, status=status_code)
+            # Saved, but not visible to the writer (e.g. a draft from a partner token): the
+            # answer says so and echoes nothing of the record, not even what was sent (the
+            # write serializer holds fields the writer may not read).
+            return Response(
+                {
+                    "id": instance.pk,
+                    "detail": gettext(
+                        "Saved. The record is not visible to you as it is now (for example "
+                        "a draft waiting for review)."
+                    ),
+                },
+                status=status_code,
+            )
         data = self.detail_serializer(instance).data
         return Response(
             data, status=status_code, headers={"ETag": representation_etag(self.request, data)}
@@ -343,13 +354,14 @@ class ServiceWriteMixin:
 
     def _quiet_detail(self, instance) -> dict:
         """The detail representation, for its ETag only: not logged as a read (not sent)."""
-        noted = self.request.__dict__.pop(READS_ATTR, None)
+        reads = getattr(self.request, "_request", self.request).__dict__
+        noted = reads.pop(READS_ATTR, None)
         try:
             return self.detail_serializer(instance).data
         finally:
-            self.request.__dict__.pop(READS_ATTR, None)
+            reads.pop(READS_ATTR, None)
             if noted is not None:
-                self.request.__dict__[READS_ATTR] = noted
+                reads[READS_ATTR] = noted
 
     def precondition_failed(self, instance) -> Response | None:
         """412 when ``If-Match`` is given and does not match the record's current ETag."""

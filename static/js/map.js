@@ -46,12 +46,46 @@
 
   // Typology is told by shape as well as by colour (data.shapes, the same as the legend's), so
   // the map survives colour blindness and greyscale print.
+  // Built as DOM nodes, never from an HTML string: nothing of the data is ever parsed as markup.
+  // The shapes (data.shapes, from the server) are read as SVG and only their geometry kept.
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var SHAPE_TAGS = { circle: true, rect: true, polygon: true, path: true };
+  var SHAPE_ATTRS = ["cx", "cy", "r", "x", "y", "width", "height", "points", "d", "fill"];
+  var shapeCache = {};
+
+  function shapeNodes(shape) {
+    var key = data.shapes[shape] ? shape : "circle";
+    if (!shapeCache[key]) {
+      var doc = new DOMParser().parseFromString(
+        '<svg xmlns="' + SVG_NS + '">' + data.shapes[key] + "</svg>", "image/svg+xml");
+      shapeCache[key] = Array.prototype.filter.call(doc.documentElement.children, function (n) {
+        return SHAPE_TAGS[n.localName];
+      }).map(function (n) {
+        var el = document.createElementNS(SVG_NS, n.localName);
+        SHAPE_ATTRS.forEach(function (a) {
+          if (n.hasAttribute(a)) { el.setAttribute(a, n.getAttribute(a)); }
+        });
+        return el;
+      });
+    }
+    return shapeCache[key].map(function (n) { return n.cloneNode(true); });
+  }
+
   function shapeSvg(shape, colour, size) {
     // A one-pixel outline whatever the size (the viewBox is 20 units wide).
-    var stroke = (20 / size).toFixed(2);
-    return '<svg viewBox="0 0 20 20" width="' + size + '" height="' + size + '" aria-hidden="true"' +
-      ' focusable="false"><g fill="' + colour + '" stroke="#222" stroke-width="' + stroke + '">' +
-      (data.shapes[shape] || data.shapes.circle) + "</g></svg>";
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 20 20");
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var g = document.createElementNS(SVG_NS, "g");
+    g.setAttribute("fill", String(colour));
+    g.setAttribute("stroke", "#222");
+    g.setAttribute("stroke-width", (20 / size).toFixed(2));
+    shapeNodes(shape).forEach(function (n) { g.appendChild(n); });
+    svg.appendChild(g);
+    return svg;
   }
 
   function format(template, values) {
@@ -101,12 +135,20 @@
       .map(function (label) { return byType[label] + " " + label; }).join(", ");
     var size = children.length < 10 ? 30 : children.length < 50 ? 36 : 44;
     return new LabelledIcon({
-      html: "<div><span>" + String(children.length) + "</span></div>",
+      html: clusterCount(children.length),
       className: "marker-cluster town-cluster",
       iconSize: L.point(size, size),
       background: "conic-gradient(" + stops.join(", ") + ")",
       label: format(data.labels.cluster, { n: children.length, types: types })
     });
+  }
+
+  function clusterCount(n) {
+    var box = document.createElement("div");
+    var count = document.createElement("span");
+    count.textContent = String(n);
+    box.appendChild(count);
+    return box;
   }
 
   var clusters = L.markerClusterGroup({
@@ -157,7 +199,8 @@
       })
     });
     marker.bindPopup(function () { return popup(town); });
-    marker.bindTooltip(town.name, { direction: "top", offset: [0, -size / 2] });
+    // Text only: a string given to Leaflet would be set as innerHTML.
+    marker.bindTooltip(text("span", town.name), { direction: "top", offset: [0, -size / 2] });
     marker.town = town;
     return marker;
   });
@@ -268,7 +311,7 @@
       tr.appendChild(name);
       tr.appendChild(text("td", town.region_name));
       var type = document.createElement("td");
-      type.insertAdjacentHTML("beforeend", shapeSvg(town.shape, town.colour, 16));
+      type.appendChild(shapeSvg(town.shape, town.colour, 16));
       type.appendChild(document.createTextNode(" " + town.typology_label));
       tr.appendChild(type);
       tr.appendChild(text("td", town.population ? town.population.toLocaleString(locale) : "—", { "class": "num" }));
