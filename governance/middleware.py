@@ -23,6 +23,115 @@ class PrivateDataNoStoreMiddleware:
         return response
 
 
+class ApiProblemMiddleware:
+    """Every error answered under ``/api/`` is a problem details document (RFC 9457).
+
+    The API's exception handler already answers the errors its views raise
+    (:mod:`governance.api.exceptions`); this catches the rest, whatever produced it: an unknown
+    route (``/api/v2/``, ``/api/v1/nope/``), a server error, a request refused before any view
+    (an invalid character, a throttled read of the short-cut) or an error response a view built
+    itself. Placed right inside CORS so that every layer below it is covered. It also adds
+    the ``RateLimit`` headers of the request's budget to every API answer
+    (:func:`governance.api.throttling.rate_limit_headers`).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path_info.startswith("/api/"):
+            return response
+        from governance.api.throttling import rate_limit_headers
+
+        for name, value in rate_limit_headers(request).items():
+            response[name] = value
+        if response.status_code < 400 or response.get("Content-Type", "").startswith(
+            "application/problem+json"
+        ):
+            return response
+        from governance.api.exceptions import KEPT_HEADERS, problem_response
+
+        data = getattr(response, "data", None)
+        if data is None and response.get("Content-Type", "").startswith("application/json"):
+            import json
+
+            try:
+                data = json.loads(response.content)
+            except ValueError:
+                data = None
+        if response.status_code == 404 and data is None:
+            data = {"detail": "No API resource at this address: the API root is /api/v1/."}
+        headers = {name: value for name, value in response.items() if name.lower() in KEPT_HEADERS}
+        problem = problem_response(response.status_code, data, headers=headers)
+        problem.cookies = response.cookies
+        return problem
+
+
+class RejectInvalidInputMiddleware:
+    """A NUL byte in the path or in any query parameter name or value is a 400, on every page
+    and API route, before any view runs.
+
+    PostgreSQL cannot store or compare a text with a NUL (``?search=%00`` would otherwise reach
+    the database and fail there, a 500), and no legitimate value contains one. Other invalid
+    bytes need nothing: a query string that is not UTF-8 is decoded with replacement characters.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            if request.path_info.startswith("/api/"):
+                from governance.api.exceptions import ProblemResponse, problem
+
+                return ProblemResponse(
+                    problem(
+                        400,
+                        detail="The request contains a NUL character.",
+                        code="invalid_character",
+                        slug="malformed-request",
+                    )
+                )
+            from django.http import HttpResponseBadRequest
+
+            # No template: the answer must not depend on anything that could fail in turn.
+            return HttpResponseBadRequest(
+                "<!doctype html><title>Bad request</title><h1>Bad request (400)</h1>"
+            )
+        return self.get_response(request)
+
+
+class AtlasCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, with ``'unsafe-inline'`` styles only where they are needed.
+
+    The atlas's own pages carry no inline style, so their policy forbids it: markup injected
+    through data (a town name) could not style an overlay. The admin and the API's HTML pages
+    (DRF's browsable API, the Swagger UI) use inline styles in their vendored templates; their
+    paths (``settings.INLINE_STYLE_PREFIXES``; language prefixes allowed) get them back.
+    """
+
+    def process_response(self, request, response):
+        if _inline_styles_allowed(request.path_info):
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["style-src"] = [*update.get("style-src", []), "'unsafe-inline'"]
+            response._csp_update = update
+        return super().process_response(request, response)
+
+
+def _inline_styles_allowed(path: str) -> bool:
+    from django.conf import settings
+
+    prefixes = tuple(getattr(settings, "INLINE_STYLE_PREFIXES", ()))
+    parts = path.split("/", 2)
+    # /be/admin/... as well as /admin/...
+    unprefixed = "/" + parts[2] if len(parts) > 2 and len(parts[1]) == 2 else path
+    return path.startswith(prefixes) or unprefixed.startswith(prefixes)
+
+
 class RestrictedReadLogMiddleware:
     """Write the access log of every response that showed restricted fields (pages, exports).
 

@@ -7,6 +7,7 @@ development secret key stops the start.
 
 from __future__ import annotations
 
+import ipaddress
 import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -171,6 +172,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Every error under /api/ as RFC 9457 problem details; a NUL in a URL is a 400 everywhere.
+    "governance.middleware.ApiProblemMiddleware",
+    "governance.middleware.RejectInvalidInputMiddleware",
     # Repeated public/partner API reads are answered here, before the rest (governance/cache.py).
     "governance.cache.ReadShortcutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,6 +266,17 @@ SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SESSION_COOKIE_HTTPONLY = True
+# The API's per-address rate limit reads X-Forwarded-For only from these reverse proxies
+# (addresses or networks), and only the last NUM_PROXIES hops of it; none by default.
+NUM_PROXIES = _int("NUM_PROXIES", 0, minimum=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"Environment variable TRUSTED_PROXIES is invalid: {exc}"
+        ) from exc
 if _bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -325,7 +340,14 @@ CONTENT_SECURITY_POLICY = {
 CORS_ALLOWED_ORIGINS = _typed("CORS_ALLOWED_ORIGINS", env.list, [])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-none-match", "if-match", "accept"]
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "Link",
+    "X-Total-Count",
+    "RateLimit",
+    "RateLimit-Policy",
+]
 
 # --- Cache ----------------------------------------------------------------------------------
 # CACHE_URL: the shared cache (throttling counters and, by default, the read cache), e.g.

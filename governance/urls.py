@@ -4,6 +4,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from governance.api.exceptions import problem_type
 from governance.api.root import APIRootView, AtlasDocsView, AtlasSchemaView
 from governance.views import english_prefix, healthz, switch_language
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("language/", switch_language, name="switch-language"),
     re_path(r"^en/(?P<rest>.*)$", english_prefix, name="english-prefix"),
     re_path(API + r"$", APIRootView.as_view(), name="api-root"),
+    path("api/problems/<slug:slug>", problem_type, name="api-problem-type"),
     re_path(API + r"schema/$", AtlasSchemaView.as_view(), name="api-schema"),
     re_path(
         API + r"docs/$",
@@ -35,4 +37,5 @@ urlpatterns += i18n_patterns(
     prefix_default_language=False,
 )
 
+handler404 = "governance.api.exceptions.not_found"
 handler500 = "governance.views.server_error"

@@ -17,8 +17,10 @@ rate; with Redis (``CACHE_URL``) the counts are shared by every worker and machi
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
+from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -43,8 +45,11 @@ class _LiveRateThrottle(SimpleRateThrottle):
         self.current = counts.get(current_key, 0)
         self.previous = counts.get(previous_key, 0)
         self.elapsed = now / period - window  # fraction of the current window gone, [0, 1)
-        if self.previous * (1 - self.elapsed) + self.current >= self.num_requests:
+        used = self.previous * (1 - self.elapsed) + self.current
+        if used >= self.num_requests:
+            self._note(request, 0, self.wait())
             return False
+        self._note(request, self.num_requests - used - 1, period * (1 - self.elapsed))
         # Kept two periods: long enough to be the previous window of the next one.
         if not self.cache.add(current_key, 1, timeout=2 * period + 1):
             try:
@@ -52,6 +57,18 @@ class _LiveRateThrottle(SimpleRateThrottle):
             except ValueError:  # expired between add and incr
                 self.cache.set(current_key, 1, timeout=2 * period + 1)
         return True
+
+    def _note(self, request, remaining: float, reset: float) -> None:
+        """Keep this request's budget on the Django request, for the ``RateLimit`` headers
+        (:func:`rate_limit_headers`), whichever wrapper of it the throttle was given."""
+        http = getattr(request, "_request", None) or getattr(request, "_http", None) or request
+        http._atlas_rate_limit = (
+            self.scope,
+            self.num_requests,
+            self.duration,
+            max(0, math.floor(remaining)),
+            max(0, math.ceil(reset)),
+        )
 
     def wait(self) -> float:
         """Seconds until the weighted count drops below the rate again."""
@@ -66,11 +83,47 @@ class _LiveRateThrottle(SimpleRateThrottle):
         return max(wait, 1.0)
 
 
+def _address(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address(request) -> str:
+    """The address a request came from, trusting ``X-Forwarded-For`` only as configured.
+
+    By default (``NUM_PROXIES=0``) the header is ignored: anyone can send it, and a client that
+    wrote a new address into each request would get a new budget each time. Behind reverse
+    proxies, ``NUM_PROXIES=N`` says how many of them append to the header, and
+    ``TRUSTED_PROXIES`` (addresses or networks, e.g. ``127.0.0.1,10.0.0.0/8``) which peers are
+    proxies at all: the header is read only when the peer (``REMOTE_ADDR``) is one of them, and
+    then the address N hops from the right is the client (only what our own proxies appended is
+    believed; whatever the client put before that is ignored).
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    hops = settings.NUM_PROXIES
+    if hops <= 0 or not settings.TRUSTED_PROXIES:
+        return peer
+    peer_address = _address(peer)
+    trusted = [ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES]
+    if peer_address is None or not any(peer_address in net for net in trusted):
+        return peer  # not through our proxy: the header is the client's own claim
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    chain = [part for part in forwarded if part] + [peer]
+    candidate = chain[-hops - 1] if len(chain) > hops else chain[0]
+    address = _address(candidate)
+    return str(address) if address is not None else peer
+
+
 class AnonClientThrottle(_LiveRateThrottle):
-    """Anonymous requests, counted per client address (``REMOTE_ADDR``, or the proxy's
-    ``X-Forwarded-For`` as DRF's ``NUM_PROXIES`` allows)."""
+    """Anonymous requests, counted per client address (:func:`client_address`: the peer, or
+    what the configured trusted proxies say in ``X-Forwarded-For``)."""
 
     scope = "anon"
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
 
     def get_cache_key(self, request, view) -> str | None:
         if request.user and request.user.is_authenticated:
@@ -91,3 +144,21 @@ class TokenThrottle(_LiveRateThrottle):
         # knox's AuthToken is keyed by the digest of its key: a stable id that reveals nothing.
         ident = f"token:{token.pk}" if getattr(token, "pk", None) else f"user:{request.user.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def rate_limit_headers(request) -> dict[str, str]:
+    """``RateLimit-Policy`` and ``RateLimit`` (IETF draft-ietf-httpapi-ratelimit-headers) for
+    the budget the API's throttles counted this request against; empty when none did.
+
+    ``RateLimit-Policy: "anon";q=600;w=60`` (quota ``q`` per window of ``w`` seconds) and
+    ``RateLimit: "anon";r=599;t=42`` (``r`` requests remaining, ``t`` seconds until the
+    window that counts them ends: the counter slides, so the budget comes back gradually).
+    """
+    noted = getattr(request, "_atlas_rate_limit", None)
+    if noted is None:
+        return {}
+    scope, quota, window, remaining, reset = noted
+    return {
+        "RateLimit-Policy": f'"{scope}";q={quota};w={window}',
+        "RateLimit": f'"{scope}";r={remaining};t={reset}',
+    }

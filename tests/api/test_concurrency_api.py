@@ -131,7 +131,7 @@ def test_version_is_read_only_a_client_cannot_set_it(two_tokens):
     response = patch(anna, f"sources/{source.pk}/", {"note": "x", "version": 1})
     assert response.json()["version"] == 2  # raised by the server, not taken from the body
     bad = patch(anna, f"sources/{source.pk}/", {"note": "y", "version": "two"})
-    assert bad.status_code == 400 and "version" in bad.json()
+    assert bad.status_code == 400 and "version" in bad.json()["errors"]
 
 
 def test_if_match_current_etag_writes_and_returns_the_new_etag(two_tokens):

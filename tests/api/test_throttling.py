@@ -130,3 +130,79 @@ def test_the_cost_of_counting_does_not_grow_with_the_rate(low_rates):
     )
     assert stored and all(isinstance(value, int) for value in stored.values())
     assert sum(stored.values()) == 501
+
+
+def test_x_forwarded_for_is_ignored_by_default(low_rates):
+    """Anyone can write the header: by default a new address in it is no new budget."""
+    for index in range(2):
+        response = Client(REMOTE_ADDR="192.0.2.20", HTTP_X_FORWARDED_FOR=f"198.51.100.{index}")
+        assert response.get(URL).status_code == 200
+    spoofed = Client(REMOTE_ADDR="192.0.2.20", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert_throttled(spoofed.get(URL))
+
+
+@pytest.mark.parametrize(
+    ("settings_", "peer", "header", "ident"),
+    [
+        ({"NUM_PROXIES": 0, "TRUSTED_PROXIES": ["10.0.0.1"]}, "10.0.0.1", "1.2.3.4", "10.0.0.1"),
+        ({"NUM_PROXIES": 1, "TRUSTED_PROXIES": []}, "10.0.0.1", "1.2.3.4", "10.0.0.1"),
+        ({"NUM_PROXIES": 1, "TRUSTED_PROXIES": ["10.0.0.0/8"]}, "10.0.0.1", "1.2.3.4", "1.2.3.4"),
+        # The client's own claim before what our proxy appended is not believed.
+        (
+            {"NUM_PROXIES": 1, "TRUSTED_PROXIES": ["10.0.0.1"]},
+            "10.0.0.1",
+            "6.6.6.6, 1.2.3.4",
+            "1.2.3.4",
+        ),
+        (
+            {"NUM_PROXIES": 2, "TRUSTED_PROXIES": ["10.0.0.1"]},
+            "10.0.0.1",
+            "6.6.6.6, 1.2.3.4, 10.0.0.2",
+            "1.2.3.4",
+        ),
+        # A peer that is not a trusted proxy: its header is ignored.
+        ({"NUM_PROXIES": 1, "TRUSTED_PROXIES": ["10.0.0.1"]}, "5.5.5.5", "1.2.3.4", "5.5.5.5"),
+        # Garbage in the header: the peer.
+        ({"NUM_PROXIES": 1, "TRUSTED_PROXIES": ["10.0.0.1"]}, "10.0.0.1", "nonsense", "10.0.0.1"),
+    ],
+)
+def test_client_address_trusts_only_configured_proxies(settings_, peer, header, ident):
+    from django.test import RequestFactory
+
+    from governance.api.throttling import client_address
+
+    request = RequestFactory().get(URL, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=header)
+    with override_settings(**settings_):
+        assert client_address(request) == ident
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_budget(low_rates):
+    with override_settings(NUM_PROXIES=1, TRUSTED_PROXIES=["127.0.0.1"]):
+        proxy = {"REMOTE_ADDR": "127.0.0.1"}
+        for _ in range(2):
+            assert Client(**proxy, HTTP_X_FORWARDED_FOR="203.0.113.5").get(URL).status_code == 200
+        assert_throttled(Client(**proxy, HTTP_X_FORWARDED_FOR="203.0.113.5").get(URL))
+        assert Client(**proxy, HTTP_X_FORWARDED_FOR="203.0.113.6").get(URL).status_code == 200
+
+
+def test_every_api_answer_has_rate_limit_headers(low_rates):
+    client = Client(REMOTE_ADDR="192.0.2.30")
+    first = client.get(URL)
+    assert first["RateLimit-Policy"] == '"anon";q=2;w=60'
+    assert first["RateLimit"].startswith('"anon";r=1;t=')
+    second = client.get(URL, {"format": "csv"})
+    assert second["RateLimit"].startswith('"anon";r=0;t=')
+    refused = client.get(URL)
+    assert refused.status_code == 429
+    assert refused["RateLimit"].startswith('"anon";r=0;t=')
+    assert int(refused["RateLimit"].rsplit("t=", 1)[1]) >= 1
+
+
+def test_rate_limit_headers_for_a_token(low_rates, partner):
+    _, key = token_issue(user=partner, name="rl", scopes=["read:partner"])
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    for remaining in (2, 1):
+        response = client.get(URL)
+        assert response.status_code == 200
+        assert response["RateLimit-Policy"] == '"user";q=3;w=60'
+        assert response["RateLimit"].startswith(f'"user";r={remaining};')

@@ -66,7 +66,8 @@ def test_town_detail_and_404(client):
     assert client.get("/api/v1/towns/olshany/").json()["name_ru"] == "Ольшаны"
     response = client.get("/api/v1/towns/atlantis/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json()["detail"] == "Not found."
+    assert response.json()["type"] == "/api/problems/not-found"
 
 
 def test_api_is_read_only(client):

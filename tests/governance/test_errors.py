@@ -37,7 +37,8 @@ def test_database_unavailable_in_the_api_is_json_503(quiet_client, monkeypatch):
     response = quiet_client.get("/api/v1/towns/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
-    assert response.json() == {"detail": "The database is unavailable. Please retry shortly."}
+    assert response.json()["detail"] == "The database is unavailable. Please retry shortly."
+    assert response.json()["type"] == "/api/problems/unavailable"
 
 
 def test_unexpected_error_is_a_generic_500_without_details(quiet_client, monkeypatch):
