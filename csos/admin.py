@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from csos import workspace  # noqa: F401 - registers the civil-society parts of a town's workspace
 from csos.imports import CSOLinkResource, CSOResource
 from csos.models import (
     CSO,
@@ -38,6 +39,7 @@ from governance.admin import (
     AtlasModelAdmin,
     ResearchAdmin,
 )
+from governance.entry import BulkEntryActionsMixin
 from governance.text import fold
 from towns.models import Town
 
@@ -45,10 +47,11 @@ from towns.models import Town
 IMPORT_TEMPLATE = "admin/towns/import.html"
 
 
-class CSOsAdmin(ResearchAdmin):
+class CSOsAdmin(BulkEntryActionsMixin, ResearchAdmin):
     """The admins of this app save through :func:`csos.services.csos_record_save`."""
 
     save_service = staticmethod(csos_record_save)
+    actions = [*ResearchAdmin.actions, *BulkEntryActionsMixin.bulk_actions]
 
 
 class FoldedNameSearchMixin:
@@ -214,9 +217,10 @@ class CSOAdmin(FoldedNameSearchMixin, AllOrNothingImportMixin, CSOsAdmin):
         "Columns: slug (which CSO; a new slug creates a CSO as a restricted draft), name_en, "
         "name_be, name_ru, legal_form, status, liquidation_date (YYYY-MM-DD), "
         "liquidation_grounds, character, character_evidence, founding_year, size_band, towns "
-        "(town slugs separated by ;), fields_of_activity (codes separated by ;). Codes as in "
-        "the export. A changed status follows the allowed transitions. Only the columns in the "
-        "file are changed."
+        "(town slugs separated by ;), fields_of_activity (codes separated by ;), sources "
+        "(citations, slugs of citations or ids, separated by ;), access_level (set by "
+        "reviewers; blank: the team's entry default). Codes as in the export. A changed status "
+        "follows the allowed transitions. Only the columns in the file are changed."
     )
     related_fields = ["incoming_links", "cooperation_case_list", "town_networks"]
     fieldsets = [
@@ -451,7 +455,8 @@ class CSOLinkAdmin(FoldedNameSearchMixin, AllOrNothingImportMixin, CSOsAdmin):
     import_template_name = IMPORT_TEMPLATE
     import_help = _(
         "Columns: source and target (CSO slugs), kind (partnership, joint_project, umbrella, "
-        "funding, informal), start_date and end_date (YYYY-MM-DD, optional), note. A row for "
+        "funding, informal), start_date and end_date (YYYY-MM-DD, optional), note, sources "
+        "(citations, slugs or ids separated by ;), access_level (set by reviewers). A row for "
         "an existing source, target and kind changes that link; new links are added as "
         "restricted drafts. A link from a CSO to itself, a repeated row and a second link of an "
         "undirected kind between the same two CSOs are refused."

@@ -116,8 +116,49 @@ class KeyWidget(widgets.ForeignKeyWidget):
             ) from None
 
 
+class SourceListWidget(widgets.ManyToManyWidget):
+    """Sources by citation, slug of the citation or id, separated by ``;`` (see
+    :class:`towns.imports.SourceWidget`); an unknown or ambiguous one is an error."""
+
+    def __init__(self):
+        from governance.models import Source
+
+        super().__init__(Source, separator=SEPARATOR, field="citation")
+
+    def clean(self, value, row=None, **kwargs):
+        from towns.imports import SourceWidget
+
+        if value is None or str(value).strip() == "":
+            return []
+        lookup = SourceWidget()
+        keys = [k.strip() for k in str(value).split(self.separator) if k.strip()]
+        lookup.preload(keys)
+        return [lookup.clean(k) for k in keys]
+
+
+def access_level_field() -> fields.Field:
+    """The ``access_level`` column: a code or label of an access level; blank keeps it."""
+    from towns.imports import AccessLevelWidget
+
+    return fields.Field(
+        attribute="access_level",
+        column_name="access_level",
+        widget=AccessLevelWidget(),
+        saves_null_values=False,
+    )
+
+
 class AllOrNothingResource(resources.ModelResource):
-    """A model resource whose imports are atomic, audited and report errors by column."""
+    """A model resource whose imports are atomic, audited and report errors by column.
+
+    ``sources`` (citations, slugs or ids separated by ``;``) and ``access_level`` are import
+    columns of research records: a new record starts with the team's entry defaults
+    (:mod:`governance.entry`), and only reviewers may set an access level that differs from
+    them or from the record's own (the rule of the admin, ``governance.redaction``).
+    """
+
+    #: Columns read on import but not written on export (the export keeps its columns).
+    import_only = ("sources", "access_level")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -162,6 +203,41 @@ class AllOrNothingResource(resources.ModelResource):
     def columns(self) -> list[str]:
         return [f.column_name for f in self.get_import_fields()]
 
+    def get_export_fields(self, selected_fields=None):
+        return [
+            f
+            for f in super().get_export_fields(selected_fields)
+            if f.column_name not in self.import_only
+        ]
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        if new:
+            from governance.entry import apply_entry_defaults
+
+            apply_entry_defaults(instance)
+
+    def access_level_check(self, instance, row, errors: dict) -> None:
+        """Only reviewers change who sees a record; others must leave the level as it is."""
+        from governance.entry import entry_defaults
+        from governance.redaction import may_change_access
+
+        if "access_level" not in row or str(row["access_level"] or "").strip() == "":
+            return
+        if may_change_access(self._actor):
+            return
+        current = (
+            getattr(instance, "_import_access_level", None)
+            or (entry_defaults(type(instance))["access_level"])
+        )
+        if instance.access_level != current:
+            errors.setdefault("access_level", []).append(
+                _(
+                    "Only reviewers set access levels: leave the cell blank or write "
+                    "%(current)s (a new record gets the team's entry default)."
+                )
+                % {"current": current}
+            )
+
     # -- one row --------------------------------------------------------------------------------
     def row_key(self, instance) -> tuple | None:
         """The natural key of a row, to find a row that repeats an earlier one."""
@@ -194,6 +270,7 @@ class AllOrNothingResource(resources.ModelResource):
             else:
                 self._seen[key] = number
         self.row_checks(instance, row, errors, **kwargs)
+        self.access_level_check(instance, row, errors)
         if errors:
             raise ValidationError(errors)
 
@@ -245,6 +322,10 @@ class CSOResource(AllOrNothingResource):
         widget=KeyListWidget(FieldOfActivity, "code", "field of activity code"),
         m2m_add=False,
     )
+    sources = fields.Field(
+        attribute="sources", column_name="sources", widget=SourceListWidget(), m2m_add=False
+    )
+    access_level = access_level_field()
 
     class Meta:
         model = CSO
@@ -264,6 +345,8 @@ class CSOResource(AllOrNothingResource):
             "size_band",
             "towns",
             "fields_of_activity",
+            "sources",
+            "access_level",
         )
         import_order = fields
         export_order = fields
@@ -277,6 +360,8 @@ class CSOResource(AllOrNothingResource):
         return CSO.objects.prefetch_related("towns", "fields_of_activity").order_by("slug")
 
     def after_init_instance(self, instance, new, row, **kwargs):
+        super().after_init_instance(instance, new, row, **kwargs)
+        instance._import_access_level = None if new else instance.access_level
         # The status before the row, to check the move against the allowed transitions.
         instance._import_old = (
             None
@@ -319,11 +404,24 @@ class CSOLinkResource(AllOrNothingResource):
     target = fields.Field(
         attribute="target_cso", column_name="target", widget=KeyWidget(CSO, "slug", "CSO slug")
     )
+    sources = fields.Field(
+        attribute="sources", column_name="sources", widget=SourceListWidget(), m2m_add=False
+    )
+    access_level = access_level_field()
 
     class Meta:
         model = CSOLink
         name = "CSO links"
-        fields = ("source", "target", "kind", "start_date", "end_date", "note")
+        fields = (
+            "source",
+            "target",
+            "kind",
+            "start_date",
+            "end_date",
+            "note",
+            "sources",
+            "access_level",
+        )
         import_order = fields
         export_order = fields
         import_id_fields = ("source", "target", "kind")
@@ -346,6 +444,10 @@ class CSOLinkResource(AllOrNothingResource):
             return super().get_instance(instance_loader, row)
         except ValueError:
             return None
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        super().after_init_instance(instance, new, row, **kwargs)
+        instance._import_access_level = None if new else instance.access_level
 
     def row_key(self, instance):
         if instance.source_cso_id and instance.target_cso_id and instance.kind:

@@ -8,7 +8,8 @@ related rows in the same query (no N+1), search any spelling of a town's name, a
 region, typology, system and status.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
@@ -19,10 +20,12 @@ from django.utils.translation import gettext_lazy as _
 
 from governance.admin import (
     AllOrNothingImportMixin,
+    AtlasAdminForm,
     AtlasInlineMixin,
     AtlasModelAdmin,
     ResearchAdmin,
 )
+from governance.entry import BulkEntryActionsMixin
 from governance.text import fold
 from towns.imports import IndicatorValueResource, TownFactsResource
 from towns.models import (
@@ -30,6 +33,7 @@ from towns.models import (
     Appointment,
     District,
     GroupMembership,
+    GroupOrigin,
     Indicator,
     IndicatorValue,
     Influence,
@@ -40,7 +44,8 @@ from towns.models import (
     Tie,
     Town,
 )
-from towns.services import research_record_save
+from towns.services import adopt_synthetic_twin, research_record_save
+from towns.workspace import indicator_label, workspace_link, workspace_urls
 
 #: How many indicator values the town page shows (the newest); the list holds all of them.
 LATEST_VALUES_ON_TOWN_PAGE = 40
@@ -50,8 +55,9 @@ class TownsAdmin(AtlasModelAdmin):
     save_service = staticmethod(research_record_save)
 
 
-class TownsResearchAdmin(ResearchAdmin):
+class TownsResearchAdmin(BulkEntryActionsMixin, ResearchAdmin):
     save_service = staticmethod(research_record_save)
+    actions = [*ResearchAdmin.actions, *BulkEntryActionsMixin.bulk_actions]
 
 
 class SearchByAnyNameMixin:
@@ -174,8 +180,64 @@ class LatestValuesFormSet(BaseInlineFormSet):
         return self._queryset
 
 
-class IndicatorValueInline(AtlasInlineMixin, admin.TabularInline):
+class IndicatorPickerMixin:
+    """The indicator of a value is picked from a list that shows its system, unit and legal
+    standard ("System 1 · Population (persons; standard ≥ 6000)"), not a bare name."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name != "indicator":
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, widget=forms.Select, **kwargs)
+        cache = request.__dict__.setdefault("_atlas_indicator_choices", [])
+        if not cache:
+            cache.append(("", "---------"))
+            cache.extend(
+                (i.pk, indicator_label(i)) for i in Indicator.objects.order_by("system", "name_en")
+            )
+        # A plain list: every row of an inline renders it without a query of its own.
+        field.choices = cache
+        return field
+
+
+class IndicatorValueForm(AtlasAdminForm):
+    """A new real value where a synthetic one exists for the same town, indicator and period
+    takes the synthetic one's row (towns.services.adopt_synthetic_twin) instead of failing as a
+    duplicate; the admin then says so."""
+
+    def clean(self):
+        cleaned = super().clean()
+        instance = self.instance
+        if not instance._state.adding or cleaned.get("is_synthetic"):
+            return cleaned
+        town = cleaned.get("town") or getattr(instance, "town", None)
+        probe = IndicatorValue(
+            town=town if isinstance(town, Town) else None,
+            indicator=cleaned.get("indicator"),
+            year=cleaned.get("year"),
+            quarter=cleaned.get("quarter") or 0,
+        )
+        if None in (probe.town_id, probe.indicator_id, probe.year):
+            return cleaned
+        if adopt_synthetic_twin(probe) is not None:
+            instance.pk, instance.version = probe.pk, probe.version
+            instance.created_at = probe.created_at
+            instance._state.adding = False
+            instance.replaced_synthetic = probe.replaced_synthetic
+        return cleaned
+
+
+def report_replaced_synthetic(model_admin, request, values) -> None:
+    from towns.workspace import synthetic_replaced_note
+
+    for value in values:
+        old = getattr(value, "replaced_synthetic", None)
+        if old is not None:
+            model_admin.message_user(request, synthetic_replaced_note(value, old), messages.WARNING)
+
+
+class IndicatorValueInline(IndicatorPickerMixin, AtlasInlineMixin, admin.TabularInline):
     model = IndicatorValue
+    form = IndicatorValueForm
     formset = LatestValuesFormSet
     extra = 1
     verbose_name_plural = format_lazy(
@@ -197,7 +259,7 @@ class IndicatorValueInline(AtlasInlineMixin, admin.TabularInline):
         "access_level",
         "note",
     ]
-    autocomplete_fields = ["indicator", "source"]
+    autocomplete_fields = ["source"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("indicator", "source", "town")
@@ -247,14 +309,31 @@ class TownAdmin(SearchByAnyNameMixin, AllOrNothingImportMixin, TownsAdmin):
         "typology",
         "own_share_percent",
         "is_synthetic",
+        "workspace",
     ]
-    list_filter = ["region", "kind", "typology", "is_synthetic"]
+    # "district: empty" lists the towns left for researchers to assign (load_demo counts them);
+    # the verified flags list the machine-guessed names and kinds still to confirm.
+    list_filter = [
+        "region",
+        ("district", admin.EmptyFieldListFilter),
+        "kind",
+        "names_verified",
+        "kind_verified",
+        "typology",
+        "is_synthetic",
+    ]
     list_select_related = ["region"]
     sortable_by = ["name_en", "region", "kind", "population", "typology", "own_share_percent"]
     ordering = ["name_en"]
     autocomplete_fields = ["region", "district"]
     inlines = [AppointmentInline, InfluenceInline, IndicatorValueInline, ActivityInline]
     list_per_page = 50
+    change_list_template = "admin/towns/town/change_list.html"
+
+    class Media:
+        # Wide inlines scroll inside their box: the page stays as wide as the window.
+        css = {"all": ["css/workspace.css"]}
+
     resource_classes = [TownFactsResource]
     import_template_name = "admin/towns/import.html"
     import_help = _(
@@ -264,6 +343,7 @@ class TownAdmin(SearchByAnyNameMixin, AllOrNothingImportMixin, TownsAdmin):
         "changed; a blank kind is left as it is. No town is created."
     )
     profile_fields = [
+        "workspace",
         "profile_typology",
         "profile_balance",
         "profile_criteria",
@@ -299,6 +379,19 @@ class TownAdmin(SearchByAnyNameMixin, AllOrNothingImportMixin, TownsAdmin):
             {"fields": self.profile_fields},
         )
         return [*fieldsets[:1], profile, *fieldsets[1:]]
+
+    @admin.display(description=_("workspace"))
+    def workspace(self, town):
+        return workspace_link(town)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is IndicatorValue:
+            report_replaced_synthetic(self, request, (f.instance for f in formset.saved_forms))
+
+    def get_urls(self):
+        # The town's workspace, the review queue and a town's review (towns/workspace.py).
+        return workspace_urls(self) + super().get_urls()
 
     def get_prepopulated_fields(self, request, obj=None):
         # A slug is stable once published in links; only a new town gets one suggested.
@@ -464,8 +557,25 @@ class GroupMembershipInline(AtlasInlineMixin, admin.TabularInline):
         )
 
 
+class InfluenceGroupForm(AtlasAdminForm):
+    """The kind decides the origin (InfluenceGroup.derive_origin): it is picked only for "other"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        origin = self.fields.get("origin")
+        if origin is not None:
+            origin.required = False
+            origin.choices = [("", gettext("set from the kind")), *GroupOrigin.choices]
+            origin.help_text = _(
+                "Set from the kind (superior state and outside corporate structures are "
+                "aliens; clans, quasi-communities and ecclesial communities are our own). "
+                "Choose it only for a group of the kind “Other”."
+            )
+
+
 @admin.register(InfluenceGroup)
 class InfluenceGroupAdmin(TownsResearchAdmin):
+    form = InfluenceGroupForm
     list_display = ["name_en", "origin", "kind", "sector", "state", "access_level", "is_synthetic"]
     list_filter = ["origin", "kind", "sector"]
     search_fields = ["name_en", "name_be", "name_ru", "description"]
@@ -552,7 +662,9 @@ class IndicatorAdmin(TownsAdmin):
 
 
 @admin.register(IndicatorValue)
-class IndicatorValueAdmin(TownNameSearchMixin, AllOrNothingImportMixin, TownsResearchAdmin):
+class IndicatorValueAdmin(
+    IndicatorPickerMixin, TownNameSearchMixin, AllOrNothingImportMixin, TownsResearchAdmin
+):
     list_display = [
         "town",
         "indicator",
@@ -577,16 +689,25 @@ class IndicatorValueAdmin(TownNameSearchMixin, AllOrNothingImportMixin, TownsRes
     ]
     list_select_related = ["town", "indicator", "source"]
     search_fields = ["indicator__code", "indicator__name_en"]
-    autocomplete_fields = ["town", "indicator", "source"]
+    autocomplete_fields = ["town", "source"]
     resource_classes = [IndicatorValueResource]
     import_template_name = "admin/towns/import.html"
     import_help = _(
         "Columns: town (slug or GeoNames id), indicator (code), year, quarter (0 or blank for "
         "the whole year, 1-4), value (a number with a decimal point), and optionally source "
-        "(the id of a source), confidence (low, medium, high), is_synthetic (1/0), note. A row "
-        "for an existing town, indicator and period changes that value; new ones are added as "
-        "drafts. state and access_level are exported for reading and ignored on import."
+        "(a source's citation, the slug of its citation, or its id), confidence (low, medium, "
+        "high), is_synthetic (1/0), note, access_level (public, partner, restricted: set by "
+        "reviewers; blank gives a new row the team's entry default). A row for an existing "
+        "town, indicator and period changes that value; a real value replaces a synthetic one "
+        "(kept in history); new ones are added as drafts. state is exported for reading and "
+        "ignored on import."
     )
+
+    form = IndicatorValueForm
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        report_replaced_synthetic(self, request, [obj])
 
     @admin.display(description=_("period"), ordering="year")
     def period(self, value):
@@ -623,3 +744,4 @@ class ActivityAdmin(TownNameSearchMixin, TownsResearchAdmin):
     list_select_related = ["town"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["town", "sources"]
+

@@ -25,14 +25,16 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 
+from governance.access import AccessLevel
 from governance.models import Confidence, Source
 from governance.services import audit_context
 from towns.models import Indicator, IndicatorValue, Town, TownKind
-from towns.services import research_record_save
+from towns.services import adopt_synthetic_twin, research_record_save
 
 
 class ImportFileError(Exception):
@@ -261,18 +263,70 @@ class IndicatorWidget(LookupWidget):
 
 
 class SourceWidget(LookupWidget):
-    not_found = gettext_lazy("No source has the id %(value)r.")
+    """A source by its citation (any case and spacing), by the slug of its citation, or by its
+    id. A real source wins over a demo one of the same citation; two real sources of the same
+    citation are ambiguous and refused (name it by id)."""
+
+    not_found = gettext_lazy(
+        "No source has the citation, slug or id %(value)r (see the list of sources)."
+    )
+    ambiguous = gettext_lazy("Several sources have the citation %(value)r: give its id.")
+
+    def __init__(self):
+        super().__init__()
+        self.ambiguous_keys: set[str] = set()
 
     def key(self, value) -> str:
-        text = str(value).strip()
-        return text[:-2] if text.endswith(".0") else text
+        text = " ".join(str(value).split())
+        return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
 
     def fetch(self, keys):
-        ids = [int(k) for k in keys if k.isdigit()]
-        return {str(s.pk): s for s in Source.objects.filter(pk__in=ids)}
+        ids = {int(k) for k in keys if k.isdigit()}
+        wanted = {k.casefold() for k in keys} | {slugify(k) for k in keys}
+        by_name: dict[str, list[Source]] = {}
+        found: dict[str, Source] = {}
+        for source in Source.objects.filter(deleted_at__isnull=True).only(
+            "id", "citation", "is_synthetic"
+        ):
+            if source.pk in ids:
+                found[str(source.pk)] = source
+            for name in {" ".join(source.citation.split()).casefold(), slugify(source.citation)}:
+                if name in wanted:
+                    by_name.setdefault(name, []).append(source)
+        for key in keys:
+            if key in found:
+                continue
+            matches = by_name.get(key.casefold()) or by_name.get(slugify(key)) or []
+            real = [s for s in matches if not s.is_synthetic] or matches
+            if len(real) == 1:
+                found[key] = real[0]
+            elif len(real) > 1:
+                self.ambiguous_keys.add(key)
+        return found
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row, **kwargs)
+        except ValueError:
+            if self.key(value) in self.ambiguous_keys:
+                raise ValueError(self.ambiguous % {"value": value}) from None
+            raise
 
     def render(self, value, obj=None, **kwargs):
-        return "" if value is None else str(value.pk)
+        return "" if value is None else value.citation
+
+
+class AccessLevelWidget(ChoiceWidget):
+    """The access level of a row: a code (public, partner, restricted) or its label."""
+
+    def __init__(self):
+        super().__init__(AccessLevel)
+
+    def clean(self, value, row=None, **kwargs):
+        if not is_blank(value):
+            labels = {str(label).casefold(): code for code, label in AccessLevel.choices}
+            value = labels.get(str(value).strip().casefold(), str(value).strip().casefold())
+        return super().clean(value, row, **kwargs)
 
 
 # --- Resources -------------------------------------------------------------------------------
@@ -438,14 +492,56 @@ class AllOrNothingResource(resources.ModelResource):
         # The same service as the admin and the API: validation, claim rules, aggregates.
         research_record_save(instance=instance, actor=self.actor, via="import")
 
+    def check_access_level(self, cleaned: dict, errors: dict) -> None:
+        """Honour the ``access_level`` column by the rule of the admin: only reviewers and admins
+        decide who sees a record; for others a filled cell must match what the record has (or,
+        for a new record, the team's entry default)."""
+        from governance.entry import entry_defaults
+        from governance.redaction import may_change_access
+
+        level = cleaned.get("access_level")
+        if level is None or may_change_access(self.actor):
+            return
+        existing = self.find_instance(cleaned)
+        current = (
+            existing.access_level
+            if existing is not None
+            else entry_defaults(self._meta.model)["access_level"]
+        )
+        if level != current:
+            errors["access_level"] = [
+                _(
+                    "Only reviewers set access levels: leave the cell blank or write "
+                    "%(current)s (a new record gets the team's entry default)."
+                )
+                % {"current": current}
+            ]
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        if instance._state.adding:
+            # A new record starts with the team's entry defaults, except a level the file gives.
+            from governance.entry import apply_entry_defaults
+
+            given = () if self.cleaned_row.get("access_level") is None else ("access_level",)
+            apply_entry_defaults(instance, explicit=given)
+            if not getattr(instance, "source_id", True):
+                instance.state = "draft"  # a claim without a source can only be a draft
+            if isinstance(instance, IndicatorValue):
+                # A real value takes the row of a synthetic one of its period (kept in history).
+                adopt_synthetic_twin(instance)
+
 
 class IndicatorValueResource(AllOrNothingResource):
     """Indicator values: ``town, indicator, year, quarter, value`` and the claim's details.
 
     ``quarter`` is 0 or blank for the whole year. A blank ``confidence`` or ``is_synthetic``
-    keeps the current value (for a new row: medium, not synthetic). ``state`` and
-    ``access_level`` are exported for reading and ignored on import: publication goes through
-    review.
+    keeps the current value (for a new row: medium, not synthetic). ``source`` is a source's
+    citation, the slug of its citation or its id. ``access_level`` (public, partner,
+    restricted) is honoured by the admin's rule: reviewers set it, for others it must match
+    (blank: a new row gets the team's entry default). ``state`` is exported for reading and
+    ignored on import: publication goes through review. A real value for a period that has a
+    synthetic one replaces it (kept in history).
     """
 
     town = fields.Field(attribute="town", column_name="town", widget=TownWidget())
@@ -478,7 +574,12 @@ class IndicatorValueResource(AllOrNothingResource):
     )
     note = fields.Field(attribute="note", column_name="note", widget=widgets.CharWidget())
     state = fields.Field(attribute="state", column_name="state", readonly=True)
-    access_level = fields.Field(attribute="access_level", column_name="access_level", readonly=True)
+    access_level = fields.Field(
+        attribute="access_level",
+        column_name="access_level",
+        widget=AccessLevelWidget(),
+        saves_null_values=False,
+    )
 
     required_columns = ("town", "indicator", "year", "value")
     constraint_columns = {
@@ -534,7 +635,16 @@ class IndicatorValueResource(AllOrNothingResource):
         ) % {"row": first_row}
 
     def find_instance(self, cleaned):
-        return self.existing.get(self.row_key(cleaned))
+        existing = self.existing.get(self.row_key(cleaned))
+        if existing is not None and existing.is_synthetic and not cleaned.get("is_synthetic"):
+            # A real value replaces the synthetic one of its period: a new record that takes
+            # the synthetic one's row (towns.services.adopt_synthetic_twin), so defaults,
+            # confidence and the synthetic flag start afresh; the old figure stays in history.
+            return None
+        return existing
+
+    def check_row(self, cleaned, errors):
+        self.check_access_level(cleaned, errors)
 
 
 class TownFactsResource(AllOrNothingResource):

@@ -187,6 +187,21 @@ class InfluenceGroup(ResearchRecord):
     def __str__(self) -> str:
         return self.name_en
 
+    def derive_origin(self) -> None:
+        """The kind decides the origin ("a superior state structure is by definition alien");
+        only a group of the kind "other" has its origin chosen."""
+        typical = TYPICAL_ORIGIN.get(self.kind)
+        if typical:
+            self.origin = typical
+
+    def clean_fields(self, exclude=None) -> None:
+        self.derive_origin()
+        super().clean_fields(exclude)
+
+    def save(self, *args, **kwargs):
+        self.derive_origin()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         typical = TYPICAL_ORIGIN.get(self.kind)
