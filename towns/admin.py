@@ -745,3 +745,7 @@ class ActivityAdmin(TownNameSearchMixin, TownsResearchAdmin):
     search_fields = ["title", "description"]
     autocomplete_fields = ["town", "sources"]
 
+
+
+# How power is implemented, society, ways of life and communication sites (issue 17).
+from towns import admin_society  # noqa: E402, F401

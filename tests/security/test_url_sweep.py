@@ -250,6 +250,29 @@ ROUTES: dict[str, list[Case] | Callable[[], list[Case]]] = {
     "api/<version>/ties/<pk>/": lambda: record_cases("towns.Tie"),
     "api/<version>/indicator-values/<pk>/": lambda: record_cases("towns.IndicatorValue"),
     "api/<version>/activities/<pk>/": lambda: record_cases("towns.Activity"),
+    # How power is implemented, society, ways of life, communication sites (towns/api/society.py).
+    **{
+        f"api/<version>/{segment}/": [Case("list", lambda: V1, every(200))]
+        for segment in (
+            "mechanism-kinds",
+            "mechanisms",
+            "society-observations",
+            "self-organisation-events",
+            "ways-of-life",
+            "communication-sites",
+        )
+    },
+    "api/<version>/mechanism-kinds/<code>/": [
+        Case("kind", lambda: {**V1, "code": "appointments"}, every(200)),
+        Case("unknown", lambda: {**V1, "code": "no-such-kind"}, every(404)),
+    ],
+    "api/<version>/mechanisms/<pk>/": lambda: record_cases("towns.ManagementMechanism"),
+    "api/<version>/society-observations/<pk>/": lambda: record_cases("towns.SocietyObservation"),
+    "api/<version>/self-organisation-events/<pk>/": lambda: record_cases(
+        "towns.SelfOrganisationEvent"
+    ),
+    "api/<version>/ways-of-life/<pk>/": lambda: record_cases("towns.WayOfLife"),
+    "api/<version>/communication-sites/<pk>/": lambda: record_cases("towns.CommunicationSite"),
     "api/<version>/csos/<slug>/": lambda: record_cases("csos.CSO", lookup="slug"),
     "api/<version>/cso-links/<pk>/": lambda: record_cases("csos.CSOLink"),
     "api/<version>/cooperation-cases/<pk>/": lambda: record_cases("csos.CooperationCase"),

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from towns.api import views
+from towns.api import society, views
 
 router = SimpleRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -17,5 +17,6 @@ router.register("ties", views.TieViewSet, basename="tie")
 router.register("indicators", views.IndicatorViewSet, basename="indicator")
 router.register("indicator-values", views.IndicatorValueViewSet, basename="indicator-value")
 router.register("activities", views.ActivityViewSet, basename="activity")
+society.register(router)  # mechanisms, society, ways of life, communication sites
 
 urlpatterns = router.urls
