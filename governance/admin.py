@@ -206,7 +206,8 @@ class AtlasAdminForm(forms.ModelForm):
     """
 
     rejected: dict[str | None, tuple[str, ValidationError]] = {}
-    #: The user whose pending revisions the form shows (set per request, see with_pending).
+    #: The user whose pending revisions the form shows, and the request's store of them (set
+    #: per request, see with_pending).
     pending_author_id: int | None = None
     pending_cache: dict | None = None
 
@@ -236,16 +237,18 @@ class AtlasAdminForm(forms.ModelForm):
         """An author sees their own pending revision of the record (governance.revisions): its
         values fill the form, so that saving again refines the same revision."""
         instance = kwargs.get("instance")
-        if self.pending_author_id is None or instance is None or instance.pk is None:
+        store = self.pending_cache
+        if store is None or instance is None or instance.pk is None:
             return kwargs
-        cls = type(self)
-        if cls.pending_cache is None:
-            cls.pending_cache = {
+        if not is_versioned(instance):
+            return kwargs
+        if "by_record" not in store:  # one query per request
+            store["by_record"] = {
                 (r.content_type_id, r.object_id): r
                 for r in revisions.pending_revisions().filter(author_id=self.pending_author_id)
             }
         content_type = ContentType.objects.get_for_model(instance, for_concrete_model=False)
-        revision = cls.pending_cache.get((content_type.id, instance.pk))
+        revision = store["by_record"].get((content_type.id, instance.pk))
         if revision is None:
             return kwargs
         m2m = revisions.overlay(instance, revision.changes)
@@ -319,11 +322,13 @@ class AtlasAdminForm(forms.ModelForm):
 
 
 def with_pending(form_class, request):
-    """``form_class``, showing the pending revisions of this request's user (a fresh cache)."""
+    """``form_class``, showing the pending revisions of this request's user."""
+    author = getattr(request.user, "pk", None)
+    store = request.__dict__.setdefault("_atlas_pending", {}) if author is not None else None
     return type(
         form_class.__name__,
         (form_class,),
-        {"pending_author_id": getattr(request.user, "pk", None), "pending_cache": None},
+        {"pending_author_id": author, "pending_cache": store},
     )
 
 
@@ -428,54 +433,51 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
 
     def tell_pending(self, request, object_id) -> None:
         """On a change form: the user's own pending or sent-back change, others' pending ones."""
-        obj = self.model._base_manager.filter(pk=unquote(object_id)).first() if object_id else None
-        if obj is None or not is_versioned(obj):
+        if not is_versioned(self.model):
             return
-        for revision in revisions.revisions_for_record(obj).exclude(
-            status__in=[Revision.Status.APPROVED, Revision.Status.WITHDRAWN]
-        )[:5]:
-            url = reverse("admin:governance_revision_change", args=[revision.pk])
+        try:
+            pk = self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError:
+            return
+        content_type = ContentType.objects.get_for_model(self.model, for_concrete_model=False)
+        for revision in (
+            Revision.objects.filter(content_type=content_type, object_id=pk)
+            .exclude(status__in=[Revision.Status.APPROVED, Revision.Status.WITHDRAWN])
+            .select_related("author")[:5]
+        ):
             mine = revision.author_id == request.user.pk
-            values = {
-                "when": revision.updated_at.strftime("%Y-%m-%d %H:%M"),
-                "who": revision.author or "?",
-                "url": url,
-                "comment": revision.comment,
-            }
             if revision.status == Revision.Status.SENT_BACK:
-                if mine:
-                    self.message_user(
-                        request,
-                        format_html(
-                            gettext("Your change (<a href=\"{url}\">see it</a>) was sent back: {comment}"),
-                            **values,
-                        ),
-                        messages.WARNING,
-                    )
+                if not mine:
+                    continue
+                text, level = (
+                    gettext("Your change ({link}) was sent back: {comment}"),
+                    messages.WARNING,
+                )
             elif mine:
-                self.message_user(
-                    request,
-                    format_html(
-                        gettext(
-                            "The form shows your change of {when}, waiting for review "
-                            "(<a href=\"{url}\">see it</a>); the public sees the published version."
-                        ),
-                        **values,
+                text, level = (
+                    gettext(
+                        "The form shows your change of {when}, waiting for review ({link}); "
+                        "the public sees the published version."
                     ),
                     messages.INFO,
                 )
             else:
-                self.message_user(
-                    request,
-                    format_html(
-                        gettext(
-                            "A change by {who} of {when} is waiting for review "
-                            "(<a href=\"{url}\">see it</a>); the form shows the published version."
-                        ),
-                        **values,
+                text, level = (
+                    gettext(
+                        "A change by {who} of {when} is waiting for review ({link}); the form "
+                        "shows the published version."
                     ),
                     messages.INFO,
                 )
+            link = format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:governance_revision_change", args=[revision.pk]),
+                gettext("see it"),
+            )
+            when = revision.updated_at.strftime("%Y-%m-%d %H:%M")
+            who = revision.author or "?"
+            message = format_html(text, link=link, when=when, who=who, comment=revision.comment)
+            self.message_user(request, message, level)
 
     def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
         made = revisions.collected()
@@ -683,12 +685,24 @@ class HistoryAdminMixin:
                     args=[event.pgh_obj_id],
                 )
             return HttpResponseRedirect(back)
-        self.message_user(
-            request,
-            gettext("The version of %(at)s of “%(record)s” was restored.")
-            % {"at": event.pgh_created_at.strftime("%Y-%m-%d %H:%M:%S"), "record": record},
-            messages.SUCCESS,
-        )
+        if getattr(record, "_pending_revision", None) is not None:
+            # A published record: the restored version waits for a reviewer.
+            self.message_user(
+                request,
+                gettext(
+                    "The version of %(at)s of “%(record)s” was saved for review: a reviewer "
+                    "must approve it before anyone else sees it."
+                )
+                % {"at": event.pgh_created_at.strftime("%Y-%m-%d %H:%M:%S"), "record": record},
+                messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request,
+                gettext("The version of %(at)s of “%(record)s” was restored.")
+                % {"at": event.pgh_created_at.strftime("%Y-%m-%d %H:%M:%S"), "record": record},
+                messages.SUCCESS,
+            )
         opts = self.model._meta
         return HttpResponseRedirect(
             reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[record.pk])

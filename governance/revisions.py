@@ -303,7 +303,7 @@ def propose(
         )
     instance.full_clean()
     if hasattr(instance, "confidence"):
-        claim_check(instance)
+        claim_check(instance, (m2m or {}).get("sources"))
     changes = field_diff(stored, instance, m2m)
     deleting = "deleted_at" in changes and changes["deleted_at"]["new"] is not None
     if deleting:
@@ -319,20 +319,28 @@ def propose(
             revision.status = Revision.Status.WITHDRAWN
             revision.save(update_fields=["status", "updated_at"])
         return True
+    deleting = "deleted_at" in changes and changes["deleted_at"]["new"] is not None
+    kind = Revision.Kind.DELETE if deleting else Revision.Kind.CHANGE
+    instance._pending_revision = _store(revision, stored, actor, via, kind, changes)
+    return True
+
+
+def _store(revision, stored, actor, via: str, kind: str, changes: dict) -> Revision:
+    """Save ``changes`` of ``stored`` as the author's pending revision (new if ``revision`` is
+    None), with the record's current version, name and towns."""
     if revision is None:
         revision = Revision(
             **_record_filter(stored), author=actor if getattr(actor, "pk", None) else None
         )
-    revision.kind = Revision.Kind.DELETE if deleting else Revision.Kind.CHANGE
+    revision.kind = kind
     revision.changes = changes
     revision.base_version = stored.version
     revision.via = via[:20]
     revision.object_repr = str(stored)[:200]
     revision.towns = record_towns(stored)
     revision.save()
-    instance._pending_revision = revision
     _remember(revision)
-    return True
+    return revision
 
 
 def propose_removal(*, instance: models.Model, actor=None, via: str = "service") -> bool:
@@ -345,18 +353,8 @@ def propose_removal(*, instance: models.Model, actor=None, via: str = "service")
     stored = type(instance)._base_manager.filter(pk=instance.pk).first()
     if stored is None or not under_review(stored):
         return False
-    revision = pending_for(stored, actor) or Revision(
-        **_record_filter(stored), author=actor if getattr(actor, "pk", None) else None
-    )
-    revision.kind = Revision.Kind.DELETE
-    revision.changes = {}
-    revision.base_version = stored.version
-    revision.via = via[:20]
-    revision.object_repr = str(stored)[:200]
-    revision.towns = record_towns(stored)
-    revision.save()
-    instance._pending_revision = revision
-    _remember(revision)
+    revision = pending_for(stored, actor)
+    instance._pending_revision = _store(revision, stored, actor, via, Revision.Kind.DELETE, {})
     return True
 
 

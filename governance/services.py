@@ -36,18 +36,21 @@ from governance.access import PublicationState
 VERSION_FIELD = "version"
 
 
-def claim_has_source(instance: models.Model) -> bool:
-    """A claim cites a source through a ``source`` foreign key or a ``sources`` relation."""
+def claim_has_source(instance: models.Model, sources: list | None = None) -> bool:
+    """A claim cites a source through a ``source`` foreign key or a ``sources`` relation
+    (``sources``: the relation's values about to be set, when not yet saved)."""
     if getattr(instance, "source_id", None):
         return True
+    if sources is not None:
+        return bool(sources)
     sources = getattr(instance, "sources", None)
     return bool(sources is not None and instance.pk and sources.exists())
 
 
-def claim_check(instance: models.Model) -> None:
+def claim_check(instance: models.Model, sources: list | None = None) -> None:
     """A claim without a source is allowed only as a draft."""
     state = getattr(instance, "state", PublicationState.DRAFT)
-    if state != PublicationState.DRAFT and not claim_has_source(instance):
+    if state != PublicationState.DRAFT and not claim_has_source(instance, sources):
         raise ValidationError(
             {
                 "state": _(

@@ -32,6 +32,19 @@ def admin_client_logged(client, researcher_user):
     return client
 
 
+@pytest.fixture
+def writes_without_review():
+    """Write published and reference records directly, as an approved change does.
+
+    For tests of other mechanisms (versions, history, caches, imports) that edit published
+    records: the review of changes itself is tested in tests/governance/test_revisions.py.
+    """
+    from governance.revisions import direct_writes
+
+    with direct_writes("test"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def empty_read_cache():
     """Each test starts with an empty read cache (governance/cache.py): a test that reads a

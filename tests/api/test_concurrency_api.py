@@ -171,6 +171,7 @@ def test_stale_if_match_is_412_and_writes_nothing(two_tokens):
     assert (stored.citation, stored.note, stored.version) == ("Changed by Anna", "", 2)
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_delete_with_stale_if_match_is_412_with_current_is_204(two_tokens):
     (_anna, anna), (_boris, boris) = two_tokens
     activity = Activity.objects.filter(deleted_at__isnull=True).first()
@@ -195,6 +196,7 @@ def test_without_version_or_if_match_the_write_proceeds_as_before(two_tokens):
     assert (stored.citation, stored.note, stored.version) == ("A", "B", 3)
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_reference_data_and_links_are_versioned_through_the_api(two_tokens):
     (_anna, anna), (_boris, boris) = two_tokens
     post = Post.objects.first()
@@ -211,6 +213,7 @@ def test_reference_data_and_links_are_versioned_through_the_api(two_tokens):
     assert patch(boris, path, {"note": "other", "version": version}).status_code == 409
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_conflict_for_a_partner_names_fields_but_not_researchers_or_hidden_values(
     django_user_model, two_tokens
 ):

@@ -117,6 +117,7 @@ def test_cso_self_link_and_bad_status_move_are_refused(personas):
     assert cso.status == "registered"
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_update_and_soft_delete(personas):
     client = personas["researcher"].api_client()
     activity = Activity.objects.visible_to(None).order_by("pk").first()

@@ -59,6 +59,7 @@ def test_good_csv_creates_a_restricted_draft_with_towns_and_fields(researcher_us
     assert event.pgh_context.metadata["user"] == researcher_user.pk
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_good_csv_updates_an_existing_cso_and_keeps_columns_it_lacks():
     before = CSO.objects.get(slug="brsm-lepel")
     outcome = run_import(
@@ -88,6 +89,7 @@ def test_dry_run_shows_each_row_and_changes_nothing():
     assert snapshot() == before
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_a_status_change_by_import_obeys_the_transitions(researcher_user):
     outcome = run_import(
         CSOResource,

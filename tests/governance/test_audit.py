@@ -285,6 +285,7 @@ def test_restore_of_a_soft_deleted_record(client, researcher):
     assert entry.user == researcher
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_purged_record_is_recreated_from_its_history(client, admin_user, researcher):
     source = new_source("Audit purged", note="kept in history", state="published")
     record_soft_delete(record=source, actor=researcher)
@@ -318,6 +319,7 @@ def test_purged_record_is_recreated_from_its_history(client, admin_user, researc
     assert event.pgh_context.metadata["user"] == researcher.pk
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_recreated_claim_comes_back_as_a_draft_without_its_sources(admin_user, reviewer):
     group = InfluenceGroup.objects.create(
         name_en="Audit clan", origin="our_own", kind="clan_family", is_synthetic=True
@@ -339,6 +341,7 @@ def test_recreated_claim_comes_back_as_a_draft_without_its_sources(admin_user, r
     assert "without its sources" in step.comment
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_recreated_value_keeps_its_source_and_state(admin_user, reviewer):
     town = Town.objects.get(slug="hlybokaye")
     indicator = Indicator.objects.create(

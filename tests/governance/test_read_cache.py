@@ -95,6 +95,7 @@ def test_formats_and_languages_are_cached_apart():
     assert not hit(get(client, f"/be{page}"))
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_an_api_write_is_read_back_at_once_at_every_level(personas, activity):
     path = f"{API}activities/{activity.pk}/"
     readers = {name: personas[name].api_client() for name in ("anonymous", "donor", "partner")}
@@ -145,6 +146,7 @@ def test_research_reads_are_never_cached(personas):
     assert not hit(get(client, f"{API}towns/?page_size=5"))
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_an_admin_save_is_read_back_at_once(personas, activity):
     from tests.towns.test_admin import admin_url, form_data
 
@@ -162,6 +164,7 @@ def test_an_admin_save_is_read_back_at_once(personas, activity):
     assert get(Client(), path).json()["title"] == "Cache check: saved in the admin"
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_an_import_is_read_back_at_once(researcher_user):
     town = Town.objects.get(slug="turau")
     path = f"{API}towns/{town.slug}/"
@@ -185,6 +188,7 @@ def test_a_raw_sql_write_is_read_back_at_once():
     assert get(Client(), path).json()["population"] == 777
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_a_page_is_cached_for_the_public_and_follows_writes(personas):
     town = Town.objects.get(slug="turau")
     page = reverse("towns:detail", args=[town.slug])

@@ -22,6 +22,7 @@ from governance.access import PublicationState
 from governance.models import ReviewEvent, Revision, Source
 from governance.tokens import token_issue
 from governance.workflow import record_restore_deleted, record_soft_delete, record_unpublish
+from tests.towns.test_admin import form_data
 from towns.imports import TownFactsResource
 from towns.models import IndicatorValue, Post, Town
 from towns.services import research_record_save
@@ -91,31 +92,6 @@ def page_shows_number(town: Town, number: int) -> bool:
     html = Client().get(town.get_absolute_url()).content.decode()
     digits = re.sub(r"[\s,\u00a0\u202f.]", "", html)
     return str(number) in digits
-
-
-def form_data(response) -> dict:
-    """The POST a browser would send back for an admin change page, inlines included."""
-    data = {}
-
-    def add(form):
-        for name in form.fields:
-            bound = form[name]
-            value = bound.value()
-            if value is None or value is False:
-                continue
-            if value is True:
-                data[bound.html_name] = "on"
-            elif isinstance(value, list | tuple):
-                data[bound.html_name] = [str(v) for v in value]
-            else:
-                data[bound.html_name] = str(value)
-
-    add(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        add(inline.formset.management_form)
-        for form in inline.formset.forms:
-            add(form)
-    return data
 
 
 def only_pending(record) -> Revision:

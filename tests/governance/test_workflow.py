@@ -178,6 +178,7 @@ def test_claim_with_a_source_goes_through_review(researcher, reviewer, claim_wit
     assert list(events_of(claim_without_source).order_by("at").values_list("action", flat=True))
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_soft_delete_hides_restore_brings_back_and_only_admins_purge(
     researcher, admin_user, reviewer
 ):

@@ -452,6 +452,7 @@ TOWN_HEADER = [
 ]
 
 
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
 def test_town_facts_dry_run_then_applied(admin_client_logged, glubokoe, turau, researcher_user):
     rows = [
         ["hlybokaye", "", "Глыбокае", "Глубокое", "district_centre", "18000", "2024", "Belstat"],
