@@ -34,3 +34,15 @@ def register(slot: str, template: str, context: Callable[[HttpRequest, Any], dic
 
 def panels_for(slot: str) -> list[Panel]:
     return list(_registry.get(slot, []))
+
+
+def panel_context(panel: Panel, request: HttpRequest | None, obj: Any) -> dict:
+    """``panel.context(request, obj)``, computed once per request: a page may show a panel's
+    data twice (a town's summary at the top and the panel below) for the cost of once."""
+    if request is None:
+        return panel.context(request, obj)
+    contexts = request.__dict__.setdefault("_panel_contexts", {})
+    key = (panel.slot, panel.template, getattr(obj, "pk", id(obj)))
+    if key not in contexts:
+        contexts[key] = panel.context(request, obj)
+    return contexts[key]

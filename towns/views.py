@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from governance.api.renderers import neutralise
 from governance.panels import panels_for
 from governance.text import search_filter
-from towns import pages, selectors
+from towns import pages, selectors, summary
 from towns.models import ActivityStatus, Indicator, Town, TownKind, Typology
 from towns.profile import town_profile
 
@@ -206,6 +206,11 @@ def _town_dashboard(request, town: Town) -> dict:
 def town_detail(request, slug):
     town = selectors.town_get(slug=slug)
     context = _town_dashboard(request, town)
+    # The summary first (towns/summary.py): built from the profile and the civil-society
+    # panel's context, which the panel below reuses (computed once per request).
+    context["summary"] = summary.town_summary(
+        context["profile"], civil_society=summary.civil_society(request, town)
+    )
     context.update(
         town=town,
         typology_colour=pages.TYPOLOGY_COLOURS.get(town.typology),
@@ -313,6 +318,17 @@ def compare(request):
     }
     if towns:
         context.update(compare_context(towns, request.user))
+        # Each town's summary, side by side first; its civil-society figures come from the
+        # compare panel's context, which the columns below reuse.
+        context["summaries"] = [
+            (
+                p,
+                summary.town_summary(
+                    p, civil_society=summary.civil_society(request, p.town, "compare-town")
+                ),
+            )
+            for p in context["profiles"]
+        ]
     return render(request, "towns/compare.html", context, status=400 if error else 200)
 
 

@@ -4,7 +4,7 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from governance.panels import panels_for
+from governance.panels import panel_context, panels_for
 
 register = template.Library()
 
@@ -16,7 +16,7 @@ def render_panels(context, slot, obj):
     parts = []
     for panel in panels_for(slot):
         ctx = {"request": request, "user": getattr(request, "user", None)}
-        ctx.update(panel.context(request, obj))
+        ctx.update(panel_context(panel, request, obj))
         parts.append(render_to_string(panel.template, ctx, request=request))
     from django.utils.safestring import mark_safe
 

@@ -2,6 +2,17 @@
  * spec (towns/pages.py Chart.spec): the same numbers as the data table beside the chart. */
 (function () {
   "use strict";
+  // Folded sections (<details class="fold">): a link to a heading inside one opens it.
+  function openFoldOf(hash) {
+    var target = hash && hash.length > 1 && document.getElementById(decodeURIComponent(hash.slice(1)));
+    var fold = target && target.closest("details.fold");
+    if (fold && !fold.open) {
+      fold.open = true;
+      target.scrollIntoView();
+    }
+  }
+  window.addEventListener("hashchange", function () { openFoldOf(window.location.hash); });
+  openFoldOf(window.location.hash);
   if (typeof Chart === "undefined") {
     return;
   }

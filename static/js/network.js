@@ -8,6 +8,14 @@
   if (typeof cytoscape === "undefined") {
     return;
   }
+  // Cytoscape adds a <style> element for its containers unless an element with this id exists;
+  // the Content Security Policy refuses inline styles, so the rule it would add lives in
+  // static/css/site.css and this marker tells Cytoscape it is there.
+  if (!document.getElementById("__________cytoscape_stylesheet")) {
+    var marker = document.createElement("meta");
+    marker.id = "__________cytoscape_stylesheet";
+    document.head.appendChild(marker);
+  }
   // Colour and shape together, never colour alone (the legends below the graphs match).
   var styles = {
     our_own: ["#0072B2", "ellipse"],
@@ -28,6 +36,18 @@
     if (!source) { return; }
     var elements = JSON.parse(source.textContent);
     var directed = elements.directed !== false;
+    var layout = elements.nodes.some(function (n) { return n.data.kind === "town"; })
+        ? {
+          name: "concentric",
+          concentric: function (n) { return n.data("kind") === "town" ? 2 : 1; },
+          levelWidth: function () { return 1; },
+          // Room for each node's label (up to three lines of 120 px), so no two labels meet.
+          minNodeSpacing: 40,
+          avoidOverlap: true,
+          nodeDimensionsIncludeLabels: true,
+          padding: 10
+        }
+        : { name: "circle", padding: 20, avoidOverlap: true, nodeDimensionsIncludeLabels: true };
     var cy = cytoscape({
       container: el,
       elements: { nodes: elements.nodes, edges: elements.edges },
@@ -79,19 +99,19 @@
         },
         { selector: "edge[kind = 'shapes']", style: { "line-style": "dashed", width: 1.5 } }
       ],
-      layout: elements.nodes.some(function (n) { return n.data.kind === "town"; })
-        ? {
-          name: "concentric",
-          concentric: function (n) { return n.data("kind") === "town" ? 2 : 1; },
-          levelWidth: function () { return 1; },
-          // Room for each node's label (up to three lines of 120 px), so no two labels meet.
-          minNodeSpacing: 40,
-          avoidOverlap: true,
-          nodeDimensionsIncludeLabels: true,
-          padding: 10
-        }
-        : { name: "circle", padding: 20, avoidOverlap: true, nodeDimensionsIncludeLabels: true }
+      layout: layout
     });
+    // A graph in a folded section is laid out in an empty box: lay it out again when its
+    // section opens.
+    var fold = el.closest("details");
+    if (fold) {
+      fold.addEventListener("toggle", function () {
+        if (!fold.open) { return; }
+        cy.resize();
+        cy.layout(layout).run();
+        cy.fit(undefined, 20);
+      });
+    }
     // Keep the graph inside its box when the window (or the print layout) changes its size.
     window.addEventListener("resize", function () { cy.resize(); cy.fit(undefined, 20); });
     window.addEventListener("beforeprint", function () { cy.resize(); cy.fit(undefined, 20); });

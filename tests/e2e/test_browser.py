@@ -182,6 +182,9 @@ def test_town_dashboard_draws_every_section_without_errors(page, live_url):
     for section in ("facts", "who", "what", "gap", "sources", "downloads"):
         assert page.locator(f"[data-section={section}]").count() == 1, section
     assert page.locator(".panel-civil-society").count() == 1
+    # Sections are folded under the summary; the charts draw once their section opens.
+    page.evaluate("document.querySelectorAll('details.fold').forEach((d) => { d.open = true; })")
+    page.wait_for_timeout(800)
     drawn = canvases_drawn(page)
     keys = {key for key, _painted in drawn}
     assert {"chart-balance", "chart-activities", "chart-indicator-population"} <= keys

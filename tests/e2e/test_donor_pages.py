@@ -84,10 +84,14 @@ def overflow(page) -> int:
     )
 
 
-def print_pages(page) -> int:
-    """Pages of the A4 PDF the browser prints: one ``/Type /Page`` object per page."""
+def print_pages(page, name: str) -> int:
+    """Pages of the A4 PDF the browser prints (saved as test-artifacts/<name>.pdf): one
+    ``/Type /Page`` object per page."""
+    page.emulate_media(media="print")
     pdf = page.pdf(format="A4", print_background=True)
-    (ARTIFACTS / "town-print.pdf").write_bytes(pdf)
+    page.emulate_media(media="screen")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
 
@@ -118,18 +122,52 @@ def test_axe_finds_no_violation_on_any_public_page_in_any_language(browser, live
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
 
 
+def summary_bottom(page) -> int:
+    """Where the dashboard's summary ends, in page pixels from the top."""
+    return page.evaluate(
+        "(() => { const r = document.querySelector('[data-summary]').getBoundingClientRect();"
+        " return Math.ceil(r.bottom + window.scrollY); })()"
+    )
+
+
+def unfold_all(page) -> None:
+    """Open every folded section, as a reader who wants everything on paper does, and let the
+    charts and graphs draw into their new room."""
+    page.evaluate("document.querySelectorAll('details.fold').forEach((d) => { d.open = true; })")
+    page.wait_for_timeout(800)
+
+
 def test_dashboard_measures_on_desktop_phone_and_paper(browser, live_url):
-    """A town dashboard's height with its sections folded at 1,366 px and 390 px, the height of
-    its summary, sideways overflow on the phone, and the A4 pages it prints to."""
+    """A town dashboard opens with a summary that fits a 1,366 × 768 screen and two phone
+    screens, is under 6,000 px tall on a desktop with its sections folded, prints as it opens
+    (summary, folded sections as headings) in at most 8 A4 pages, and no public page scrolls
+    sideways on a phone. The pages it prints with every section unfolded are recorded."""
     figures = {}
     context, page = open_page(browser, DESKTOP)
     try:
+        for name, path in public_pages():
+            visit(page, live_url + path)
+            figures[f"{name}_desktop_height"] = page_height(page)
         visit(page, f"{live_url}/towns/{TOWN}/")
-        figures["town_desktop_height"] = page_height(page)
+        figures["town_summary_desktop_bottom"] = summary_bottom(page)
         screenshot(page, "donor-town-1366", full_page=False)
-        screenshot(page, "donor-town-1366-full")
+        screenshot(page, "donor-town-1366-folded")
+        figures["town_print_pages_folded"] = print_pages(page, "town-print-folded")
+        unfold_all(page)
+        figures["town_desktop_height_unfolded"] = page_height(page)
+        figures["town_print_pages"] = print_pages(page, "town-print")
         page.emulate_media(media="print")
-        figures["town_print_pages"] = print_pages(page)
+        page.set_viewport_size({"width": 680, "height": 1000})  # A4 less the page margins
+        figures["town_print_blocks"] = page.evaluate(
+            """[...document.querySelectorAll('main > *')].map((el) =>
+              (el.dataset.fold || el.dataset.section || el.className || el.tagName) + ' '
+              + Math.round(el.getBoundingClientRect().height))"""
+        )
+        page.emulate_media(media="screen")
+        visit(page, f"{live_url}/compare/?towns={TOWN},hlybokaye")
+        first = page.evaluate("document.querySelector('main section').dataset.section")
+        figures["compare_first_section"] = first
+        screenshot(page, "donor-compare-1366", full_page=False)
     finally:
         context.close()
 
@@ -140,6 +178,8 @@ def test_dashboard_measures_on_desktop_phone_and_paper(browser, live_url):
             figures[f"{name}_phone_height"] = page_height(page)
             figures[f"{name}_phone_overflow"] = overflow(page)
             screenshot(page, f"donor-{name}-390", full_page=False)
+        visit(page, f"{live_url}/towns/{TOWN}/")
+        figures["town_summary_phone_bottom"] = summary_bottom(page)
     finally:
         context.close()
     record(figures)
@@ -147,3 +187,28 @@ def test_dashboard_measures_on_desktop_phone_and_paper(browser, live_url):
 
     overflowing = {k: v for k, v in figures.items() if k.endswith("_overflow") and v > 0}
     assert overflowing == {}, overflowing
+    assert figures["town_summary_desktop_bottom"] <= DESKTOP["height"], figures
+    assert figures["town_summary_phone_bottom"] <= 2 * PHONE["height"], figures
+    assert figures["town_desktop_height"] < 6000, figures
+    assert figures["town_print_pages_folded"] <= 8, figures
+    assert figures["town_print_pages"] > figures["town_print_pages_folded"], figures
+    assert figures["compare_first_section"] == "summaries", figures
+
+
+def test_a_summary_link_opens_its_folded_section(browser, live_url):
+    """Each statement of the summary links to its section; following the link unfolds it."""
+    context, page = open_page(browser, DESKTOP)
+    try:
+        visit(page, f"{live_url}/towns/{TOWN}/")
+        items = page.eval_on_selector_all("[data-summary-item]", "els => els.length")
+        assert items == 6
+        assert page.evaluate("document.querySelector('details[data-fold=gap]').open") is False
+        page.click("[data-summary-item=gap] a")
+        page.wait_for_function("document.querySelector('details[data-fold=gap]').open")
+        assert page.is_visible("#gap-h")
+        # Keyboard: a folded section opens with Enter on its summary.
+        page.focus("details[data-fold=what] > summary")
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.querySelector('details[data-fold=what]').open") is True
+    finally:
+        context.close()
