@@ -1,6 +1,7 @@
 """Middleware of the platform core."""
 
 from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.utils.cache import patch_cache_control
 
 
@@ -179,3 +180,35 @@ def _inline_styles_allowed(path: str) -> bool:
     # /be/admin/... as well as /admin/...
     unprefixed = "/" + parts[2] if len(parts) > 2 and len(parts[1]) == 2 else path
     return path.startswith(prefixes) or unprefixed.startswith(prefixes)
+
+
+class ApiCompressionMiddleware:
+    """gzip for API answers (JSON, CSV, GeoJSON, the schema, the Popolo export), and only them.
+
+    BREACH recovers a secret from the compressed size of a body that holds both the secret
+    and text the attacker chose (a reflected parameter). An API answer to a token or an
+    anonymous client has no secret in its body (the token travels in a request header, never
+    in a response), so it is compressed. Pages are not: every page has a CSRF token in its
+    forms and most reflect the search box. An API request that carries a session cookie is
+    not compressed either (the browsable API renders a CSRF token in the page). Answers that
+    are compressed already (the data package's zip) are left alone. Static files are
+    compressed ahead of time by whitenoise (``CompressedManifestStaticFilesStorage``).
+    """
+
+    INCOMPRESSIBLE = ("application/zip", "image/", "font/woff")
+
+    def __init__(self, get_response):
+        from django.middleware.gzip import GZipMiddleware
+
+        self.get_response = get_response
+        self.gzip = GZipMiddleware(get_response)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            not request.path_info.startswith("/api/")
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or response.get("Content-Type", "").startswith(self.INCOMPRESSIBLE)
+        ):
+            return response
+        return self.gzip.process_response(request, response)

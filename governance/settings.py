@@ -171,6 +171,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gzip for API answers only (never pages with a CSRF token: BREACH, see docs/api.md).
+    "governance.middleware.ApiCompressionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Every error under /api/ as RFC 9457 problem details; a NUL in a URL is a 400 everywhere.
     "governance.middleware.ApiProblemMiddleware",

@@ -356,29 +356,58 @@ def viewer_schema_hook(result, generator, request, public, **kwargs):
 
 # --- Errors ------------------------------------------------------------------------------------
 
-ERROR_COMPONENTS = {
-    "ErrorDetail": {
-        "type": "object",
-        "description": "An error with one message.",
-        "properties": {"detail": {"type": "string"}},
-        "required": ["detail"],
+_PROBLEM = {
+    "type": "object",
+    "description": (
+        "RFC 9457 problem details, the body of every error (application/problem+json). "
+        "See docs/api.md for each type."
+    ),
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "example": "/api/problems/validation",
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "example": "invalid"},
     },
-    "FieldErrors": {
-        "type": "object",
-        "description": (
-            "Invalid input: each key names a field (or non_field_errors, or detail), with the "
-            "messages about it. Nothing was changed."
-        ),
-        "additionalProperties": {},
+    "required": ["type", "title", "status", "detail", "code"],
+    "additionalProperties": True,
+}
+ERROR_COMPONENTS = {
+    "Problem": _PROBLEM,
+    "ValidationProblem": {
+        "allOf": [
+            {"$ref": REF_PREFIX + "Problem"},
+            {
+                "type": "object",
+                "properties": {
+                    "errors": {
+                        "description": (
+                            "Each invalid field or parameter (or non_field_errors) with its "
+                            "messages, nested like the request body; a list of row errors "
+                            "for bulk uploads."
+                        ),
+                        "oneOf": [
+                            {"type": "object", "additionalProperties": True},
+                            {"type": "array", "items": {}},
+                        ],
+                    }
+                },
+            },
+        ],
     },
 }
 _JSON = "application/json"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 def _error(name: str, description: str, headers: dict | None = None) -> dict:
     response = {
         "description": description,
-        "content": {_JSON: {"schema": {"$ref": REF_PREFIX + name}}},
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF_PREFIX + name}}},
     }
     if headers:
         response["headers"] = headers
@@ -386,45 +415,54 @@ def _error(name: str, description: str, headers: dict | None = None) -> dict:
 
 
 def error_responses_hook(result, generator, request, public, **kwargs):
-    """POSTPROCESSING_HOOKS entry: the errors every JSON operation can answer, where the
-    operation does not document them itself. 401 (a bad, expired or revoked token) and 429
-    (past the rate, with ``Retry-After``) for all; 404 where the path names a record; 400 for
-    input (query filters or a body); 403 for writes (not allowed at the caller's level)."""
+    """POSTPROCESSING_HOOKS entry: the errors every operation can answer, as problem details
+    (:mod:`governance.api.exceptions`), where the operation does not document them itself:
+    401 (a bad, expired or revoked token, or a malformed Authorization header), 406, 429
+    (with ``Retry-After``) and 500 for all; 404 where the path names a record or the list
+    pages; 400 for input (query parameters or a body); 403 for writes. Reads are open to
+    anonymous clients, so their ``security`` lists ``{}`` (no credentials) besides the
+    schemes: the token is optional there."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    used = False
+    retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete", "head"):
+                continue
+            security = operation.get("security")
+            if method in ("get", "head") and security and {} not in security:
+                security.append({})
             responses = operation.setdefault("responses", {})
-            produces = {
-                media
-                for code, response in responses.items()
-                if str(code).startswith("2")
-                for media in response.get("content", {})
-            }
-            if produces and _JSON not in produces:
-                continue  # a file or GeoJSON download: its errors are not JSON documents
             params = operation.get("parameters", [])
             wanted = {
-                "401": _error("ErrorDetail", "The token is invalid, expired or revoked."),
-                "429": _error(
-                    "ErrorDetail",
-                    "Too many requests; retry after the given number of seconds.",
-                    {"Retry-After": {"schema": {"type": "integer"}}},
+                "401": _error(
+                    "Problem",
+                    "The token is invalid, expired or revoked, or the "
+                    "Authorization header is not Bearer or Token.",
                 ),
+                "406": _error("Problem", "No acceptable media type."),
+                "429": _error(
+                    "Problem", "Too many requests; retry after Retry-After seconds.", retry_after
+                ),
+                "500": _error("Problem", "A server fault (logged)."),
             }
-            if any(p.get("in") == "path" for p in params):
-                wanted["404"] = _error("ErrorDetail", "No such record, or not visible to you.")
-            if "requestBody" in operation or any(
-                p.get("in") == "query" and p.get("name") != "format" for p in params
+            if any(p.get("in") == "path" for p in params) or any(
+                p.get("name") in ("page", "cursor") for p in params
             ):
-                wanted["400"] = _error("FieldErrors", "Invalid input, with field errors.")
+                wanted["404"] = _error("Problem", "No such record or page, or not visible to you.")
+            if "requestBody" in operation or any(p.get("in") == "query" for p in params):
+                wanted["400"] = _error("ValidationProblem", "Invalid input, with field errors.")
             if method in ("post", "put", "patch", "delete"):
-                wanted["403"] = _error("ErrorDetail", "Writing is not allowed to you.")
+                wanted["403"] = _error("Problem", "Writing is not allowed to you.")
+            if "requestBody" in operation:
+                wanted["413"] = _error("Problem", "The request body is too large.")
+                wanted["415"] = _error("Problem", "The request body is not JSON.")
             for code, response in wanted.items():
-                if code not in responses:
-                    responses[code] = response
-                    used = True
-    if used:
-        for name, component in ERROR_COMPONENTS.items():
-            schemas.setdefault(name, component)
+                responses.setdefault(code, response)
+            for code, response in responses.items():
+                # An error the view documented itself (409, 412…): its body is a problem too.
+                content = response.get("content")
+                if content and _JSON in content and str(code).startswith(("4", "5")):
+                    content[PROBLEM_MEDIA_TYPE] = content.pop(_JSON)
+    for name, component in ERROR_COMPONENTS.items():
+        schemas.setdefault(name, component)
     return result
