@@ -56,6 +56,7 @@ from csos.models import Outcome, Strategy
 from csos.network import NetworkMetrics
 from towns.models.activities import Stance
 from towns.models.places import Typology
+from towns.scoring import DEFAULT_THRESHOLDS, Thresholds
 from towns.society import EnrichmentEvidence
 
 Status = Literal["open", "promising", "closed"]
@@ -130,6 +131,14 @@ class AdvisorInputs:
     #: Which inputs rest on at least one synthetic (generated) record: names from
     #: :data:`INPUT_NAMES`. Advice read from them says so.
     synthetic_inputs: frozenset[str] = frozenset()
+    #: The published influence claims behind the stored typology and share.
+    influence_claims: int = 0
+    #: Ids of the sources cited, per input name ("influence", "activities", "csos",
+    #: "cultural_assets") and per option for the past cases ("past_cases_1"...), to count the
+    #: independent sources a verdict rests on.
+    source_ids: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: The research's minimums (``towns.models.ResearchSettings``).
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
 
     def __post_init__(self) -> None:
         # Inconsistent inputs would produce confident but wrong advice: refuse them loudly.
@@ -178,6 +187,17 @@ class StrategyAdvice:
     missing: list[str]
     #: The inputs of this option that rest on synthetic records (empty when all are real).
     synthetic_inputs: list[str] = field(default_factory=list)
+    #: How much evidence the verdict rests on: records read, and different sources they cite.
+    evidence_records: int = 0
+    evidence_sources: int = 0
+
+    @property
+    def evidence(self) -> str:
+        return ngettext(
+            "Rests on %(records)d record from %(sources)d different sources.",
+            "Rests on %(records)d records from %(sources)d different sources.",
+            self.evidence_records,
+        ) % {"records": self.evidence_records, "sources": self.evidence_sources}
 
     @property
     def label(self) -> str:
@@ -216,7 +236,7 @@ def _control(inputs: AdvisorInputs) -> tuple[Control | None, str | None, list[st
     elif not known_type and typology != Typology.MIXED:
         missing.append(_(MISSING_TYPOLOGY))
     share_text = (
-        _(", 'our own' share of influence %(share)s") % {"share": _pct(share)}
+        _(", 'our own' share %(share)s of all published influence claims") % {"share": _pct(share)}
         if share is not None
         else ""
     )
@@ -274,6 +294,23 @@ def _gap(inputs: AdvisorInputs) -> tuple[Leaning | None, str | None, list[str]]:
             None,
             share + _("; the LA's stance towards them was not observed."),
             [_(MISSING_STANCE)],
+        )
+    if known < inputs.thresholds.min_stance_observations:
+        return (
+            None,
+            share
+            + ngettext(
+                "; the LA's stance was observed for %(known)d of them only: at least %(min)d "
+                "observations are needed before a stance is named.",
+                "; the LA's stance was observed for %(known)d of them only: at least %(min)d "
+                "observations are needed before a stance is named.",
+                known,
+            )
+            % {"known": known, "min": inputs.thresholds.min_stance_observations},
+            [
+                _("LA's stance towards the gap (%(known)d observed, at least %(min)d needed)")
+                % {"known": known, "min": inputs.thresholds.min_stance_observations}
+            ],
         )
     leaning: Leaning
     if accepting * 2 > known:
@@ -515,7 +552,14 @@ def _society_evidence(
 
 
 def _apply_cases(
-    option: int, status: Status, cases: list[tuple[int, str]], reasons: list[str], missing: list
+    option: int,
+    status: Status,
+    cases: list[tuple[int, str]],
+    reasons: list[str],
+    missing: list,
+    *,
+    min_cases: int = DEFAULT_THRESHOLDS.min_cases,
+    negative_lead: bool = False,
 ) -> Status:
     outcomes = Counter(outcome for strategy, outcome in cases if strategy == option)
     if not outcomes:
@@ -535,8 +579,27 @@ def _apply_cases(
             "ongoing": outcomes[Outcome.ONGOING],
         }
     )
+    total = sum(outcomes.values())
+    if total < min_cases:
+        reasons.append(
+            ngettext(
+                "%(n)d past case is too few to change the verdict (at least %(min)d needed).",
+                "%(n)d past cases are too few to change the verdict (at least %(min)d needed).",
+                total,
+            )
+            % {"n": total, "min": min_cases}
+        )
+        return status
     if positive and negative <= positive:
-        if status == "closed":
+        if status == "open" and negative_lead:
+            reasons.append(
+                _(
+                    "It has worked here before, so the option is promising although the "
+                    "conditions above do not show it yet."
+                )
+            )
+            status = "promising"
+        elif status == "closed":
             reasons.append(
                 _(
                     "It has worked here before, so it is open despite the conditions above; "
@@ -544,9 +607,11 @@ def _apply_cases(
                 )
             )
             status = "open"
-        else:
+        elif status == "open":
             reasons.append(_("It has worked here before."))
             status = "promising"
+        else:
+            reasons.append(_("It has worked here before."))
     if negative and negative > positive:
         reasons.append(
             _(
@@ -555,6 +620,12 @@ def _apply_cases(
             )
         )
         if status == "promising":
+            reasons.append(
+                _(
+                    "Despite the conditions above, the option is only open until what made "
+                    "these cases fail is understood."
+                )
+            )
             status = "open"
     elif negative:
         reasons.append(_("Some failed: learn their lessons first."))
@@ -574,7 +645,16 @@ def advise(inputs: AdvisorInputs) -> list[StrategyAdvice]:
     advice = []
     for option, rule in OPTIONS.items():
         status, reasons, missing = rule(inputs, facts)
-        status = _apply_cases(option, status, inputs.past_cases, reasons, missing)
+        status = _apply_cases(
+            option,
+            status,
+            inputs.past_cases,
+            reasons,
+            missing,
+            min_cases=inputs.thresholds.min_cases,
+            negative_lead=status == "open",
+        )
+        records, sources = _evidence(option, inputs)
         if not reasons:
             reasons.append(
                 _(
@@ -598,6 +678,28 @@ def advise(inputs: AdvisorInputs) -> list[StrategyAdvice]:
                 reasons=reasons,
                 missing=missing,
                 synthetic_inputs=synthetic,
+                evidence_records=records,
+                evidence_sources=sources,
             )
         )
     return advice
+
+
+def _evidence(option: int, inputs: AdvisorInputs) -> tuple[int, int]:
+    """How many records the verdict on ``option`` reads, and how many different sources."""
+    observed = sum(n for stance, n in inputs.gap_stances.items() if stance != Stance.UNKNOWN)
+    cases = sum(1 for strategy, _outcome in inputs.past_cases if strategy == option)
+    counts = {
+        "influence": inputs.influence_claims,
+        "activities": observed,
+        "csos": inputs.csos_total,
+        "network": 0,
+        "cultural_assets": inputs.cultural_assets,
+        "past_cases": cases,
+        "society": 0,
+    }
+    names = OPTION_INPUTS[option]
+    records = sum(counts.get(name, 0) for name in names)
+    keys = [*(n for n in names if n != "past_cases"), f"past_cases_{option}"]
+    cited = frozenset().union(*(inputs.source_ids.get(k, frozenset()) for k in keys))
+    return records, len(cited)

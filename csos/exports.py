@@ -369,6 +369,16 @@ TABLES: tuple[Table, ...] = (
                 "Share (0-1) of 'our own' influence in the weighted influence on the town.",
             ),
             Column("is_synthetic", "boolean", "A generated town (scale data), not a real one."),
+            Column(
+                "names_verified",
+                "boolean",
+                "A researcher confirmed the Belarusian and Russian names (false: machine-picked).",
+            ),
+            Column(
+                "kind_verified",
+                "boolean",
+                "A researcher confirmed the kind (false: guessed from the population).",
+            ),
         ),
         "slug",
         (("region", "regions", "slug"), ("district", "districts", "slug")),

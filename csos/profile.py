@@ -13,8 +13,10 @@ two of them; a region's network holds the CSOs serving any town of the region.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,9 +26,10 @@ from csos.advisor import AdvisorInputs, StrategyAdvice, advise
 from csos.models import CSO, Character, CooperationCase, CSOLeadership, CSOLink, CulturalAsset
 from csos.network import NetworkMetrics, network_metrics
 from governance.access import PublicationState, may_see_level
-from towns.models import Activity, Influence, Person, Region, Town
-from towns.models.activities import ActivityStatus
+from towns.models import Activity, Influence, Person, Region, ResearchSettings, Town
+from towns.models.activities import ActivityStatus, Stance
 from towns.pages import Chart
+from towns.scoring import DEFAULT_THRESHOLDS
 from towns.society_profile import ENRICHMENT_KEYS, enrichment_annotations, enrichment_from_row
 
 
@@ -112,25 +115,38 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         Activity.objects.visible_to(user)
         .filter(town=town)
         .values("status", "la_stance", "is_synthetic")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk", distinct=True), src=ArrayAgg("sources", distinct=True))
         .order_by()
     )
     activities_total = 0
     gap_stances: Counter[str] = Counter()
     synthetic: set[str] = set()
+    cited: dict[str, set[int]] = {}
     for row in activities:
         activities_total += row["n"]
         if row["status"] == ActivityStatus.GAP:
             gap_stances[row["la_stance"]] += row["n"]
             if row["is_synthetic"]:
                 synthetic.add("activities")
+            if row["la_stance"] != Stance.UNKNOWN:
+                cited.setdefault("activities", set()).update(pk for pk in row["src"] if pk)
 
     cases = list(
         CooperationCase.objects.visible_to(user)
         .filter(town=town)
+        .annotate(src=ArrayAgg("sources", distinct=True))
         .order_by("pk")
-        .values_list("strategy", "outcome", "is_synthetic")
+        .values_list("strategy", "outcome", "is_synthetic", "src")
     )
+    for strategy, _outcome, _synthetic, src in cases:
+        cited.setdefault(f"past_cases_{strategy}", set()).update(pk for pk in src if pk)
+    published = Influence.objects.filter(
+        _active_on(day),
+        town=OuterRef("pk"),
+        state=PublicationState.PUBLISHED,
+        deleted_at__isnull=True,
+    ).order_by()
+    settings = ResearchSettings.objects.filter(pk=1)
     # One query for the assets and for whether the stored typology and share (computed from
     # every published influence claim, public by design) rest on a synthetic claim.
     assets = CulturalAsset.objects.visible_to(user).filter(town=OuterRef("pk"))
@@ -142,6 +158,17 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
                 0,
             ),
             assets_synthetic=Exists(assets.filter(is_synthetic=True)),
+            # The evidence behind the stored typology, and the research's minimums.
+            influence_claims=Coalesce(
+                Subquery(published.values("town").annotate(n=Count("pk")).values("n")[:1]), 0
+            ),
+            influence_sources=Subquery(
+                published.values("town")
+                .annotate(a=ArrayAgg("sources", distinct=True))
+                .values("a")[:1]
+            ),
+            min_stance_observations=Subquery(settings.values("min_stance_observations")[:1]),
+            min_cases=Subquery(settings.values("min_cases")[:1]),
             influence_synthetic=Exists(
                 Influence.objects.filter(
                     Q(is_synthetic=True) | Q(group__is_synthetic=True),
@@ -153,7 +180,16 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         )
         # What option 3 can build on (towns.society), in the same query.
         .annotate(**enrichment_annotations(user))
-        .values("n_assets", "assets_synthetic", "influence_synthetic", *ENRICHMENT_KEYS)
+        .values(
+            "n_assets",
+            "assets_synthetic",
+            "influence_synthetic",
+            "influence_claims",
+            "influence_sources",
+            "min_stance_observations",
+            "min_cases",
+            *ENRICHMENT_KEYS,
+        )
         .get()
     )
     if any(case[2] for case in cases):
@@ -177,10 +213,23 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         gongo_csos=characters[Character.GONGO],
         other_csos=len(rows) - characters[Character.INDEPENDENT] - characters[Character.GONGO],
         network=_network_of(rows, user=user, day=day),
-        past_cases=[(strategy, outcome) for strategy, outcome, _synthetic in cases],
+        past_cases=[(strategy, outcome) for strategy, outcome, _synthetic, _src in cases],
         cultural_assets=extra["n_assets"],
         enrichment=enrichment,
         synthetic_inputs=frozenset(synthetic),
+        influence_claims=extra["influence_claims"],
+        source_ids={
+            "influence": frozenset(pk for pk in extra["influence_sources"] or () if pk),
+            **{name: frozenset(ids) for name, ids in cited.items()},
+        },
+        thresholds=replace(
+            DEFAULT_THRESHOLDS,
+            **{
+                name: extra[name]
+                for name in ("min_stance_observations", "min_cases")
+                if extra[name] is not None
+            },
+        ),
     )
 
 

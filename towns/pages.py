@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from governance.access import may_see_level
 from governance.models import Source
+from governance.redaction import person_label, person_names_visible
 from towns.models import (
     ActivityStatus,
     Direction,
@@ -292,11 +292,7 @@ def appointments_chart(profile: TownProfile, user) -> Chart:
     today = profile.as_of
     rows, bars, labels = [], [], []
     for appointment in sorted(profile.appointments, key=lambda a: a.start_date or date.min):
-        person = (
-            appointment.person.name_en
-            if may_see_level(user, appointment.person.names_access_level)
-            else _("(name not public)")
-        )
+        person = person_label(appointment.person, user)
         start, end = appointment.start_date, appointment.end_date
         label = f"{appointment.post.name} — {person}"
         rows.append([appointment.post.name, person, start or "", end or ""])
@@ -351,7 +347,7 @@ def network_elements(profile: TownProfile, user) -> dict:
     for appointment in profile.appointments:
         pid = f"a{appointment.pk}"
         label = appointment.post.name
-        if may_see_level(user, appointment.person.names_access_level):
+        if person_names_visible(appointment.person, user):
             label = f"{label}: {appointment.person.name_en}"
         nodes.append({"data": {"id": pid, "label": label, "kind": "post"}})
         edges.append({"data": {"id": f"p{appointment.pk}", "source": pid, "target": "town"}})

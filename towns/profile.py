@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
@@ -30,6 +31,7 @@ from towns.models import (
     Influence,
     InfluenceGroup,
     Person,
+    ResearchSettings,
     Town,
     TownKind,
 )
@@ -37,6 +39,7 @@ from towns.scoring import (
     Balance,
     CriterionResult,
     InfluenceInput,
+    Thresholds,
     TownFacts,
     TypologyResult,
     VentureAssessment,
@@ -90,6 +93,23 @@ class TownProfile:
     def derived_from_synthetic(self) -> bool:
         return bool(self.synthetic_inputs)
 
+    @property
+    def partial_view(self) -> bool:
+        """Whether the viewer's balance or type differs from the stored aggregates, which count
+        every published claim whatever its access level (the typology on lists and maps and
+        the strategy advice read those): the page then says what each is computed from."""
+        stored = None if self.town.own_share is None else float(self.town.own_share)
+        mine = self.balance.own_share
+        same_share = (stored is None and mine is None) or (
+            stored is not None and mine is not None and round(stored * 100) == round(mine * 100)
+        )
+        return not same_share or self.typology.label != self.town.typology
+
+
+def research_thresholds() -> Thresholds:
+    """The thresholds reviewers keep in the database (one small query)."""
+    return Thresholds.from_settings(ResearchSettings.current())
+
 
 def active_on(day: date) -> Q:
     """Records whose ``start_date``/``end_date`` period covers ``day`` (open ends cover)."""
@@ -114,6 +134,7 @@ def influence_inputs(influences: list[Influence]) -> list[InfluenceInput]:
             strength=i.strength,
             confidence=i.confidence,
             synthetic=i.is_synthetic or i.group.is_synthetic,
+            sources=frozenset(pk for pk in getattr(i, "source_ids", None) or () if pk),
         )
         for i in influences
     ]
@@ -194,11 +215,15 @@ def town_profile(town: Town, *, user=None, as_of: date | None = None) -> TownPro
         Influence.objects.visible_to(user)
         .filter(active_on(day), town=town, group__in=visible_groups)
         .select_related("group")
+        .annotate(source_ids=ArrayAgg("sources", distinct=True))
         .order_by("-strength", "group__name_en", "pk")
     )
+    thresholds = research_thresholds()
+    # An appointment the viewer may see stays even when its holder may not be seen: the post,
+    # the holder's origin, who shaped it and the dates are shown, the name withheld.
     appointments = list(
         Appointment.objects.visible_to(user)
-        .filter(active_on(day), town=town, person__in=visible_persons)
+        .filter(active_on(day), town=town)
         .select_related("person", "post")
         .prefetch_related(
             Prefetch("influenced_by_groups", queryset=visible_groups),
@@ -224,9 +249,9 @@ def town_profile(town: Town, *, user=None, as_of: date | None = None) -> TownPro
 
     inputs = influence_inputs(influences)
     balance = influence_balance(inputs)
-    typology = classify_typology(inputs)
+    typology = classify_typology(inputs, thresholds)
     facts = town_facts(town, values)
-    criteria = regional_subordination_check(facts)
+    criteria = regional_subordination_check(facts, thresholds)
     ventures = [
         (
             activity,
@@ -235,6 +260,7 @@ def town_profile(town: Town, *, user=None, as_of: date | None = None) -> TownPro
                 cost=activity.cost,
                 threat=activity.threat,
                 stance=activity.la_stance,
+                thresholds=thresholds,
             ),
         )
         for activity in activities
@@ -297,10 +323,12 @@ def refresh_town_aggregates(town: Town) -> None:
             town=town,
             state=PublicationState.PUBLISHED,
             deleted_at__isnull=True,
-        ).select_related("group")
+        )
+        .select_related("group")
+        .annotate(source_ids=ArrayAgg("sources", distinct=True))
     )
     inputs = influence_inputs(influences)
-    typology = classify_typology(inputs).label
+    typology = classify_typology(inputs, research_thresholds(), with_margin=False).label
     share = influence_balance(inputs).own_share
     own_share = None if share is None else Decimal(str(round(share, 3)))
     Town.objects.filter(pk=town.pk).exclude(typology=typology, own_share=own_share).update(

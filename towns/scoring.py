@@ -29,6 +29,33 @@ from towns.models.power import GroupKind, GroupOrigin
 #: counts, at half weight, because in this field most evidence is indirect.
 CONFIDENCE_WEIGHT: dict[str, float] = {"low": 0.5, "medium": 0.75, "high": 1.0}
 
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The research's thresholds (``towns.models.ResearchSettings`` keeps them in the database,
+    where reviewers change them; these defaults are the team's first choices)."""
+
+    min_typology_weight: float = 3.0
+    dominant_share: float = 0.5
+    dominance_ratio: float = 2.0
+    min_typology_claims: int = 2
+    min_typology_sources: int = 2
+    considerable_benefit: int = 4
+    low_cost: int = 2
+    small_threat: int = 2
+    min_cultural_institutions: int = 3
+    min_stance_observations: int = 2
+    min_cases: int = 2
+
+    @classmethod
+    def from_settings(cls, row) -> Thresholds:
+        return cls(
+            **{f: type(getattr(cls(), f))(getattr(row, f)) for f in cls.__dataclass_fields__}
+        )
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
 #: Below this total weight no type is named (one strength-5 claim at low confidence is 2.5).
 MIN_TYPOLOGY_WEIGHT = 3.0
 #: A kind of group gives the town its type when it holds at least this share of the weight ...
@@ -89,6 +116,8 @@ class InfluenceInput:
     confidence: str
     #: The claim (or its group) is generated demonstration data, not a researched fact.
     synthetic: bool = False
+    #: Ids of the sources the claim cites (to count independent sources behind a verdict).
+    sources: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.origin not in ORIGINS:
@@ -235,9 +264,117 @@ class TypologyResult:
     shares_by_kind: dict[str, float] = field(default_factory=dict)
     #: Computed from at least one synthetic claim.
     derived_from_synthetic: bool = False
+    #: The evidence it rests on: claims, different sources, and the share of the weight held by
+    #: claims at high confidence.
+    claims: int = 0
+    sources: int = 0
+    high_confidence_share: float | None = None
+    #: The smallest single new claim that would change the type, in words ("" when none would).
+    margin: str = ""
+    #: Weight of that claim (strength × confidence), None when no single claim changes it.
+    margin_weight: float | None = None
 
 
-def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
+def classify_typology(
+    influences: Iterable[InfluenceInput],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    with_margin: bool = True,
+) -> TypologyResult:
+    """The type of a town (:func:`_classify`), the evidence it rests on, and its margin.
+
+    Evidence: the number of claims, of different sources they cite, and the share of the
+    weight held by claims at high confidence. A type resting on fewer than
+    ``min_typology_claims`` claims, or (when the claims carry their sources) fewer than
+    ``min_typology_sources`` different sources, is refused: "insufficient_evidence".
+
+    Margin: the smallest single new claim (by weight, any kind, strength 1-5, any confidence)
+    that would change the result, in words, for researchers and donors to judge how firm the
+    type is.
+    """
+    items = list(influences)
+    result = _classify(items, thresholds)
+    claims = len(items)
+    cited = [i.sources for i in items if i.sources]
+    sources = len(frozenset().union(*cited)) if cited else 0
+    total = sum(i.weight for i in items)
+    high = sum(i.weight for i in items if i.confidence == "high")
+    counted = {
+        "claims": claims,
+        "sources": sources,
+        "high_confidence_share": high / total if total else None,
+    }
+    if result.label not in (Typology.INSUFFICIENT, Typology.MIXED) and (
+        claims < thresholds.min_typology_claims
+        or (cited and sources < thresholds.min_typology_sources)
+    ):
+        refusal = _(
+            "%(why)s But this rests on %(claims)s from %(sources)s; a type needs at least "
+            "%(min_claims)d claims from %(min_sources)d different sources, so none is named yet."
+        ) % {
+            "why": result.explanation,
+            "claims": ngettext("%(n)d claim", "%(n)d claims", claims) % {"n": claims},
+            "sources": ngettext("%(n)d source", "%(n)d sources", sources) % {"n": sources},
+            "min_claims": thresholds.min_typology_claims,
+            "min_sources": thresholds.min_typology_sources,
+        }
+        result = replace(result, label=Typology.INSUFFICIENT.value, explanation=refusal)
+    result = replace(result, **counted)
+    if with_margin:
+        result = replace(result, **_margin(items, result.label, thresholds))
+    return result
+
+
+_ORIGIN_OF_KIND = {
+    GroupKind.SUPERIOR_STATE: GroupOrigin.ALIEN,
+    GroupKind.OUTSIDE_CORPORATE: GroupOrigin.ALIEN,
+    GroupKind.CLAN_FAMILY: GroupOrigin.OUR_OWN,
+    GroupKind.QUASI_COMMUNITY: GroupOrigin.OUR_OWN,
+    GroupKind.ECCLESIAL: GroupOrigin.OUR_OWN,
+    GroupKind.OTHER: GroupOrigin.ALIEN,
+}
+
+
+def _margin(items: list[InfluenceInput], label: str, thresholds: Thresholds) -> dict:
+    """The lightest single claim that changes ``label`` (ties: order of kinds, then strength)."""
+    best: tuple[float, int, int, InfluenceInput, str] | None = None
+    for kind in GroupKind.values:
+        for strength in range(1, 6):
+            for confidence in CONFIDENCE_WEIGHT:
+                new = InfluenceInput(
+                    group="(new)",
+                    origin=_ORIGIN_OF_KIND[kind],
+                    kind=kind,
+                    strength=strength,
+                    confidence=confidence,
+                    sources=frozenset({-1}),
+                )
+                key = (new.weight, _KIND_ORDER[kind], strength)
+                if best is not None and key >= best[:3]:
+                    continue
+                changed = classify_typology([*items, new], thresholds, with_margin=False).label
+                if changed != label:
+                    best = (*key, new, changed)
+    if best is None:
+        return {"margin": _("No single new claim would change this."), "margin_weight": None}
+    weight, _order, _strength, new, changed = best
+    return {
+        "margin": _(
+            "Margin: one more claim of weight %(weight)s (strength %(strength)d at %(confidence)s "
+            "confidence) about %(kind)s would make it “%(type)s”."
+        )
+        % {
+            "weight": _number(weight),
+            "strength": new.strength,
+            "confidence": _(new.confidence),
+            "kind": _kind_phrase(new.kind),
+            "type": Typology(changed).label,
+        },
+        "margin_weight": weight,
+    }
+
+
+def _classify(items: list[InfluenceInput], thresholds: Thresholds) -> TypologyResult:
     """The research's type of a town, from the weighted influence of each kind of group.
 
     Rules, in order:
@@ -251,13 +388,12 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
 
     ``shares_by_kind`` maps each kind present to its share of the total weight.
     """
-    items = list(influences)
     synthetic = any(i.synthetic for i in items)
     weights: dict[str, float] = defaultdict(float)
     for item in items:
         weights[item.kind] += item.weight
     total = sum(weights.values())
-    if total < MIN_TYPOLOGY_WEIGHT - _EPSILON:
+    if total < thresholds.min_typology_weight - _EPSILON:
         if not items:
             explanation = _("No influence of any group is recorded, so no type can be named.")
         else:
@@ -272,7 +408,7 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
             ) % {
                 "total": _number(total),
                 "count": len(items),
-                "minimum": _number(MIN_TYPOLOGY_WEIGHT),
+                "minimum": _number(thresholds.min_typology_weight),
             }
         shares = {kind: weight / total for kind, weight in weights.items()} if total else {}
         return TypologyResult(Typology.INSUFFICIENT.value, explanation, shares, synthetic)
@@ -283,8 +419,8 @@ def classify_typology(influences: Iterable[InfluenceInput]) -> TypologyResult:
     top_share = shares[top]
     next_share = shares[ranked[1]] if len(ranked) > 1 else 0.0
     dominant = (
-        top_share >= DOMINANT_SHARE - _EPSILON
-        and top_share >= DOMINANCE_RATIO * next_share - _EPSILON
+        top_share >= thresholds.dominant_share - _EPSILON
+        and top_share >= thresholds.dominance_ratio * next_share - _EPSILON
     )
     if dominant and top in TYPE_OF_KIND:
         label = TYPE_OF_KIND[top]
@@ -366,7 +502,9 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def regional_subordination_check(facts: TownFacts) -> list[CriterionResult]:
+def regional_subordination_check(
+    facts: TownFacts, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> list[CriterionResult]:
     """Which of the four criteria of a town of regional subordination hold.
 
     1. ``population``: population > 6,000 (strictly over);
@@ -428,7 +566,7 @@ def regional_subordination_check(facts: TownFacts) -> list[CriterionResult]:
             )
         )
     else:
-        holds = facts.cultural_institutions >= MIN_CULTURAL_INSTITUTIONS
+        holds = facts.cultural_institutions >= thresholds.min_cultural_institutions
         evidence = (
             _("Clubs, libraries and museums: %(value)s (at least three).")
             if holds
@@ -513,6 +651,7 @@ def venture_assessment(
     cost: int | None,
     threat: int | None,
     stance: str | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> VentureAssessment:
     """Predict whether the LA backs an activity, following the seed's rule.
 
@@ -541,7 +680,7 @@ def venture_assessment(
 
     reasons: list[str] = []
     if benefit is not None:
-        if benefit >= CONSIDERABLE_BENEFIT:
+        if benefit >= thresholds.considerable_benefit:
             reasons.append(_("Benefit %(v)d/5: considerable.") % {"v": benefit})
         else:
             reasons.append(
@@ -549,12 +688,12 @@ def venture_assessment(
                 % {"v": benefit}
             )
     if cost is not None:
-        if cost <= LOW_COST:
+        if cost <= thresholds.low_cost:
             reasons.append(_("Cost %(v)d/5: low.") % {"v": cost})
         else:
             reasons.append(_("Cost %(v)d/5: not low (the rule asks for 2 or less).") % {"v": cost})
     if threat is not None:
-        if threat <= SMALL_THREAT:
+        if threat <= thresholds.small_threat:
             reasons.append(_("Threat to the indicators %(v)d/5: small.") % {"v": threat})
         elif threat >= HIGH_THREAT:
             reasons.append(
@@ -590,7 +729,11 @@ def venture_assessment(
         return VentureAssessment("unknown", None, reasons)
 
     score = benefit - (cost + threat) / 2
-    if benefit >= CONSIDERABLE_BENEFIT and cost <= LOW_COST and threat <= SMALL_THREAT:
+    if (
+        benefit >= thresholds.considerable_benefit
+        and cost <= thresholds.low_cost
+        and threat <= thresholds.small_threat
+    ):
         likelihood = "likely"
         reasons.append(
             _(

@@ -28,6 +28,8 @@ def advice_section(town, *, user=None, as_of=None) -> list[dict]:
             "missing": list(advice.missing),
             "synthetic_inputs": list(advice.synthetic_inputs),
             "derived_from_synthetic": advice.derived_from_synthetic,
+            "evidence_records": advice.evidence_records,
+            "evidence_sources": advice.evidence_sources,
         }
         for advice in town_advice(town, user=user, as_of=as_of)
     ]

@@ -117,9 +117,9 @@ ROWS = {
         AdvisorInputs(
             typology="insufficient_evidence",
             own_share=0.7,
-            activities_total=1,
-            activities_in_gap=1,
-            gap_stances={"tolerated": 1},
+            activities_total=2,
+            activities_in_gap=2,
+            gap_stances={"tolerated": 2},
             independent_csos=1,
             network=network_metrics(["a"], []),
         ),
@@ -140,12 +140,19 @@ ROWS = {
             gap_stances={"suppressed": 4},
             gongo_csos=2,
             network=NETWORKED,
-            past_cases=[(1, "partial"), (2, "success"), (3, "success"), (3, "ongoing")],
+            past_cases=[
+                (1, "partial"),
+                (1, "success"),
+                (2, "success"),
+                (2, "partial"),
+                (3, "success"),
+                (3, "ongoing"),
+            ],
         ),
         ("promising", "open", "open"),
         ([], [], [MISSING_ASSETS]),
         (
-            "It has worked here before.",
+            "so the option is promising although the conditions above do not show it yet",
             "It has worked here before, so it is open",
             "1 successful, 0 partly successful, 0 failed, 1 ongoing",
         ),
@@ -159,7 +166,13 @@ ROWS = {
             gap_stances={"tolerated": 3},
             gongo_csos=1,
             network=network_metrics(["g"], []),
-            past_cases=[(1, "failed"), (1, "failed"), (1, "success"), (3, "failed")],
+            past_cases=[
+                (1, "failed"),
+                (1, "failed"),
+                (1, "success"),
+                (3, "failed"),
+                (3, "failed"),
+            ],
             cultural_assets=3,
         ),
         ("open", "open", "open"),
@@ -350,3 +363,163 @@ def test_advice_labels_name_the_options():
 def test_inconsistent_inputs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AdvisorInputs(**kwargs)
+
+
+# --- Every combination of inputs: no verdict contradicts its own sentences ----------------------
+
+import itertools  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+POSITIVE = (
+    "can take on more of it.",
+    "can be strengthened without being seen as a threat",
+    "can grow around them",
+    "can grow from them",
+)
+NEGATIVE = (
+    "does not show that it would let",
+    "No GONGO is recorded; the option needs",
+    "there is no CSO inside the system",
+    "there is no marginalised actor",
+    "no cultural asset is recorded to build on",
+    "Too little is recorded to judge",
+    "More of them failed than succeeded",
+)
+RECONCILED_PROMISING = "although the conditions above do not show it yet"
+RECONCILED_OPEN = "It has worked here before, so it is open despite"
+RECONCILED_LOWERED = "Despite the conditions above, the option is only open"
+STANCE_CLAIMS = ("the LA supports or tolerates activity in the gap", "suppresses activity in")
+
+GAPS = [
+    {},
+    {"supported": 1},
+    {"supported": 2},
+    {"suppressed": 2},
+    {"supported": 1, "suppressed": 1},
+    {"ignored": 2},
+    {"unknown": 2},
+]
+CSOS = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0)]
+CASES = [
+    [],
+    [(1, "success")],
+    [(1, "success"), (1, "success")],
+    [(2, "failed"), (2, "failed")],
+    [(3, "success"), (3, "partial")],
+    [(1, "success"), (1, "failed")],
+]
+
+
+def every_input():
+    for typology, share, gap, csos, network, cases, assets in itertools.product(
+        [None, "superior_state", "clan_family", "mixed", "insufficient_evidence"],
+        [None, 0.2, 0.5, 0.8],
+        GAPS,
+        CSOS,
+        [None, FRAGMENTED],
+        CASES,
+        [0, 1],
+    ):
+        in_gap = sum(gap.values())
+        yield AdvisorInputs(
+            typology=typology,
+            own_share=share,
+            activities_total=in_gap + 1,
+            activities_in_gap=in_gap,
+            gap_stances=gap,
+            independent_csos=csos[0],
+            gongo_csos=csos[1],
+            other_csos=csos[2],
+            network=network,
+            past_cases=cases,
+            cultural_assets=assets,
+        )
+
+
+def contradictions(inputs: AdvisorInputs, advice: StrategyAdvice) -> list[str]:
+    text = " ".join(advice.reasons)
+    found = []
+    if not advice.reasons:
+        found.append("no reason")
+    negative = any(p in text for p in NEGATIVE)
+    if advice.status == "promising" and negative and RECONCILED_PROMISING not in text:
+        found.append("promising with a negative sentence")
+    if advice.status == "open":
+        if any(p in text for p in POSITIVE) and RECONCILED_LOWERED not in text:
+            found.append("open with a promising sentence")
+        closing = ("there is no CSO inside the system to build on.", "no marginalised actor")
+        if any(p in text for p in closing) and RECONCILED_OPEN not in text:
+            found.append("open with a closing sentence")
+    if advice.status == "closed" and (any(p in text for p in POSITIVE) or "worked here" in text):
+        found.append("closed with a promising sentence")
+    observed = sum(n for s, n in inputs.gap_stances.items() if s != "unknown")
+    if observed < inputs.thresholds.min_stance_observations and any(
+        p in text for p in STANCE_CLAIMS
+    ):
+        found.append("a stance named on too few observations")
+    return found
+
+
+def test_no_combination_of_inputs_gives_contradictory_sentences():
+    checked, wrong = 0, []
+    for inputs in every_input():
+        for advice in advise(inputs):
+            checked += 1
+            problems = contradictions(inputs, advice)
+            if problems:
+                wrong.append((problems, advice.option, advice.status, inputs))
+    assert checked == 5 * 4 * 7 * 5 * 2 * 6 * 2 * 3
+    assert wrong[:3] == []
+
+
+def test_cases_below_the_minimum_never_change_a_verdict():
+    for inputs in every_input():
+        counts = {o: sum(1 for s, _ in inputs.past_cases if s == o) for o in (1, 2, 3)}
+        without = advise(replace(inputs, past_cases=[]))
+        for advice, before in zip(advise(inputs), without, strict=True):
+            if counts[advice.option] < inputs.thresholds.min_cases:
+                assert advice.status == before.status
+
+
+def test_the_checks_catch_a_contradiction():
+    inputs = AdvisorInputs()
+    bad = StrategyAdvice(
+        1, "promising", ["A GONGO is recorded, but ... does not show that it would let CSOs"], []
+    )
+    assert contradictions(inputs, bad) == ["promising with a negative sentence"]
+
+
+def test_every_verdict_states_its_evidence():
+    inputs = AdvisorInputs(
+        typology="superior_state",
+        own_share=0.2,
+        influence_claims=3,
+        activities_total=3,
+        activities_in_gap=2,
+        gap_stances={"supported": 2},
+        gongo_csos=1,
+        past_cases=[(1, "success"), (1, "success")],
+        source_ids={
+            "influence": frozenset({1, 2}),
+            "activities": frozenset({2, 3}),
+            "past_cases_1": frozenset({4}),
+        },
+    )
+    first, _second, third = advise(inputs)
+    # Option 1 reads 3 influence claims, 2 observed activities, 1 CSO and 2 cases; 4 sources.
+    assert (first.evidence_records, first.evidence_sources) == (8, 4)
+    assert first.evidence == "Rests on 8 records from 4 different sources."
+    assert (third.evidence_records, third.evidence_sources) == (2, 2)
+
+
+def test_a_stance_needs_the_minimum_of_observations():
+    one = AdvisorInputs(
+        activities_total=1,
+        activities_in_gap=1,
+        gap_stances={"supported": 1},
+        gongo_csos=1,
+        cultural_assets=1,
+    )
+    first, _second, third = advise(one)
+    assert (first.status, third.status) == ("open", "open")
+    assert any("1 observed, at least 2 needed" in m for m in first.missing)

@@ -76,3 +76,121 @@ def test_slugs_are_unique_and_stable_across_reloads():
 )
 def test_pick_cyrillic_names(latin, alternates, expected):
     assert pick_cyrillic_names(latin, alternates) == expected
+
+
+# --- The Cyrillic name picker: never a pre-reform spelling, another place or another language --
+
+
+@pytest.mark.parametrize(
+    ("latin", "alternates", "expected", "never"),
+    [
+        (
+            "Polotsk",
+            ["Полацк", "Полотьскъ", "Полоцк", "Полоцьк"],
+            ("Полацк", "Полоцк"),
+            "Полотьскъ",
+        ),
+        ("Bolbasovo", ["Балбасава", "Барсуки", "Болбасoвo"], ("Балбасава", "Болбасово"), "Барсуки"),
+        (
+            "Dokshytsy",
+            ["Докшици", "Докшицы", "Докшиці", "Докшыцы"],
+            ("Докшыцы", "Докшицы"),
+            "Докшици",
+        ),
+        ("Senno", ["Сенно", "Сянно"], ("Сянно", "Сенно"), None),
+        ("Rossony", ["Расоны", "Россоны"], ("Расоны", "Россоны"), None),
+    ],
+)
+def test_picker_chooses_the_modern_name_of_this_place_in_each_language(
+    latin, alternates, expected, never
+):
+    be, ru = pick_cyrillic_names(latin, [latin, *alternates])
+    assert (be, ru) == expected
+    assert never not in (be, ru)
+
+
+def test_the_five_towns_of_the_issue_carry_the_right_names():
+    names = dict(
+        Town.objects.filter(
+            name_en__in=["Polotsk", "Bolbasovo", "Dokshytsy", "Senno", "Rossony"]
+        ).values_list("name_en", "name_ru")
+    )
+    assert names == {
+        "Polotsk": "Полоцк",
+        "Bolbasovo": "Болбасово",
+        "Dokshytsy": "Докшицы",
+        "Senno": "Сенно",
+        "Rossony": "Россоны",
+    }
+
+
+def test_machine_guessed_names_and_kinds_are_unverified_until_a_researcher_confirms():
+    assert Town.objects.filter(names_verified=True).count() == 9
+    assert Town.objects.filter(kind_verified=True).count() == 9
+    assert not Town.objects.get(name_en="Polotsk").names_verified
+
+
+# --- The 118 districts of Belarus and their centres ---------------------------------------------
+
+
+def test_the_118_districts_of_belarus_are_loaded_per_region():
+    from django.db.models import Count
+
+    per_region = dict(
+        District.objects.values("region__code")
+        .annotate(n=Count("pk"))
+        .values_list("region__code", "n")
+    )
+    # Brest 16, Gomel 21, Grodno 17, Minsk region 22, Mogilev 21, Vitebsk 21; Minsk city none.
+    assert per_region == {"01": 16, "02": 21, "03": 17, "05": 22, "06": 21, "07": 21}
+    assert District.objects.count() == 118
+
+
+def test_the_case_districts_agree_with_the_data_file():
+    from towns.demo.places import CASE_DISTRICTS
+
+    for key, (en, be, ru, code) in CASE_DISTRICTS.items():
+        district = District.objects.get(slug=f"{key}-district")
+        assert (district.name_en, district.name_be, district.name_ru) == (en, be, ru)
+        assert district.region.code == code
+
+
+def test_every_district_centre_among_the_towns_gets_its_district():
+    from governance.text import fold
+    from towns.demo.places import district_rows
+
+    assigned = 0
+    for row in district_rows():
+        wanted = {fold(row[c]) for c in ("centre_en", "centre_be", "centre_ru")}
+        candidates = [
+            t
+            for t in Town.objects.filter(region__code=row["region"])
+            if wanted & {fold(n) for n in t.all_names() if n}
+        ]
+        if not candidates:
+            assert row["key"] == "Minsk"  # the city is a region of its own
+            continue
+        centre = max(candidates, key=lambda t: t.population or 0)
+        assert centre.district.name_en == f"{row['key']} District", row["key"]
+        assigned += 1
+    assert assigned == 117
+    assert Town.objects.get(name_en="Polotsk").district.name_en == "Polatsk District"
+
+
+def test_load_demo_counts_the_towns_left_without_a_district():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    without = Town.objects.filter(district__isnull=True).count()
+    assert 0 < without < 261 - 117
+    assert f"Towns without a district: {without}" in out.getvalue()
+
+
+def test_unverified_names_and_kind_are_marked_on_the_page_and_in_the_api(client):
+    polotsk = Town.objects.get(name_en="Polotsk")
+    body = client.get(polotsk.get_absolute_url()).content.decode()
+    assert 'data-unverified="names"' in body and 'data-unverified="kind"' in body
+    data = client.get(f"/api/v1/towns/{polotsk.slug}/").json()
+    assert (data["names_verified"], data["kind_verified"]) == (False, False)
+    glubokoe = Town.objects.get(slug="hlybokaye")
+    body = client.get(glubokoe.get_absolute_url()).content.decode()
+    assert "data-unverified" not in body

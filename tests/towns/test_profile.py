@@ -26,6 +26,7 @@ from towns.models import (
     Post,
     PostKind,
     Region,
+    ResearchSettings,
     Town,
     TownKind,
     Typology,
@@ -98,8 +99,17 @@ def make_group(name, kind, source, *, state=PUBLISHED, access=PUBLIC):
 
 
 def make_influence(town, group, strength, source, **fields):
+    """A claim citing ``source`` and a document of its own: a type needs claims from at least
+    two different sources (the research settings), as researched claims have."""
     fields = {"confidence": "high", "state": PUBLISHED, "access_level": PUBLIC, **fields}
-    return save(Influence(town=town, group=group, strength=strength, **fields), source)
+    own = Source.objects.create(
+        kind=Source.Kind.DOCUMENT,
+        citation=f"Document on {group.name_en} in {town.name_en} (test)",
+        state=PUBLISHED,
+        access_level=PUBLIC,
+    )
+    claim = Influence(town=town, group=group, strength=strength, **fields)
+    return research_record_save(instance=claim, m2m={"sources": [source, own]})
 
 
 def make_person(name, source, *, state=PUBLISHED, access=PUBLIC):
@@ -260,9 +270,29 @@ def test_appointment_hides_invisible_person_and_group(town, source):
     known = make_group("District EC (test)", "superior_state", source)
     make_appointment(town, shown, source, groups=[secret, known], start_date=date(2015, 1, 1))
     make_appointment(town, hidden, source, start_date=date(2016, 1, 1))
-    [appointment] = town_profile(town).appointments
-    assert appointment.person == shown
-    assert [g.name_en for g in appointment.influenced_by_groups.all()] == ["District EC (test)"]
+    first, second = sorted(town_profile(town).appointments, key=lambda a: a.start_date)
+    assert first.person == shown
+    assert [g.name_en for g in first.influenced_by_groups.all()] == ["District EC (test)"]
+    # The appointment of a hidden person stays (post, origin, dates); only the name is withheld.
+    assert second.person == hidden
+    assert second.start_date == date(2016, 1, 1)
+
+
+def test_a_hidden_holder_keeps_the_appointment_on_the_page_without_the_name(client):
+    from towns.demo.research import case_towns
+
+    for town in case_towns().values():
+        public = Appointment.objects.visible_to(None).filter(town=town)
+        body = client.get(town.get_absolute_url()).content.decode()
+        if public.exists():
+            assert "No appointment to a key post is public" not in body
+            assert "(name not public)" in body
+            for appointment in public:
+                assert appointment.post.name_en in body
+        for name in Person.objects.filter(appointments__town=town).values_list(
+            "name_en", flat=True
+        ):
+            assert name not in body
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,7 +301,18 @@ def test_appointment_hides_invisible_person_and_group(town, source):
 
 
 @pytest.fixture
-def changing_town(town, source):
+def one_claim_types():
+    """Tests of dates and of the stored aggregates type a town on one claim: the reviewers'
+    research settings (towns.models.ResearchSettings) allow it here; the minimum itself is
+    tested in tests/towns/test_scoring.py and below."""
+    settings = ResearchSettings.current()
+    settings.min_typology_claims = 1
+    settings.save()
+    return settings
+
+
+@pytest.fixture
+def changing_town(town, source, one_claim_types):
     """Superior state structures until 2009, a clan from 2010; two chairmen in turn."""
     make_influence(
         town,
@@ -471,7 +512,7 @@ def test_flags_are_for_researchers_only(town, source, viewer, donor):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_refresh_stores_typology_and_own_share_from_published_claims(town, source):
+def test_refresh_stores_typology_and_own_share_from_published_claims(town, source, one_claim_types):
     make_influence(town, make_group("Parish (test)", "ecclesial", source), 5, source)
     make_influence(
         town,
@@ -500,18 +541,20 @@ def test_refresh_without_published_claims_is_insufficient(town, source):
     assert stored.own_share is None
 
 
-def test_saving_an_influence_through_the_service_refreshes_the_town(town, source):
+def test_saving_an_influence_through_the_service_refreshes_the_town(town, source, one_claim_types):
     make_influence(town, make_group("Air base (test)", "outside_corporate", source), 4, source)
     stored = Town.objects.get(pk=town.pk)
     assert stored.typology == Typology.OUTSIDE_CORPORATE
     assert stored.own_share == Decimal("0.000")
 
 
-def test_refresh_writes_only_when_a_value_changes(town, source, django_assert_num_queries):
+def test_refresh_writes_only_when_a_value_changes(
+    town, source, one_claim_types, django_assert_num_queries
+):
     events = apps.get_model("towns", "TownEvent").objects.filter(id=town.pk)
     make_influence(town, make_group("Family A (test)", "clan_family", source), 5, source)
     written = events.count()
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # the claims, the research settings, no write
         refresh_town_aggregates(town)
     assert events.count() == written  # already stored: no update, no audit row
     Influence.objects.filter(town=town).update(strength=1)
@@ -578,5 +621,41 @@ def test_profile_queries_do_not_grow_with_the_data(
     assert large_profile.facts.population_change_5y is not None
     assert large_count == small_count
     fresh = None if user is None else type(user).objects.get(pk=user.pk)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # 7, and the research settings
         town_profile(large, user=fresh)
+
+
+def test_one_number_per_fact_or_the_page_says_what_each_is_computed_from(client):
+    """Turov's balance (claims the visitor sees) and its advice (every published claim) once
+    said 23 % and 21 % without a word: now the page names both and their bases."""
+    from csos.profile import town_advice
+    from towns.demo.research import case_towns
+
+    partial = 0
+    for town in case_towns().values():
+        profile = town_profile(town)
+        stored = f"{round(float(town.own_share) * 100)}%"
+        advice = " ".join(town_advice(town)[0].reasons)
+        assert f"'our own' share {stored} of all published influence claims" in advice
+        body = client.get(town.get_absolute_url()).content.decode()
+        if profile.partial_view:
+            partial += 1
+            shown = f"{round(profile.balance.own_share * 100)}%"
+            assert "data-partial-view" in body
+            assert f"“our own” {shown}" in body and f"“our own” {stored}" in body
+        else:
+            assert "data-partial-view" not in body
+            assert round(profile.balance.own_share * 100) == round(float(town.own_share) * 100)
+    assert partial >= 1  # Turov at least: some of its claims are not public
+
+
+def test_the_reviewers_minimum_of_claims_is_read_from_the_database(town, source):
+    make_influence(town, make_group("Air base (test)", "outside_corporate", source), 4, source)
+    assert Town.objects.get(pk=town.pk).typology == Typology.INSUFFICIENT  # one claim: refused
+    assert "a type needs at least 2 claims" in town_profile(town).typology.explanation
+    settings = ResearchSettings.current()
+    settings.min_typology_claims = 1
+    settings.save()
+    refresh_town_aggregates(town)
+    assert Town.objects.get(pk=town.pk).typology == Typology.OUTSIDE_CORPORATE
+    assert ResearchSettings.pgh_event_model.objects.filter(pgh_obj_id=1).exists()  # history

@@ -4,12 +4,15 @@ Table-driven: each row is an input and the result the documented formula gives f
 (docs/scoring.md). No database.
 """
 
+from dataclasses import replace
+
 import pytest
 
 from towns.models import Typology
 from towns.scoring import (
     CONFIDENCE_WEIGHT,
     InfluenceInput,
+    Thresholds,
     TownFacts,
     classify_typology,
     influence_balance,
@@ -257,7 +260,16 @@ def test_case_towns_get_the_type_of_the_research(town):
             id="all-low-confidence-but-enough",
         ),
         pytest.param(
-            [church("Parish", 3)], Typology.ECCLESIAL, "hold all", id="exactly-the-minimum"
+            [church("Parish", 2), church("Prayer group", 2, "low")],
+            Typology.ECCLESIAL,
+            "hold all",
+            id="exactly-the-minimum",
+        ),
+        pytest.param(
+            [church("Parish", 3)],
+            Typology.INSUFFICIENT,
+            "a type needs at least 2 claims from 2 different sources",
+            id="one-claim-is-refused",
         ),
         pytest.param(
             [superior("District EC", 3), corporate("Air base", 3)],
@@ -532,3 +544,56 @@ def test_venture_assessment_rejects_bad_values(kwargs, field):
     values = {"benefit": 3, "cost": 3, "threat": 3, **kwargs}
     with pytest.raises(ValueError, match=field):
         venture_assessment(**values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The evidence behind a type, its margin, and thresholds from the research settings
+# ---------------------------------------------------------------------------------------------
+
+
+def cited(item, *sources):
+    return replace(item, sources=frozenset(sources))
+
+
+def test_a_type_states_its_evidence():
+    result = classify_typology(
+        [cited(superior("District EC", 5), 1), cited(clan("Family", 2, "medium"), 2, 3)]
+    )
+    assert (result.label, result.claims, result.sources) == (Typology.SUPERIOR_STATE, 2, 3)
+    assert result.high_confidence_share == pytest.approx(5 / 6.5)
+
+
+def test_one_source_behind_every_claim_is_not_enough_for_a_type():
+    result = classify_typology([cited(superior("District EC", 5), 1), cited(superior("REC", 3), 1)])
+    assert result.label == Typology.INSUFFICIENT
+    assert "rests on 2 claims from 1 source" in result.explanation
+
+
+def test_the_margin_is_the_lightest_claim_that_changes_the_type():
+    # Like Turov: the district EC at strength 5, a family at 2 (medium): 5 against 1.5.
+    items = [cited(superior("District EC", 5), 1), cited(clan("Family", 2, "medium"), 2)]
+    result = classify_typology(items)
+    assert result.margin_weight == 1.5
+    assert result.margin == (
+        "Margin: one more claim of weight 1.5 (strength 2 at medium confidence) about clans or "
+        "families would make it “Mixed”."
+    )
+    # And it really does: with that claim the town is mixed, with any lighter one it is not.
+    heavier = cited(clan("Another family", 2, "medium"), 9)
+    assert classify_typology([*items, heavier]).label == Typology.MIXED
+    lighter = cited(clan("Another family", 1, "high"), 9)
+    assert classify_typology([*items, lighter]).label == Typology.SUPERIOR_STATE
+
+
+def test_thresholds_come_from_the_research_settings():
+    items = [cited(quasi("Colleagues", 3), 1), cited(superior("District EC", 2), 2)]
+    assert classify_typology(items).label == Typology.MIXED
+    looser = Thresholds(dominance_ratio=1.5)
+    assert classify_typology(items, looser).label == Typology.QUASI_COMMUNITY
+    assert venture_assessment(benefit=3, cost=2, threat=2).likelihood == "possible"
+    assert (
+        venture_assessment(
+            benefit=3, cost=2, threat=2, thresholds=Thresholds(considerable_benefit=3)
+        ).likelihood
+        == "likely"
+    )

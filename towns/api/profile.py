@@ -42,6 +42,13 @@ class TypologySerializer(serializers.Serializer):
     explanation = serializers.CharField()
     shares_by_kind = serializers.DictField(child=serializers.FloatField())
     derived_from_synthetic = serializers.BooleanField()
+    claims = serializers.IntegerField(help_text="Influence claims it rests on.")
+    sources = serializers.IntegerField(help_text="Different sources those claims cite.")
+    high_confidence_share = serializers.FloatField(
+        allow_null=True, help_text="Share of the weight held by claims at high confidence."
+    )
+    margin = serializers.CharField(help_text="The smallest single new claim that changes it.")
+    margin_weight = serializers.FloatField(allow_null=True)
 
 
 class FactsSerializer(serializers.Serializer):

@@ -118,6 +118,8 @@ class TownSerializer(serializers.ModelSerializer):
             "typology",
             "own_share",
             "is_synthetic",
+            "names_verified",
+            "kind_verified",
             "updated_at",
             "version",
         ]

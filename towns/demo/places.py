@@ -9,8 +9,10 @@ Russian, kind, district).
 
 from __future__ import annotations
 
+import csv
 import difflib
 import re
+from pathlib import Path
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -80,56 +82,133 @@ OLSHANY = {
 }
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
 _PREFIXES = re.compile(
     r"^(горад|город|гарадскі пасёлак|городской посёлок|пасёлак|посёлок)\s+", re.I
 )
 _NOT_BE = re.compile(r"[ищъїєґ]|ськ|ів$")
-_NOT_RU = re.compile(r"[іўїєґ'ʼ’]")
+# Russian lacks і ў ї є ґ and the apostrophe; "ць" and a plural in "-ици" are Ukrainian or
+# Bulgarian forms of a name, not Russian ones.
+_NOT_RU = re.compile(r"[іўїєґ'ʼ’]|ць|ськ|ьово|ци$|ъ(?![еёюя])")
+# Pre-reform spellings (before 1918): a final hard sign, yat, fita, izhitsa.
+_PRE_REFORM = re.compile(r"ъ$|ъ\s|[ѣѳѵ]")
 _ACCENT = re.compile("\u0301")
+#: Below this similarity to every Latin name, a Cyrillic alternate names another place (GeoNames
+#: lists nearby or former places among the alternates: "Барсуки" for Bolbasovo).
+MIN_SIMILARITY = 0.4
+_LATIN_PREFIXES = re.compile(r"^(horad|gorod|posëlok|poselok|pasiolak)\s+", re.I)
+#: Latin letters typed into Cyrillic names by mistake (Болбасoвo, Фанiпаль): read as Cyrillic.
+_LOOKALIKES = str.maketrans("aceiopxyAEIOPCKMHTBX", "асеіорхуАЕІОРСКМНТВХ")
+# What Belarusian spelling shows where Russian spells the same name otherwise: akanne (а for
+# о), yakanne (я for е), ы for и, ц/дз for soft т/д, і, ў. Read from an alignment of two names.
+_BE_RU = {
+    ("а", "о"),
+    ("а", "е"),
+    ("я", "е"),
+    ("э", "е"),
+    ("ц", "т"),
+    ("дз", "д"),
+    ("і", "и"),
+    ("ў", "в"),
+    ("ў", "л"),
+}
 
 
 def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, fold(a), fold(b)).ratio()
 
 
+def _single(name: str) -> str:
+    """``name`` with every doubled consonant written once (Россоны -> Росоны)."""
+    return re.sub(r"([бвгджзклмнпрстфхцчшщ])\1", r"\1", name)
+
+
+def _belarusian_over(a: str, b: str) -> int:
+    """How much more Belarusian ``a`` looks than ``b`` (negative: less), from the letters in
+    which they differ: a Belarusian feature in ``a`` where ``b`` has the Russian one counts 1,
+    and so does a doubled consonant of ``b`` that ``a`` writes single (Расоны, Россоны)."""
+    a, b = a.lower(), b.lower()
+    single_a, single_b = _single(a), _single(b)
+    score = (single_b != b) - (single_a != a)  # Belarusian writes doubled consonants once
+    a, b = single_a, single_b
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
+        left, right = a[i1:i2], b[j1:j2]
+        if op == "replace":
+            pairs = zip(left, right, strict=True) if len(left) == len(right) else [(left, right)]
+            for x, y in pairs:
+                if (x, y) in _BE_RU:
+                    score += 1
+                elif (y, x) in _BE_RU:
+                    score -= 1
+        elif op == "delete" and left == "з" and a[i1 - 1 : i1] == "д":
+            score += 1  # дз where Russian writes д
+        elif op == "insert" and right == "й" and j2 == len(b):
+            score += 1  # adjective ending: Belarusian -ы, Russian -ый
+    return score
+
+
 def pick_cyrillic_names(latin_name: str, alternates: list[str]) -> tuple[str, str]:
     """Pick (Belarusian, Russian) names from untagged Cyrillic alternates.
 
-    A Belarusian candidate has no letter that Belarusian lacks (и, щ, ъ, Ukrainian ї є ґ);
-    a Russian one has none that Russian lacks (і, ў, apostrophe). Among candidates the one
-    whose transliteration is closest to GeoNames' Latin name wins (GeoNames romanises the
-    Belarusian name, so the Belarusian choice is usually exact). Blank when none qualifies.
+    Candidates: Cyrillic alternates without a stress mark, a Latin letter mixed in, a
+    pre-reform spelling (final ъ, ѣ) or a low similarity to every Latin name (another
+    place's name). A Belarusian candidate has no letter that Belarusian lacks (и, щ, ъ,
+    Ukrainian ї є ґ); a Russian one none that Russian lacks (і, ў, apostrophe) and no Ukrainian
+    or Bulgarian form (ць, a plural in -ици). The pair chosen maximises the closeness of each
+    name's transliteration to the Latin names, plus how much more Belarusian the Belarusian
+    name looks than the Russian one (akanne, yakanne, ы for и, single for doubled consonants):
+    GeoNames' Latin names follow either language, so closeness alone cannot tell them apart.
+    Blank when none qualifies. Researchers confirm the result (``Town.names_verified``).
     """
     import cyrtranslit
+
+    latin = [latin_name, *(a for a in alternates if a and not _CYRILLIC.search(a))]
+    main_name = _LATIN_PREFIXES.sub("", latin_name)
+    if _CYRILLIC.search(main_name):  # GeoNames' main name is itself Cyrillic now and then
+        main_name = cyrtranslit.to_latin(main_name, "ru")
+
+    def closeness(name: str, lang: str) -> float:
+        return max(_similarity(cyrtranslit.to_latin(name, lang), la) for la in latin)
 
     names = []
     for alt in alternates:
         if not _CYRILLIC.search(alt) or _ACCENT.search(alt):
             continue
-        names.append(_PREFIXES.sub("", alt).strip())
-    latin = [a for a in alternates if a and not _CYRILLIC.search(a)] or [latin_name]
+        name = _PREFIXES.sub("", alt.translate(_LOOKALIKES)).strip()
+        if _LATIN.search(name):
+            continue
+        if _PRE_REFORM.search(name.lower()) or name in names:
+            continue
+        main = max(
+            _similarity(cyrtranslit.to_latin(name, lang), main_name) for lang in ("by", "ru")
+        )
+        if main < MIN_SIMILARITY:
+            continue
+        names.append(name)
     be_candidates = [n for n in names if not _NOT_BE.search(n.lower())]
     ru_candidates = [n for n in names if not _NOT_RU.search(n.lower())]
+    if not be_candidates or not ru_candidates:
+        return (
+            max(be_candidates, key=lambda n: closeness(n, "by"), default=""),
+            max(ru_candidates, key=lambda n: closeness(n, "ru"), default=""),
+        )
 
-    def score(name: str, lang: str, against: list[str]) -> float:
-        return max(_similarity(cyrtranslit.to_latin(name, lang), la) for la in against)
+    def pair_score(pair: tuple[str, str]) -> tuple[float, str, str]:
+        be, ru = pair
+        score = closeness(be, "by") + closeness(ru, "ru") + 0.8 * _belarusian_over(be, ru)
+        # Ties go to the names closest to GeoNames' main name (not to a rare alternate).
+        score += 0.1 * (
+            _similarity(cyrtranslit.to_latin(be, "by"), latin_name)
+            + _similarity(cyrtranslit.to_latin(ru, "ru"), latin_name)
+        )
+        if be != ru:
+            score += 0.3
+        if re.search("[іў]", be.lower()):
+            score += 0.2
+        return (score, be, ru)
 
-    be = max(
-        be_candidates,
-        key=lambda n: score(n, "by", [latin_name]) + (0.2 if re.search("[іў]", n.lower()) else 0),
-        default="",
-    )
-    # The Russian name differs from the Belarusian one whenever another candidate exists, and
-    # Russian spellings show и, -ое/-ий endings; ties go to the closest Latin alternate.
-    ru = max(
-        ru_candidates,
-        key=lambda n: (
-            score(n, "ru", latin)
-            + (0.3 if n != be else 0)
-            + (0.2 if re.search(r"и|ое$|ий$|ье$", n.lower()) else 0)
-        ),
-        default="",
-    )
+    pairs = [(be, ru) for be in be_candidates for ru in ru_candidates]
+    _score, be, ru = max(pair_score(pair) for pair in pairs)
     return be, ru
 
 
@@ -165,15 +244,7 @@ def load_places(report: LoadReport | None = None) -> LoadReport:
             {},
             report,
         )
-    districts = {}
-    for key, (en, be, ru, code) in CASE_DISTRICTS.items():
-        districts[key] = sync(
-            District,
-            {"slug": f"{key}-district"},
-            {"name_en": en, "name_be": be, "name_ru": ru, "region": regions[code]},
-            {},
-            report,
-        )
+    districts = load_districts(report, regions)
 
     taken = set(Town.objects.values_list("slug", flat=True))
     for city in geonames_towns():
@@ -197,6 +268,7 @@ def load_places(report: LoadReport | None = None) -> LoadReport:
             if spelling not in alternates:
                 alternates.append(spelling)
             owned |= {"name_be": be, "name_ru": ru, "kind": kind}
+            owned |= {"names_verified": True, "kind_verified": True}
             on_create = {"slug": slug, "district": districts[district_key]}
         else:
             be, ru = pick_cyrillic_names(city["name"], city["alternatenames"])
@@ -216,11 +288,69 @@ def load_places(report: LoadReport | None = None) -> LoadReport:
     sync(
         Town,
         {"slug": slug},
-        {**olshany, "region": region},
+        {**olshany, "region": region, "names_verified": True, "kind_verified": True},
         {"district": district},
         report,
     )
+    assign_district_centres(report)
     return report
+
+
+#: The 118 districts of Belarus with their centres (sources and date in the file's header).
+DISTRICTS_FILE = Path(__file__).with_name("data") / "districts.csv"
+
+
+def district_rows() -> list[dict]:
+    with DISTRICTS_FILE.open(encoding="utf-8") as handle:
+        lines = [line for line in handle if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def load_districts(report: LoadReport, regions: dict[str, Region]) -> dict[str, District]:
+    """Every district of the data file, keyed like CASE_DISTRICTS ("hlybokaye")."""
+    districts = {}
+    for row in district_rows():
+        key = slugify(row["key"])
+        districts[key] = sync(
+            District,
+            {"slug": f"{key}-district"},
+            {
+                "name_en": f"{row['key']} District",
+                "name_be": row["district_be"],
+                "name_ru": row["district_ru"],
+                "region": regions[row["region"]],
+            },
+            {},
+            report,
+        )
+    return districts
+
+
+def assign_district_centres(report: LoadReport) -> None:
+    """Give every town that is the centre of a district that district, when it has none yet
+    (the district is the researchers' field once set). A centre is found among the towns of
+    the district's region by any of its names (English, Belarusian, Russian, alternates);
+    among several, the most populous. Minsk, a region of its own, stays out of Minsk District.
+    """
+    towns_by_region: dict[int, list[Town]] = {}
+    for town in Town.objects.filter(is_synthetic=False).order_by("-population", "pk"):
+        towns_by_region.setdefault(town.region_id, []).append(town)
+    for row in district_rows():
+        district = District.objects.get(slug=f"{slugify(row['key'])}-district")
+        wanted = {fold(row[c]) for c in ("centre_en", "centre_be", "centre_ru")}
+        centre = next(
+            (
+                t
+                for t in towns_by_region.get(district.region_id, [])
+                if wanted & {fold(n) for n in t.all_names() if n}
+            ),
+            None,
+        )
+        if centre is None or centre.district_id is not None:
+            continue
+        centre.district = district
+        centre.save(update_fields=["district"])
+        report.count("updated", "district centres")
 
 
 def _unique_slug(name: str, geonames_id: int, taken: set[str]) -> str:

@@ -25,6 +25,7 @@ from towns.models.power import (
     Tie,
     TieKind,
 )
+from towns.models.research_settings import ResearchSettings
 from towns.models.society import (
     Availability,
     CommunicationSite,
@@ -75,6 +76,7 @@ __all__ = [
     "PostKind",
     "RecruitedFrom",
     "Region",
+    "ResearchSettings",
     "SelfOrganisationEvent",
     "SiteKind",
     "SiteOperator",

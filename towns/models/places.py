@@ -136,6 +136,22 @@ class Town(MultilingualName, TimeStamped):
     is_synthetic = models.BooleanField(
         _("synthetic"), default=False, help_text=_("A generated town (scale data), not a real one.")
     )
+    # Machine-guessed fields stay marked unverified (page, API, export) until a researcher
+    # confirms them: the Belarusian and Russian names picked from untagged GeoNames alternates,
+    # and the kind guessed from the population. Curated case towns are verified.
+    names_verified = models.BooleanField(
+        _("names verified"),
+        default=False,
+        help_text=_(
+            "A researcher confirmed the Belarusian and Russian names (they were picked by a "
+            "machine from untagged alternate names)."
+        ),
+    )
+    kind_verified = models.BooleanField(
+        _("kind verified"),
+        default=False,
+        help_text=_("A researcher confirmed the kind (it was guessed from the population)."),
+    )
     search_text = models.TextField(editable=False, default="")
     # Profile aggregates computed from published claims by towns.services.town_profile_refresh
     # on every write that affects them, so that lists can filter and sort on them cheaply.

@@ -67,6 +67,6 @@ class Command(BaseCommand):
         without = Town.objects.filter(district__isnull=True, is_synthetic=False).count()
         self.stdout.write(
             f"Towns without a district: {without} (for researchers to assign: the admin's "
-            "town list filters them with “district: none”)."
+            "town list filters them with “district: empty”)."
         )
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
