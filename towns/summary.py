@@ -41,6 +41,16 @@ def _claims(n: int) -> str:
     return ngettext("%(n)d claim", "%(n)d claims", n) % {"n": n}
 
 
+def _from_influence(profile: TownProfile, result, claims: int) -> dict:
+    """Link, synthetic marker and gap of a statement computed from the claims of influence."""
+    return {
+        "anchor": "who-h",
+        "synthetic": bool(getattr(result, "derived_from_synthetic", False))
+        or any(i.is_synthetic for i in profile.influences),
+        "missing": "" if claims else _("No published claim of influence."),
+    }
+
+
 def typology_item(profile: TownProfile) -> SummaryItem:
     result = profile.typology
     claims = getattr(result, "claims", 0) or len(profile.influences)
@@ -55,10 +65,7 @@ def typology_item(profile: TownProfile) -> SummaryItem:
         figure=str(profile.town.get_typology_display()),
         sentence=margin or _("How firm the type is has not been computed yet."),
         evidence=evidence,
-        anchor="who-h",
-        synthetic=bool(getattr(result, "derived_from_synthetic", False))
-        or any(i.is_synthetic for i in profile.influences),
-        missing="" if claims else _("No published claim of influence."),
+        **_from_influence(profile, result, claims),
     )
 
 
@@ -81,10 +88,7 @@ def balance_item(profile: TownProfile) -> SummaryItem:
         figure=figure,
         sentence=sentence,
         evidence=_claims(claims),
-        anchor="who-h",
-        synthetic=bool(getattr(balance, "derived_from_synthetic", False))
-        or any(i.is_synthetic for i in profile.influences),
-        missing="" if claims else _("No published claim of influence."),
+        **_from_influence(profile, balance, claims),
     )
 
 
