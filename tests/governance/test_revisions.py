@@ -419,3 +419,50 @@ def test_the_revision_list_uses_human_labels_and_researchers_see_only_theirs(
     body = queue.content.decode().split('id="result_list"')[-1]
     assert label in body and "Indicator value" in body and "Pending review" in body
     assert "towns.indicatorvalue" not in body and "pending</td>" not in body
+
+
+def test_admin_send_back_needs_a_comment_and_approve_selected_is_for_reviewers(
+    researcher, reviewer
+):
+    values = list(IndicatorValue.objects.visible_to(None).order_by("pk")[:2])
+    for value in values:
+        value.note = "rv proposed note"
+        research_record_save(instance=value, actor=researcher)
+    first, second = (only_pending(v) for v in values)
+    send_back = reverse("admin:governance_revision_send_back", args=[first.pk])
+    assert logged(researcher).post(send_back, {"comment": "no"}).status_code == 302
+    first.refresh_from_db()
+    assert first.status == "pending"  # a researcher may not decide
+    logged(reviewer).post(send_back, {"comment": ""})
+    first.refresh_from_db()
+    assert first.status == "pending"  # a comment is required
+    logged(reviewer).post(send_back, {"comment": "Cite the decision."})
+    first.refresh_from_db()
+    assert (first.status, first.comment) == ("sent_back", "Cite the decision.")
+    changelist = reverse("admin:governance_revision_changelist")
+    action = {"action": "approve_selected", "_selected_action": [str(second.pk)]}
+    logged(researcher).post(changelist, action)
+    second.refresh_from_db()
+    assert second.status == "pending"
+    logged(reviewer).post(changelist, action)
+    second.refresh_from_db()
+    assert second.status == "approved"
+    assert IndicatorValue.objects.get(pk=values[1].pk).note == "rv proposed note"
+
+
+def test_restoring_an_earlier_version_of_a_published_record_waits(researcher, reviewer):
+    from governance.audit import record_restore_version
+
+    value = public_value()
+    value.note = "rv approved note"
+    research_record_save(instance=value, actor=researcher)
+    revisions.approve(only_pending(value), by=reviewer)
+    earlier = value.events.order_by("pgh_id").exclude(note="rv approved note").last()
+    record_restore_version(
+        event=earlier, actor=researcher, via="test", save_service=research_record_save
+    )
+    assert IndicatorValue.objects.get(pk=value.pk).note == "rv approved note"
+    revision = only_pending(value)
+    assert revision.changes["note"]["new"] == earlier.note
+    revisions.approve(revision, by=reviewer)
+    assert IndicatorValue.objects.get(pk=value.pk).note == earlier.note
