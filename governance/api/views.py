@@ -318,6 +318,10 @@ class ServiceWriteMixin:
       it; so does losing a race to another writer between reading and saving the record;
     * neither → the write proceeds from the version just read (still refused with 409 if
       another write lands between that read and the save, never overwritten silently).
+
+    A change or deletion of a published record (or of reference data) is not applied: the
+    service stores it as the writer's pending revision (governance.revisions) and the answer is
+    ``202 Accepted`` with the revision and the record as published (:meth:`pending_response`).
     """
 
     save_service = staticmethod(record_save)
