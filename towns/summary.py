@@ -152,18 +152,28 @@ def gap_item(profile: TownProfile) -> SummaryItem:
     )
 
 
+def _absent(key: str, title: str, sentence: str, missing: str) -> SummaryItem:
+    """A civil-society statement when the page has no such data: said, never invented."""
+    return SummaryItem(
+        key=key,
+        title=title,
+        figure="—",
+        sentence=sentence,
+        evidence="",
+        anchor="cs-h",
+        missing=missing,
+    )
+
+
 def landscape_item(civil_society: dict) -> SummaryItem:
     csos = civil_society.get("town_csos") or []
     network = civil_society.get("network")
     if network is None:
-        return SummaryItem(
-            key="csos",
-            title=_("Civil society"),
-            figure="—",
-            sentence=_("No civil-society data is shown on this page."),
-            evidence="",
-            anchor="cs-h",
-            missing=_("No civil-society data."),
+        return _absent(
+            "csos",
+            _("Civil society"),
+            _("No civil-society data is shown on this page."),
+            _("No civil-society data."),
         )
     count = network.csos
     if count == 0:
@@ -195,14 +205,11 @@ def landscape_item(civil_society: dict) -> SummaryItem:
 def options_item(civil_society: dict) -> SummaryItem:
     advice = civil_society.get("advice")
     if not advice:
-        return SummaryItem(
-            key="options",
-            title=_("Cooperation options"),
-            figure="—",
-            sentence=_("The strategy advice is on the town's own page."),
-            evidence="",
-            anchor="cs-h",
-            missing=_("No strategy advice on this page."),
+        return _absent(
+            "options",
+            _("Cooperation options"),
+            _("The strategy advice is on the town's own page."),
+            _("No strategy advice on this page."),
         )
     open_ = [a for a in advice if a.status == "open"]
     promising = [a for a in advice if a.status == "promising"]
