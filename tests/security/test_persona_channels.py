@@ -520,9 +520,10 @@ def test_every_restricted_read_is_logged_without_values(
 
 
 def test_public_reads_leave_no_log(restricted_scenario):
+    before = FieldAccessLog.objects.count()
     Client().get(f"{API}export/popolo.json")
     Client().get(reverse("csos:detail", kwargs={"slug": restricted_scenario.cso.slug}))
-    assert not FieldAccessLog.objects.exists()
+    assert FieldAccessLog.objects.count() == before
 
 
 # --- Templates get redacted views, never model instances with sensitive fields -----------------
@@ -533,7 +534,7 @@ def sensitive_instances(value, depth=0):
     if depth > 6 or isinstance(value, str | bytes | int | float | type(None) | Redacted):
         return []
     if isinstance(value, Model):
-        model = type(value)
+        model = value.__class__  # a lazy object (request.user) passes for its model
         related = [
             f
             for f in model._meta.concrete_fields
