@@ -108,7 +108,7 @@ class CSVRenderer(BaseRenderer):
                 for rel in ("next", "previous")
                 if isinstance(data.get(rel), str)
             ]
-            if links:
+            if links and not response.has_header("Link"):  # the paginator's, if set
                 response["Link"] = ", ".join(links)
             if isinstance(data.get("count"), int):
                 response["X-Total-Count"] = str(data["count"])

@@ -37,6 +37,16 @@ class APIRootView(APIView):
             # Keyed by the resource's path segment ("towns", "cso-links"), as clients see it.
             links[url.rstrip("/").rsplit("/", 1)[-1]] = url
         links = OrderedDict(sorted(links.items()))
+        # The whole-dataset formats, named as their files are.
+        for name, key in (
+            ("town-geojson", "towns.geojson"),
+            ("export-popolo", "popolo.json"),
+            ("export-datapackage", "datapackage.zip"),
+        ):
+            try:
+                links[key] = reverse(name, request=request, kwargs={"version": "v1"})
+            except NoReverseMatch:
+                continue
         links["schema"] = reverse("api-schema", request=request, kwargs={"version": "v1"})
         links["docs"] = reverse("api-docs", request=request, kwargs={"version": "v1"})
         return Response(links)

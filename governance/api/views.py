@@ -34,7 +34,9 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.filters import BooleanFilter
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.widgets import BooleanWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -50,7 +52,7 @@ from rest_framework.response import Response
 
 from governance.api.access import ResearchWrite, is_research_viewer
 from governance.api.etag import if_match_holds, representation_etag, with_etag
-from governance.api.pagination import PageNumberPagination
+from governance.api.pagination import LinkHeaderMixin, PageNumberPagination
 from governance.api.serializers import READS_ATTR, flush_restricted_reads
 from governance.cache import CachedReadMixin
 from governance.models import Confidence
@@ -73,6 +75,30 @@ class UTCDateTimeFilter(filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+class StrictBooleanWidget(BooleanWidget):
+    """``true``/``false``/``1``/``0`` as django-filter reads them; anything else is handed to
+    the field as it is, to be refused (django-filter would read it as "no filter")."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value is None or value == "":
+            return None
+        known = super().value_from_datadict(data, files, name)
+        return value if known is None else known
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """A boolean filter value: true, false or absent; ``?is_synthetic=maybe`` is a 400."""
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return value
+        raise forms.ValidationError(_("Enter true or false."), code="invalid")
+
+    def validate(self, value):
+        pass
+
+
 class AtlasFilterSet(filters.FilterSet):
     """Every list can be synced incrementally with ``updated_since`` (an ISO 8601 datetime).
 
@@ -90,6 +116,11 @@ class AtlasFilterSet(filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
+        for declared in self.filters.values():  # copies of this filter set's own
+            if isinstance(declared, BooleanFilter):
+                declared.field_class = StrictBooleanField
+                declared.extra["widget"] = StrictBooleanWidget
+                declared.__dict__.pop("_field", None)  # built before, e.g. by the schema
         if not is_research_viewer(request):
             for name in self.research_only:
                 self.filters.pop(name, None)
@@ -180,7 +211,7 @@ class LevelAwareOrderingFilter(OrderingFilter):
 # --- Pagination --------------------------------------------------------------------------------
 
 
-class CountedCursorPagination(pagination.CursorPagination):
+class CountedCursorPagination(LinkHeaderMixin, pagination.CursorPagination):
     """Cursor (keyset) pages that also say how many records match, like page-number lists."""
 
     page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
@@ -193,13 +224,15 @@ class CountedCursorPagination(pagination.CursorPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
-        return Response(
-            {
-                "count": self.count,
-                "next": self.get_next_link(),
-                "previous": self.get_previous_link(),
-                "results": data,
-            }
+        return self.with_link_headers(
+            Response(
+                {
+                    "count": self.count,
+                    "next": self.get_next_link(),
+                    "previous": self.get_previous_link(),
+                    "results": data,
+                }
+            )
         )
 
     def get_paginated_response_schema(self, schema):

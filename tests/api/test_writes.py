@@ -88,7 +88,7 @@ def test_invalid_input_is_a_400_with_field_errors(personas, path, data, field, m
     response = post(personas["researcher"].api_client(), path, data)
     assert response.status_code == 400, response.content
     body = response.json()
-    text = str(body[field]) if field else str(body)
+    text = str(body["errors"][field]) if field else str(body)
     assert message in text
 
 
