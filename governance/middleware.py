@@ -155,33 +155,6 @@ class RestrictedReadLogMiddleware:
         return response
 
 
-class AtlasCSPMiddleware(CSPMiddleware):
-    """django-csp's middleware, with ``'unsafe-inline'`` styles only where they are needed.
-
-    The atlas's own pages carry no inline style, so their policy forbids it: markup injected
-    through data (a town name) could not style an overlay. The admin and the API's HTML pages
-    (DRF's browsable API, the Swagger UI) use inline styles in their vendored templates; their
-    paths (``settings.INLINE_STYLE_PREFIXES``; language prefixes allowed) get them back.
-    """
-
-    def process_response(self, request, response):
-        if _inline_styles_allowed(request.path_info):
-            update = dict(getattr(response, "_csp_update", None) or {})
-            update["style-src"] = [*update.get("style-src", []), "'unsafe-inline'"]
-            response._csp_update = update
-        return super().process_response(request, response)
-
-
-def _inline_styles_allowed(path: str) -> bool:
-    from django.conf import settings
-
-    prefixes = tuple(getattr(settings, "INLINE_STYLE_PREFIXES", ()))
-    parts = path.split("/", 2)
-    # /be/admin/... as well as /admin/...
-    unprefixed = "/" + parts[2] if len(parts) > 2 and len(parts[1]) == 2 else path
-    return path.startswith(prefixes) or unprefixed.startswith(prefixes)
-
-
 class ApiCompressionMiddleware:
     """gzip for API answers (JSON, CSV, GeoJSON, the schema, the Popolo export), and only them.
 
