@@ -26,18 +26,15 @@ from csos.models import (
 )
 from csos.services import csos_record_save
 from governance.models import Source
-from towns.workspace import (
+from towns.workspace import Part, extend_part, register_part, register_summary
+from towns.workspace_entry import (
     EntryContext,
     EntrySection,
-    Part,
     RowForm,
     choice,
     confidence_field,
     create_record,
-    extend_part,
-    register_part,
     register_section,
-    register_summary,
 )
 
 
