@@ -746,3 +746,37 @@ class ActivityAdmin(TownNameSearchMixin, TownsResearchAdmin):
     search_fields = ["title", "description"]
     autocomplete_fields = ["town", "sources"]
 
+
+# How power is implemented, society, ways of life and communication sites (issue 17).
+from towns import admin_society  # noqa: E402, F401
+
+# --- The research's thresholds (towns.models.ResearchSettings; history kept by pghistory) -------
+from towns.models import ResearchSettings  # noqa: E402
+
+
+@admin.register(ResearchSettings)
+class ResearchSettingsAdmin(admin.ModelAdmin):
+    """One row of thresholds that reviewers change; docs/scoring.md explains each."""
+
+    list_display = ["__str__", "updated_at", "version"]
+
+    def has_add_permission(self, request):
+        return not ResearchSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        """Reviewers (senior researchers) and admins change the thresholds, not researchers."""
+        user = request.user
+        return super().has_change_permission(request, obj) and (
+            user.is_superuser or user.groups.filter(name__in=("reviewer", "admin")).exists()
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The stored typologies follow the new thresholds at once.
+        from towns.services import town_profile_refresh
+
+        for town in Town.objects.all():
+            town_profile_refresh(town=town)
