@@ -52,7 +52,7 @@ def test_filter_by_region_and_kind(client):
 def test_invalid_filter_value_is_a_400_with_field_errors(client):
     response = client.get("/api/v1/towns/", {"kind": "castle"})
     assert response.status_code == 400
-    assert "kind" in response.json()
+    assert "kind" in response.json()["errors"]
 
 
 def test_ordering_by_population(client):
