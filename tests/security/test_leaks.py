@@ -308,8 +308,9 @@ def test_500_under_api_is_generic_json_and_the_log_is_clean(captured_log):
     client = Client(raise_request_exception=False)
     response = client.get("/api/v1/boom/")
     assert response.status_code == 500
-    assert response["Content-Type"].startswith("application/json")
-    assert set(response.json()) == {"detail"}
+    # An RFC 9457 problem (issue 18): the fixed members only, nothing from the failure.
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert set(response.json()) == {"type", "title", "status", "detail", "code"}
     _assert_clean(response.content.decode(), "API 500")
     _assert_clean(captured_log.getvalue(), "log", response=False)
 
