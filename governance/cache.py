@@ -191,6 +191,15 @@ def read_database() -> str:
     return router.db_for_read(Town) or "default"
 
 
+def request_url(request) -> str:
+    """Scheme, host and full path of ``request``: what a key must hold, since an answer's
+    absolute links (pagination, ``url`` fields) belong to the host and scheme it was built
+    for. ``get_host()`` checks the Host header against ``ALLOWED_HOSTS`` first (a
+    ``DisallowedHost`` is a 400), so no cached answer is ever given to a host not allowed."""
+    http = getattr(request, "_request", request)
+    return f"{http.scheme}://{http.get_host()}{http.get_full_path()}"
+
+
 def cache_key(kind: str, *, level: str, path: str, media_type: str = "", state: str) -> str:
     """Key of one representation: kind, viewer level, language, day, request and data state.
 
@@ -349,7 +358,7 @@ class CachedReadMixin:
         key = cache_key(
             "api",
             level=level,
-            path=request.get_full_path(),
+            path=request_url(request),
             media_type=media_type,
             state=request_state(request),
         )
@@ -414,7 +423,7 @@ class ReadShortcutMiddleware:
         key = cache_key(
             "short",
             level=level,
-            path=request.get_full_path(),
+            path=request_url(request),
             media_type="|".join(
                 (
                     request.META.get("HTTP_ACCEPT", ""),
@@ -529,7 +538,7 @@ def cached_public_page(view):
         key = cache_key(
             "page",
             level=str(Viewer.PUBLIC),
-            path=request.get_full_path(),
+            path=request_url(request),
             state=request_state(request),
         )
         hit = lookup(key, request)
