@@ -7,8 +7,8 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -214,7 +214,7 @@ class ReviewEvent(models.Model):
 
     @property
     def record_kind(self) -> str:
-        """The kind of record in words ("cooperation case"), not a label ("csos.cooperationcase")."""
+        """The kind of record in words ("cooperation case"), never "csos.cooperationcase"."""
         from django.apps import apps
 
         try:
