@@ -24,6 +24,28 @@ class PrivateDataNoStoreMiddleware:
         return response
 
 
+class RestrictedReadLogMiddleware:
+    """Write the access log of every response that showed restricted fields (pages, exports).
+
+    Whatever builds a response notes the restricted fields it showed
+    (:func:`governance.redaction.note_restricted_read`, done by :func:`redacted`, the API
+    serializers and the exports); this writes them, one row per record, once the response is
+    built. The API views write theirs themselves; what is left is written here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from governance.redaction import flush_restricted_reads
+
+        response = self.get_response(request)
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+        flush_restricted_reads(request)
+        return response
+
+
 class ApiProblemMiddleware:
     """Every error answered under ``/api/`` is a problem details document (RFC 9457).
 
@@ -131,28 +153,6 @@ def _inline_styles_allowed(path: str) -> bool:
     # /be/admin/... as well as /admin/...
     unprefixed = "/" + parts[2] if len(parts) > 2 and len(parts[1]) == 2 else path
     return path.startswith(prefixes) or unprefixed.startswith(prefixes)
-
-
-class RestrictedReadLogMiddleware:
-    """Write the access log of every response that showed restricted fields (pages, exports).
-
-    Whatever builds a response notes the restricted fields it showed
-    (:func:`governance.redaction.note_restricted_read`, done by :func:`redacted`, the API
-    serializers and the exports); this writes them, one row per record, once the response is
-    built. The API views write theirs themselves; what is left is written here.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        from governance.redaction import flush_restricted_reads
-
-        response = self.get_response(request)
-        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-            response.render()
-        flush_restricted_reads(request)
-        return response
 
 
 class ApiCompressionMiddleware:
