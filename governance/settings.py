@@ -473,6 +473,10 @@ SPECTACULAR_SETTINGS = {
         "AccessLevelEnum": "governance.access.AccessLevel",
         "PublicationStateEnum": "governance.access.PublicationState",
         "ConfidenceEnum": "governance.models.Confidence",
+        "EventKindEnum": "towns.models.society.EventKind",
+        "EventOutcomeEnum": "towns.models.society.EventOutcome",
+        "SiteKindEnum": "towns.models.society.SiteKind",
+        "CaseOutcomeEnum": "csos.models.Outcome",
     },
 }
 
