@@ -27,7 +27,7 @@ from django.urls.resolvers import LocalePrefixPattern, RegexPattern
 from csos.models import CSO
 from governance.access import AccessLevel, PublicationState
 from tests.personas import PERSONAS, Persona
-from towns.models import District, Post, Region
+from towns.models import District, Post, Region, Town
 
 pytestmark = pytest.mark.django_db
 
@@ -294,6 +294,52 @@ ROUTES: dict[str, list[Case] | Callable[[], list[Case]]] = {
     "accounts/login/": [Case("sign-in form", dict, every(200))],
     "accounts/logout/": [Case("sign-out button", dict, every(200))],
     "accounts/authenticator/": [Case("no enrolment pending", dict, every(LOGIN))],
+    # /en/... is the unprefixed page (a shared link from the other languages keeps working).
+    "en/<rest>": [Case("english prefix", lambda: {"rest": "csos/"}, every(301))],
+    # The documented problem types of the API's errors (RFC 9457), open to all.
+    "api/problems/<slug>": [
+        Case("documented type", lambda: {"slug": "validation"}, every(200)),
+        Case("unknown type", lambda: {"slug": "no-such-problem"}, every(404)),
+    ],
+    # Review decisions are POSTs of staff: a GET changes nothing.
+    "admin/governance/revision/<object_id>/approve/": [
+        Case("GET approve", lambda: {"object_id": 0}, {**every(LOGIN), **dict.fromkeys(STAFF, 405)})
+    ],
+    "admin/governance/revision/<object_id>/send-back/": [
+        Case(
+            "GET send back", lambda: {"object_id": 0}, {**every(LOGIN), **dict.fromkeys(STAFF, 405)}
+        )
+    ],
+    "admin/governance/revision/<object_id>/withdraw/": [
+        Case(
+            "GET withdraw", lambda: {"object_id": 0}, {**every(LOGIN), **dict.fromkeys(STAFF, 405)}
+        )
+    ],
+    # The town workspace (researchers and reviewers) and the reviewers' queue and town review.
+    "admin/towns/town/<object_id>/workspace/": [
+        Case(
+            "workspace",
+            lambda: {"object_id": Town.objects.get(slug="olshany").pk},
+            {**every(LOGIN), **dict.fromkeys(STAFF, 200)},
+        )
+    ],
+    "admin/towns/town/<object_id>/workspace/submit/": [
+        Case(
+            "GET submit (POST only)",
+            lambda: {"object_id": Town.objects.get(slug="olshany").pk},
+            {**every(LOGIN), **dict.fromkeys(STAFF, 403)},
+        )
+    ],
+    "admin/towns/town/review-queue/": [
+        Case("queue", dict, {**every(LOGIN), "researcher": 403, "reviewer": 200})
+    ],
+    "admin/towns/town/<object_id>/review/": [
+        Case(
+            "town review",
+            lambda: {"object_id": Town.objects.get(slug="olshany").pk},
+            {**every(LOGIN), "researcher": 403, "reviewer": 200},
+        )
+    ],
     "towns/<slug>/data/<key>.csv": [
         Case("balance chart", lambda: {"slug": "olshany", "key": "balance"}, every(200)),
         Case("unknown chart", lambda: {"slug": "olshany", "key": "no-such-chart"}, every(404)),
@@ -421,6 +467,10 @@ def _staff_expectation(route: Route, model_admin, action: str, user, obj):
         return {403, 405} if not model_admin.has_import_permission(request) else 405
     if action == "history" and obj is None:
         return 302  # the history view looks the object up first: unknown → back to the index
+    if action == "change" and obj is None and model_admin.opts.label == "governance.Revision":
+        # The review page of a change (governance/admin_revisions.py) answers an unknown or
+        # another researcher's revision with the same 404: no signal that it exists.
+        return 404
     if action == "change" and obj is None:
         # The change view checks the permission first (403), then the object (index).
         return 302 if model_admin.has_view_or_change_permission(request) else 403
