@@ -67,6 +67,7 @@ from datetime import date
 from decimal import Decimal
 
 import pghistory
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -118,7 +119,7 @@ from towns.models import (
     Typology,
 )
 from towns.models.power import TYPICAL_ORIGIN
-from towns.profile import active_on
+from towns.profile import active_on, research_thresholds
 from towns.scoring import InfluenceInput, classify_typology, influence_balance
 
 VIA = "scale_data"
@@ -588,6 +589,9 @@ def _towns(run: _Run, count: int) -> int:
                 "population_source_url": "",
                 "geonames_id": None,
                 "is_synthetic": True,
+                # Generated names and kind: nobody confirmed them (the page marks them so).
+                "names_verified": False,
+                "kind_verified": False,
                 # What Town.save() computes from the names (there are no alternate names).
                 "search_text": search_key(names),
                 "typology": Typology.INSUFFICIENT,
@@ -880,26 +884,49 @@ def refresh_aggregates(town_ids: list[int]) -> int:
     """Store typology and share of "our own" of ``town_ids``, in one read and one update.
 
     The same inputs and pure functions as :func:`towns.profile.refresh_town_aggregates`
-    (published, not deleted influence claims active today, any access level), for all the
-    towns at once instead of one query per town.
+    (published, not deleted influence claims active today, any access level, with their
+    sources, whether they are synthetic, and the reviewers' thresholds), for all the towns at
+    once instead of one query per town.
     """
     today = timezone.localdate()
+    thresholds = research_thresholds()
     inputs: dict[int, list[InfluenceInput]] = {pk: [] for pk in town_ids}
     rows = (
         Influence.objects.filter(
             active_on(today), town_id__in=town_ids, state=PUBLISHED, deleted_at__isnull=True
         )
+        .annotate(source_ids=ArrayAgg("sources", distinct=True))
         .order_by("pk")
         .values_list(
-            "town_id", "group__name_en", "group__origin", "group__kind", "strength", "confidence"
+            "town_id",
+            "group__name_en",
+            "group__origin",
+            "group__kind",
+            "strength",
+            "confidence",
+            "is_synthetic",
+            "group__is_synthetic",
+            "source_ids",
         )
     )
-    for town, name, origin, kind, strength, confidence in rows.iterator(chunk_size=10_000):
-        inputs[town].append(InfluenceInput(name, origin, kind, strength, confidence))
+    for town, name, origin, kind, strength, confidence, own, group, ids in rows.iterator(
+        chunk_size=10_000
+    ):
+        inputs[town].append(
+            InfluenceInput(
+                name,
+                origin,
+                kind,
+                strength,
+                confidence,
+                synthetic=own or group,
+                sources=frozenset(pk for pk in ids or () if pk),
+            )
+        )
     typologies, shares = [], []
     for pk in town_ids:
         share = influence_balance(inputs[pk]).own_share
-        typologies.append(classify_typology(inputs[pk]).label)
+        typologies.append(classify_typology(inputs[pk], thresholds, with_margin=False).label)
         shares.append(None if share is None else Decimal(str(round(share, 3))))
     with connection.cursor() as cursor:
         cursor.execute(
