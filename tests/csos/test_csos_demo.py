@@ -152,7 +152,16 @@ def test_olshany_records_cite_the_presentation():
     olshany = Town.objects.get(slug="olshany")
     assert presentation.cso_set.filter(towns=olshany).exists()
     assert olshany.cultural_assets.filter(sources=presentation).exists()
-    assert olshany.cooperation_cases.filter(sources=presentation).exists()
+    # The invented paved-road case (issue 16) is marked synthetic and on purpose does NOT cite
+    # the presentation; every researched (not synthetic) Olshany record still does.
+    cases = olshany.cooperation_cases.all()
+    assert cases.filter(is_synthetic=True).exists()
+    assert not cases.filter(is_synthetic=True, sources=presentation).exists()
+    for model in (olshany.cultural_assets, olshany.cooperation_cases):
+        researched = model.filter(is_synthetic=False)
+        assert set(researched.values_list("pk", flat=True)) == set(
+            researched.filter(sources=presentation).values_list("pk", flat=True)
+        )
 
 
 def test_every_published_claim_cites_a_source():
