@@ -308,7 +308,15 @@ def not_found(request, exception=None):
 
 
 def problem_type(request, slug: str) -> JsonResponse:
-    """What ``/api/problems/<slug>``, a problem's ``type``, means (``Http404`` if nothing)."""
+    """What ``/api/problems/<slug>``, a problem's ``type``, means (``Http404`` if nothing).
+
+    Read-only: any method but GET/HEAD answers a 405 problem naming the allowed ones."""
+    if request.method not in ("GET", "HEAD"):
+        return problem_response(
+            405,
+            {"detail": f'Method "{request.method}" not allowed.'},
+            headers={"Allow": "GET, HEAD"},
+        )
     if slug not in PROBLEM_TYPES:
         raise Http404(slug)
     status, title, text = PROBLEM_TYPES[slug]

@@ -141,3 +141,11 @@ def test_every_problem_type_is_served_and_documented(slug):
     assert response.json()["status"] == PROBLEM_TYPES[slug][0]
     with open("docs/api.md", encoding="utf-8") as docs:
         assert f"`/api/problems/{slug}`" in docs.read()
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_problem_type_page_answers_only_get_and_head(method):
+    assert Client().head("/api/problems/validation").status_code == 200
+    response = getattr(Client(), method)("/api/problems/validation")
+    assert_problem(response, 405)
+    assert response["Allow"] == "GET, HEAD"
