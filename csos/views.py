@@ -32,7 +32,8 @@ def cso_list(request):
     page = Paginator(csos, 50).get_page(request.GET.get("page"))
     # The page's rows as the viewer may see them (the template never gets a CSO instance).
     page.object_list = redacted_list(page.object_list, request.user, request=request)
-    region = next((r for r in region_list() if r.slug == params["region"]), None)
+    regions = list(region_list())  # one query for the filter and the chosen region
+    region = next((r for r in regions if r.slug == params["region"]), None)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -41,7 +42,7 @@ def cso_list(request):
         {
             "page": page,
             "params": params,
-            "regions": region_list(),
+            "regions": regions,
             "statuses": CSOStatus.choices,
             "characters": Character.choices,
             "fields": redacted_list(FieldOfActivity.objects.all(), request.user),

@@ -46,7 +46,29 @@ def public_synthetic_exists() -> bool:
     return first.union(*rest, all=True).exists() if rest else first.exists()
 
 
+#: The last answer of :func:`public_synthetic_exists`, keyed by the data fingerprint it was
+#: computed under (:func:`governance.cache.request_state`): any write changes the fingerprint.
+_LAST_ANSWER: dict[str, bool] = {}
+
+
+def public_synthetic_exists_for(request) -> bool:
+    """:func:`public_synthetic_exists`, reused while the data has not changed.
+
+    The fingerprint is read once per request anyway (authentication and the read cache share
+    it), so a page with the banner pays no query of its own unless something was written.
+    """
+    from governance.cache import request_state
+
+    state = request_state(request)
+    answer = _LAST_ANSWER.get(state)
+    if answer is None:
+        answer = public_synthetic_exists()
+        _LAST_ANSWER.clear()  # one entry: the current state's
+        _LAST_ANSWER[state] = answer
+    return answer
+
+
 def demonstration_data(request) -> dict:
     """``demonstration_data``: true while any synthetic record is public (the banner of
     templates/base.html). Evaluated only when a template reads it."""
-    return {"demonstration_data": SimpleLazyObject(public_synthetic_exists)}
+    return {"demonstration_data": SimpleLazyObject(lambda: public_synthetic_exists_for(request))}
