@@ -14,7 +14,9 @@ from governance.api.renderers import flatten
 pytestmark = pytest.mark.django_db
 
 ROOT = "/api/v1/"
-NOT_LISTS = {"schema", "docs"}
+# Root entries that are documents, not paginated lists: the schema and its docs, the GeoJSON of
+# the towns and the whole-atlas exports (Popolo JSON, Data Package zip).
+NOT_LISTS = {"schema", "docs", "towns.geojson", "popolo.json", "datapackage.zip"}
 
 
 def list_paths(client) -> dict[str, str]:
