@@ -326,8 +326,15 @@ def _median(values: list[float]) -> float | None:
     return round(float(median(values)), 3) if values else None
 
 
-def group_society(towns: list[Town], *, user=None) -> GroupSociety:
-    evidence = list(towns_enrichment(towns, user=user).values()) if towns else []
+def group_society(
+    towns: list[Town], *, user=None, known: dict[int, EnrichmentEvidence] | None = None
+) -> GroupSociety:
+    """Medians of ``towns``; ``known`` is evidence already read for them (one query for a page
+    of several groups instead of one per group)."""
+    if known is not None:
+        evidence = [known[t.pk] for t in towns if t.pk in known]
+    else:
+        evidence = list(towns_enrichment(towns, user=user).values()) if towns else []
     recorded = [
         e
         for e in evidence

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from governance.api.renderers import neutralise
 from governance.panels import panels_for
 from governance.text import search_filter
-from towns import pages, selectors, summary
+from towns import pages, selectors, society_profile, summary
 from towns.models import ActivityStatus, Indicator, Town, TownKind, Typology
 from towns.profile import town_profile
 
@@ -476,5 +476,7 @@ def typology(request):
             "groups": groups,
             "total": len(towns),
             "map_data": map_data(pages.map_points(towns, cso_towns=None)),
+            # Every town's society evidence in one query, shared by the groups' rows.
+            "society_evidence": society_profile.towns_enrichment(towns, user=request.user),
         },
     )

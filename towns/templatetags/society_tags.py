@@ -32,4 +32,6 @@ def towns_society(context, towns):
 
 @register.simple_tag(takes_context=True)
 def group_society(context, towns):
-    return society_profile.group_society(list(towns), user=_user(context))
+    # The typology page reads every town's evidence once (``society_evidence``).
+    known = context.get("society_evidence")
+    return society_profile.group_society(list(towns), user=_user(context), known=known)
