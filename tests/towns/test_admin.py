@@ -53,7 +53,10 @@ ADMIN_MODELS = [
 ]
 MODEL_IDS = [model._meta.model_name for model, _ in ADMIN_MODELS]
 MAX_CHANGELIST_QUERIES = 12
-MAX_TOWN_PAGE_QUERIES = 30
+# 30 before issue 17; its five society inlines (towns/admin_society.py) read their rows, their
+# sources and the mechanism's lists per inline, a constant that does not grow with the records
+# (test_town_page_queries_do_not_grow_with_its_records compares a few with many). Not reduced yet.
+MAX_TOWN_PAGE_QUERIES = 77
 
 
 def admin_url(model, view, *args):
@@ -271,7 +274,23 @@ def test_town_page_has_the_inlines_and_limits_indicator_values(admin_client_logg
         )
     response = admin_client_logged.get(admin_url(Town, "change", world.town.pk))
     formsets = {f.formset.model: f.formset for f in response.context["inline_admin_formsets"]}
-    assert set(formsets) == {Appointment, Influence, IndicatorValue, Activity}
+    # Issue 17 added the five society inlines (towns/admin_society.py) to the town page.
+    from towns.models.society import (
+        CommunicationSite,
+        ManagementMechanism,
+        SelfOrganisationEvent,
+        SocietyObservation,
+        WayOfLife,
+    )
+
+    society = {
+        CommunicationSite,
+        ManagementMechanism,
+        SelfOrganisationEvent,
+        SocietyObservation,
+        WayOfLife,
+    }
+    assert set(formsets) == {Appointment, Influence, IndicatorValue, Activity, *society}
     values = formsets[IndicatorValue]
     assert values.initial_form_count() == 40
     assert [f.instance.year for f in values.initial_forms[:2]] == [2049, 2048]
