@@ -423,21 +423,23 @@ def test_removing_the_last_source_of_a_published_claim_is_refused(admin_client_l
 
 
 def test_a_model_rule_is_a_form_error_not_a_500(admin_client_logged, world):
+    # Since issue 17 a group's kind sets its origin, so the old "alien clan" rule cannot be
+    # broken from a form; Source.clean (an interview code must not be a name) still can.
     data = {
-        "name_en": "H2 alien clan",
-        "origin": "alien",
-        "kind": "clan_family",
-        "sector": "",
-        "description": "",
+        "kind": "interview",
+        "citation": "H2 interview",
+        "date": "",
+        "url": "",
+        "interview_code": "Ivan Ivanov",
+        "reliability": "medium",
+        "note": "",
         "state": "draft",
         "access_level": "restricted",
-        "memberships-TOTAL_FORMS": "0",
-        "memberships-INITIAL_FORMS": "0",
     }
-    response = admin_client_logged.post(admin_url(InfluenceGroup, "add"), data)
+    response = admin_client_logged.post(admin_url(Source, "add"), data)
     assert response.status_code == 200
-    assert "origin" in response.context["adminform"].form.errors
-    assert not InfluenceGroup.objects.filter(name_en="H2 alien clan").exists()
+    assert "interview_code" in response.context["adminform"].form.errors
+    assert not Source.objects.filter(citation="H2 interview").exists()
 
 
 def form_data(response) -> dict:
