@@ -72,6 +72,14 @@ class LinkHeaderMixin:
             raise ValidationError({self.page_size_query_param: [_("Enter a whole number ≥ 1.")]})
         return min(size, self.max_page_size) if self.max_page_size else size
 
+    def get_schema_operation_parameters(self, view):
+        """The schema says what :meth:`get_page_size` accepts: a whole number from 1."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
+
     def get_next_link(self):
         return without_credentials(super().get_next_link())
 

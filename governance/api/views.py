@@ -42,6 +42,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -149,6 +150,7 @@ def dated_overlap(queryset, *, year_from: int | None = None, year_to: int | None
     return queryset
 
 
+@extend_schema_field({"type": "integer", "minimum": 1000, "maximum": 2999})
 class YearFilter(filters.NumberFilter):
     """A whole year between 1000 and 2999: anything else is a 400, not a database error."""
 

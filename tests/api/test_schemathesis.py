@@ -67,6 +67,9 @@ def partner_headers(django_user_model):
 def fuzz(schema, headers: dict[str, str] | None = None) -> list[str]:
     """Run every operation with positive and negative data; return the failures found."""
     failures: list[str] = []
+    # The WSGI transport does not undo the API's gzip (a real client does): ask for the plain
+    # body, so the checks read the JSON itself.
+    headers = {"Accept-Encoding": "identity", **(headers or {})}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 5
     for operation in operations:
