@@ -15,7 +15,7 @@ write of a transaction, however it is made (admin, API, import, a command, ``psq
 * it adds a row of weight 1 to ``atlas_data_writes``; the fingerprint includes the sum of the
   weights the reader can see, which grows by one exactly when a writing transaction commits
   (rows of transactions still running or rolled back are invisible). Every 20th writer folds
-  the older rows it sees into one row of the same total weight, so the sum (read on every
+  the older rows it sees and no other folder holds into one row of the same total weight, so the sum (read on every
   request) stays a scan of a few rows and never goes back;
 * it counts the transaction's write statements in ``atlas.local_writes``, a transaction-local
   setting; with the transaction's id it keeps a read inside the writing transaction itself (a
@@ -86,12 +86,17 @@ BEGIN
     IF coalesce(current_setting('atlas.write_logged', true), '') = '' THEN
         INSERT INTO atlas_data_writes (weight) VALUES (1) RETURNING id INTO written;
         PERFORM set_config('atlas.write_logged', '1', true);
-        -- Fold the older rows into one of the same weight; one folder at a time, never
-        -- waiting. Rows of transactions still running are not seen, so not folded: they
-        -- count when they commit. The fold itself becomes visible at once, at commit.
-        IF written % 20 = 0 AND pg_try_advisory_xact_lock(hashtext('atlas_data_writes')) THEN
+        -- Fold the older rows into one of the same weight, never waiting: a folder takes
+        -- only the rows no other folder holds (SKIP LOCKED), so a folder whose transaction
+        -- stays open keeps just its own rows from being folded, not everyone's. Rows of
+        -- transactions still running are not seen, so not folded: they count when they
+        -- commit. The fold itself becomes visible at once, at commit.
+        IF written % 20 = 0 THEN
             WITH gone AS (
-                DELETE FROM atlas_data_writes WHERE id < written RETURNING weight
+                DELETE FROM atlas_data_writes WHERE id IN (
+                    SELECT id FROM atlas_data_writes WHERE id < written
+                    FOR UPDATE SKIP LOCKED
+                ) RETURNING weight
             )
             INSERT INTO atlas_data_writes (weight)
             SELECT sum(weight) FROM gone HAVING count(*) > 0;
