@@ -1,9 +1,16 @@
 """Views of the platform core: health check, language switch and error pages."""
 
+import functools
 import sys
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+)
 from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
@@ -19,20 +26,51 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+#: Seconds a client should wait: a dropped connection comes back quickly, a restore or a
+#: migration takes longer.
+RETRY_AFTER = {"unavailable": "5", "missing": "30", "migrating": "30"}
+
+
+@functools.cache
+def expected_migrations() -> tuple[tuple[str, str], ...]:
+    """The newest migration of every app, from the code (read once per process, no query)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    return tuple(sorted(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes()))
+
+
+def schema_state() -> str:
+    """``ok``, ``unavailable`` (no connection), ``missing`` (no schema: a database just
+    created, or a restore not yet committed: ``pg_restore --single-transaction`` shows all or
+    nothing) or ``migrating`` (the code expects migrations the database has not got). One
+    query: whether every app's newest migration is recorded."""
+    expected = expected_migrations()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM django_migrations WHERE (app, name) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+                [[app for app, _ in expected], [name for _, name in expected]],
+            )
+            (applied,) = cursor.fetchone()
+    except ProgrammingError:
+        return "missing"
+    except DatabaseError:
+        return "unavailable"
+    return "ok" if applied == len(expected) else "migrating"
+
 
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database answers, 503 otherwise (for load balancers and monitors)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        response = JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-        response["Retry-After"] = "5"
-        return response
-    return JsonResponse({"status": "ok", "database": "ok"})
+    """200 when the database answers and has the schema the code expects, 503 otherwise (for
+    load balancers and monitors), with ``Retry-After``."""
+    state = schema_state()
+    if state == "ok":
+        return JsonResponse({"status": "ok", "database": "ok"})
+    response = JsonResponse({"status": "error", "database": state}, status=503)
+    response["Retry-After"] = RETRY_AFTER[state]
+    return response
 
 
 def _without_language_prefix(path: str) -> str:
@@ -83,15 +121,27 @@ def server_error(request):
     """
     exc = sys.exc_info()[1]
     api = request.path.startswith("/api/")
+    state = None
     if isinstance(exc, (OperationalError, InterfaceError)):
-        message = "The database is unavailable. Please retry shortly."
+        state = "unavailable"
+    elif isinstance(exc, ProgrammingError):
+        # A table or function missing: during a restore or a migration that is maintenance
+        # (503, retry later); with the schema complete it is a bug (500, logged).
+        state = schema_state()
+        state = state if state in ("missing", "migrating") else None
+    if state is not None:
+        message = (
+            "The database is unavailable. Please retry shortly."
+            if state == "unavailable"
+            else "The database is being restored or migrated. Please retry shortly."
+        )
         if api:
             response = JsonResponse({"detail": message}, status=503)
         else:
             response = HttpResponse(
                 loader.get_template("503.html").render(), status=503, content_type="text/html"
             )
-        response["Retry-After"] = "5"
+        response["Retry-After"] = RETRY_AFTER[state]
         return response
     if api:
         return JsonResponse({"detail": "Server error. It has been logged."}, status=500)

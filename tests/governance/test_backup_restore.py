@@ -126,3 +126,42 @@ def test_backup_keeps_the_newest_n(scratch):
     for _ in range(3):
         backups.backup(keep=2)
     assert len(backups.dumps()) == 2
+
+
+def _state(dbname: str) -> str:
+    conn = connect(dbname)
+    with conn.cursor() as cur:
+        cur.execute("SELECT atlas_data_state()")
+        (state,) = cur.fetchone()
+    conn.close()
+    return state
+
+
+def _edit(dbname: str, population: int) -> None:
+    conn = connect(dbname)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE towns_town SET population = %s WHERE slug = 'olshany'", [population])
+    conn.close()
+
+
+def test_a_restore_never_repeats_a_cache_key(scratch):
+    """The drill of issue 19: back up, edit, read (a cache entry keyed by that state), restore
+    the backup into a re-created database and edit again. The count of committed writes is the
+    same both times, since the restore puts the counter back; the key must still differ, or the
+    edit the restore threw away would be served again from the cache."""
+    src, _ = scratch
+    first, _ = backups.backup()
+    call_command("restore", str(first), "--no-input", "--dbname", src, stdout=StringIO())
+    backups.backup(dbname=src)
+    dump = backups.dumps()[-1]
+    _edit(src, 111111)
+    discarded = _state(src)
+
+    drop(src)
+    call_command("restore", str(dump), "--no-input", "--dbname", src, stdout=StringIO())
+    _edit(src, 222222)
+    kept = _state(src)
+
+    assert discarded.split("/")[1] == kept.split("/")[1]  # the counter repeats ...
+    assert discarded != kept  # ... the key does not
+    assert discarded.split("/")[0] != kept.split("/")[0]
