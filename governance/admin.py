@@ -504,8 +504,41 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
 
     def save_related(self, request, form, formsets, change):
         # The main form's many-to-many relations were set by the service in save_model.
+        if _proposed_new(form.instance):
+            # A new reference record waits for review and has no row yet: its inline parts
+            # cannot point at it. Refused whole (rolled back) rather than half-saved.
+            if any(row.has_changed() for formset in formsets for row in formset.forms):
+                raise SaveRejected(
+                    {
+                        None: (
+                            str(self.model._meta.verbose_name),
+                            ValidationError(
+                                gettext(
+                                    "A new %(record)s waits for a reviewer before anything can "
+                                    "be attached to it: save it without the rows below, and "
+                                    "add them once it is approved."
+                                )
+                                % {"record": self.model._meta.verbose_name}
+                            ),
+                        )
+                    }
+                )
+            return
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    def log_addition(self, request, obj, message):
+        if _proposed_new(obj):
+            return None  # nothing was added yet: the revision is the record of the proposal
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if not _proposed_new(obj):
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, gettext("Saved."), messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:governance_revision_change", args=[obj._pending_revision.pk])
+        )
 
     def save_formset(self, request, form, formset, change):
         # commit=False fills new/changed/deleted_objects (the change message reads them) and
@@ -548,6 +581,11 @@ class ServiceSaveMixin(PreloadedAutocompleteAdminMixin):
             return
         with audit_context(actor=request.user, via="admin"):
             super().delete_queryset(request, queryset)
+
+
+def _proposed_new(obj) -> bool:
+    """A new record stored as a revision (governance.revisions): no row, no primary key."""
+    return obj.pk is None and getattr(obj, "_pending_revision", None) is not None
 
 
 def model_has_field(model, name: str) -> bool:
@@ -1131,12 +1169,38 @@ class AllOrNothingImportMixin(ImportExportMixin):
             # would read and then delete the file of that name in its temporary folder).
             return self._upload_again(request)
         try:
-            response = super().process_import(request, **kwargs)
+            with revisions.collecting():
+                response = super().process_import(request, **kwargs)
         except FileNotFoundError:
             # The confirm step names the uploaded temporary file; an expired one.
             return self._upload_again(request)
         request.session[IMPORT_FILES_SESSION_KEY] = [n for n in issued if n != name]
         return response
+
+    def add_success_message(self, result, request):
+        """The library counts a row that waits for review as "new" or "updated"; say which
+        rows were written and which wait for a reviewer (governance.revisions)."""
+        from import_export.results import RowResult
+
+        pending = len({r.pk for r in revisions.collected()})
+        if not pending:
+            return super().add_success_message(result, request)
+        totals = result.totals
+        written = totals[RowResult.IMPORT_TYPE_NEW] + totals[RowResult.IMPORT_TYPE_UPDATE]
+        messages.warning(
+            request,
+            gettext(
+                "Import finished: %(written)d rows written directly, %(pending)d saved "
+                "for review (changes to published records and new reference records: a "
+                "reviewer must approve them; until then everyone else sees the published "
+                "version), %(skipped)d unchanged."
+            )
+            % {
+                "written": max(written - pending, 0),
+                "pending": pending,
+                "skipped": totals[RowResult.IMPORT_TYPE_SKIP],
+            },
+        )
 
     def _upload_again(self, request):
         messages.error(

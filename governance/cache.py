@@ -248,7 +248,9 @@ class _LocalTier:
 
     @staticmethod
     def capacity() -> int:
-        if read_cache().__class__.__name__ == "LocMemCache":
+        # Not over a cache in memory already, and not over the dummy cache: that one is how an
+        # operator turns the shared tier off, and this copy must not keep answering for it.
+        if read_cache().__class__.__name__ in ("LocMemCache", "DummyCache"):
             return 0
         return max(0, settings.READ_CACHE_LOCAL_MB) * 1024 * 1024
 

@@ -398,11 +398,13 @@ class Revision(models.Model):
     class Kind(models.TextChoices):
         CHANGE = "change", _("Change")
         DELETE = "delete", _("Deletion")
+        CREATE = "create", _("New record")
 
     content_type = models.ForeignKey(
         "contenttypes.ContentType", verbose_name=_("kind of record"), on_delete=models.PROTECT
     )
-    object_id = models.BigIntegerField(_("record id"))
+    #: Empty for a new reference record until a reviewer approves it (it has no row before).
+    object_id = models.BigIntegerField(_("record id"), null=True, blank=True)
     record = GenericForeignKey("content_type", "object_id")
     object_repr = models.CharField(_("record"), max_length=200)
     #: The towns the record belongs to (ids), for the reviewers' queue by town.

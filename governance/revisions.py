@@ -5,9 +5,10 @@ What is under review
 * a **published research record** (``state == "published"``, deleted or not): any change to
   its fields or its many-to-many relations (sources, towns…), its soft deletion and its
   restoration;
-* every existing **reference record** (models with a ``version`` but no publication state:
-  towns and their facts, regions, districts, posts, indicators, fields of activity), which the
-  public always sees: any change, and its deletion.
+* every **reference record** (models with a ``version`` but no publication state: towns and
+  their facts, regions, districts, posts, indicators, fields of activity), which the public
+  always sees: its creation (a revision of kind "new record", with no row until a reviewer
+  approves it), any change, and its deletion.
 
 Drafts and records in review are written directly: the public does not see them, and
 publishing them is already a reviewer's step (:mod:`governance.workflow`). Creating a
@@ -287,7 +288,11 @@ def propose(
     """
     from governance.services import VersionConflict, claim_check, version_conflict
 
-    if writes_directly() or instance._state.adding or instance.pk is None:
+    if writes_directly():
+        return False
+    if instance._state.adding:
+        return _propose_creation(instance, actor=actor, via=via, m2m=m2m)
+    if instance.pk is None:
         return False
     model = type(instance)
     stored = model._base_manager.select_for_update().filter(pk=instance.pk).first()
@@ -322,6 +327,41 @@ def propose(
     deleting = "deleted_at" in changes and changes["deleted_at"]["new"] is not None
     kind = Revision.Kind.DELETE if deleting else Revision.Kind.CHANGE
     instance._pending_revision = _store(revision, stored, actor, via, kind, changes)
+    return True
+
+
+def _propose_creation(instance: models.Model, *, actor, via: str, m2m: dict | None) -> bool:
+    """A new reference record (a post, a district, a town...) as a revision, not a row: the
+    public sees every reference record, so a new one waits for a reviewer like a change does.
+    Validated as a save would be; research records (they start as drafts) return False."""
+    model = type(instance)
+    if not is_reference(model):
+        return False
+    instance.full_clean()
+    changes = {}
+    for field in reviewed_fields(model):
+        new = as_json(stored_value(field, instance))
+        if new is not None and new != "":
+            changes[field.name] = {"old": None, "new": new}
+    m2m_fields = _m2m_fields(model)
+    for name, values in (m2m or {}).items():
+        ids = sorted({getattr(v, "pk", v) for v in values})
+        if name in m2m_fields and ids:
+            changes[name] = {"old": [], "new": ids}
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    revision = Revision.objects.create(
+        content_type=content_type,
+        object_id=None,
+        author=actor if getattr(actor, "pk", None) else None,
+        kind=Revision.Kind.CREATE,
+        changes=changes,
+        base_version=None,
+        via=via[:20],
+        object_repr=str(instance)[:200],
+        towns=record_towns(instance),
+    )
+    _remember(revision)
+    instance._pending_revision = revision
     return True
 
 
@@ -439,7 +479,7 @@ def diff_rows(revision: Revision) -> list[dict]:
     """One row per changed field: name, human label, old and new as text, and whether the
     published value moved since the revision was made (approval would then be refused)."""
     model = revision.content_type.model_class()
-    record = revision.record if model else None
+    record = revision.record if model and revision.kind != Revision.Kind.CREATE else None
     rows = []
     for name, change in revision.changes.items():
         try:
@@ -497,7 +537,7 @@ def _log(revision: Revision, *, by, action: str, comment: str) -> None:
         actor=by,
         action=action,
         model=revision.content_type.app_label + "." + revision.content_type.model,
-        object_id=str(revision.object_id),
+        object_id="" if revision.object_id is None else str(revision.object_id),
         object_repr=revision.object_repr,
         comment=comment[:500],
     )
@@ -514,6 +554,8 @@ def approve(revision: Revision, *, by) -> models.Model | None:
     _require_reviewer(by)
     revision = _locked_pending(revision)
     model = revision.content_type.model_class()
+    if revision.kind == Revision.Kind.CREATE:
+        return _approve_creation(revision, model, by=by)
     record = model._base_manager.select_for_update().filter(pk=revision.object_id).first()
     if record is None:
         raise ValidationError(_("The record of this change no longer exists."))
@@ -553,6 +595,39 @@ def approve(revision: Revision, *, by) -> models.Model | None:
     revision.save(update_fields=["status", "reviewer", "reviewed_at", "updated_at"])
     what = ", ".join(str(row["label"]) for row in diff_rows(revision)) or _("deletion")
     _log(revision, by=by, action=ReviewEvent.Action.APPROVE, comment=what)
+    return record
+
+
+def _approve_creation(revision: Revision, model, *, by) -> models.Model:
+    """Create the record a CREATE revision describes, through its save service (which
+    validates again: a slug taken meanwhile is refused with the field's error)."""
+    record = model()
+    m2m = overlay(record, revision.changes)
+    record._shows_pending = False
+    author = revision.author
+    context = {"approved_by": by.pk, "revision": revision.pk}
+    with direct_writes("approve"), pghistory.context(**context):
+        save_service_for(model)(
+            instance=record, actor=author, via=revision.via or "review", m2m=m2m
+        )
+    revision.object_id = record.pk
+    revision.object_repr = str(record)[:200]
+    revision.towns = record_towns(record)
+    revision.status = Revision.Status.APPROVED
+    revision.reviewer = by
+    revision.reviewed_at = timezone.now()
+    revision.save(
+        update_fields=[
+            "object_id",
+            "object_repr",
+            "towns",
+            "status",
+            "reviewer",
+            "reviewed_at",
+            "updated_at",
+        ]
+    )
+    _log(revision, by=by, action=ReviewEvent.Action.APPROVE, comment=_("new record"))
     return record
 
 

@@ -377,6 +377,33 @@ _PROBLEM = {
     "additionalProperties": True,
 }
 ERROR_COMPONENTS = {
+    "PendingReview": {
+        "type": "object",
+        "description": (
+            "202 Accepted: the write is stored as the writer's pending revision and waits for "
+            "a reviewer (a change or deletion of a published record or of reference data, or "
+            "a new reference record). Nobody else sees it until it is approved."
+        ),
+        "properties": {
+            "detail": {"type": "string"},
+            "code": {"type": "string", "enum": ["pending_review"]},
+            "revision": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "kind": {"type": "string", "enum": ["change", "delete", "create"]},
+                    "fields": {"type": "array", "items": {"type": "string"}},
+                    "status": {"type": "string"},
+                },
+                "required": ["id", "kind", "fields", "status"],
+            },
+            "current": {
+                "type": ["object", "null"],
+                "description": "The record as published (null for a new record).",
+            },
+        },
+        "required": ["detail", "code", "revision", "current"],
+    },
     "Problem": _PROBLEM,
     "ValidationProblem": {
         "allOf": [
@@ -444,6 +471,12 @@ def error_responses_hook(result, generator, request, public, **kwargs):
                     "Problem", "Too many requests; retry after Retry-After seconds.", retry_after
                 ),
                 "500": _error("Problem", "A server fault (logged)."),
+                "503": _error(
+                    "Problem",
+                    "The database is unavailable, being restored or migrated; retry after "
+                    "Retry-After seconds.",
+                    retry_after,
+                ),
             }
             if any(p.get("in") == "path" for p in params) or any(
                 p.get("name") in ("page", "cursor") for p in params
@@ -453,6 +486,11 @@ def error_responses_hook(result, generator, request, public, **kwargs):
                 wanted["400"] = _error("ValidationProblem", "Invalid input, with field errors.")
             if method in ("post", "put", "patch", "delete"):
                 wanted["403"] = _error("Problem", "Writing is not allowed to you.")
+                if "bulk" not in operation.get("operationId", ""):
+                    wanted["202"] = {
+                        "description": "Saved for review (see PendingReview).",
+                        "content": {_JSON: {"schema": {"$ref": REF_PREFIX + "PendingReview"}}},
+                    }
             if "requestBody" in operation:
                 wanted["413"] = _error("Problem", "The request body is too large.")
                 wanted["415"] = _error("Problem", "The request body is not JSON.")

@@ -354,9 +354,10 @@ class ServiceWriteMixin:
     * neither → the write proceeds from the version just read (still refused with 409 if
       another write lands between that read and the save, never overwritten silently).
 
-    A change or deletion of a published record (or of reference data) is not applied: the
-    service stores it as the writer's pending revision (governance.revisions) and the answer is
-    ``202 Accepted`` with the revision and the record as published (:meth:`pending_response`).
+    A change or deletion of a published record (or of reference data), and a new reference
+    record, is not applied: the service stores it as the writer's pending revision
+    (governance.revisions) and the answer is ``202 Accepted`` with the revision and the record
+    as published (``current``: null for a new record) (:meth:`pending_response`).
     """
 
     save_service = staticmethod(record_save)
@@ -469,6 +470,8 @@ class ServiceWriteMixin:
         fields, m2m = self._split(serializer.validated_data)
         instance = serializer.Meta.model(**fields)
         self.save_service(instance=instance, actor=request.user, via="api", m2m=m2m)
+        if getattr(instance, "_pending_revision", None) is not None:
+            return self.pending_response(instance)  # a new reference record waits for review
         serializer.instance = instance
         return self._respond(instance, serializer, status.HTTP_201_CREATED)
 
@@ -505,10 +508,12 @@ class ServiceWriteMixin:
     def pending_response(self, instance) -> Response:
         """202: the change waits for a reviewer (governance.revisions); the record as published."""
         revision = instance._pending_revision
-        try:
-            current = self.detail_serializer(self.get_queryset().get(pk=instance.pk)).data
-        except instance.DoesNotExist:
-            current = None
+        current = None
+        if instance.pk is not None:
+            try:
+                current = self.detail_serializer(self.get_queryset().get(pk=instance.pk)).data
+            except instance.DoesNotExist:
+                current = None
         return Response(
             {
                 "detail": gettext(

@@ -238,6 +238,21 @@ def test_the_cache_can_be_turned_off():
     assert not hit(get(client, f"{API}regions/"))
 
 
+def test_the_dummy_cache_turns_every_tier_off(settings):
+    """READ_CACHE_URL=dummycache:// used to leave the per-worker copy answering (issue 19)."""
+    from governance.cache import clear
+
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.READ_CACHE_ALIAS: {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    settings.READ_CACHE_LOCAL_MB = 16
+    clear()
+    client = Client()
+    get(client, f"{API}regions/")
+    assert not hit(get(client, f"{API}regions/"))
+
+
 def test_another_connections_commit_changes_the_fingerprint():
     """Across transactions the committed-writes sum retires entries: a writer's commit (even
     one that changed no row) moves it, and nothing else does."""

@@ -466,3 +466,84 @@ def test_restoring_an_earlier_version_of_a_published_record_waits(researcher, re
     assert revision.changes["note"]["new"] == earlier.note
     revisions.approve(revision, by=reviewer)
     assert IndicatorValue.objects.get(pk=value.pk).note == earlier.note
+
+
+def test_api_post_of_a_new_post_waits_and_approval_creates_it(researcher, reviewer):
+    """A new reference record (here a post) is public the moment it exists, so it is a
+    revision of kind "create" until a reviewer approves it; nothing is written before."""
+    kind = Post.objects.first().kind
+    body = {"name_en": "RV new post", "name_be": "", "name_ru": "", "kind": kind}
+    before = Post.objects.count()
+    response = logged(researcher).post(f"{API}posts/", body, content_type="application/json")
+    assert response.status_code == 202, response.content
+    answer = response.json()
+    assert answer["code"] == "pending_review" and answer["current"] is None
+    assert answer["revision"]["kind"] == "create" and "name_en" in answer["revision"]["fields"]
+    assert Post.objects.count() == before
+    names = [p["name_en"] for p in anonymous_api("posts/?page_size=500").json()["results"]]
+    assert "RV new post" not in names
+    revision = Revision.objects.get(pk=answer["revision"]["id"])
+    assert revision.object_id is None and revision.author == researcher
+    rows = revisions.diff_rows(revision)
+    assert {r["name"] for r in rows} >= {"name_en", "kind"}
+    assert not any(r["moved"] for r in rows)
+
+    post = revisions.approve(revision, by=reviewer)
+    revision.refresh_from_db()
+    assert revision.status == "approved" and revision.object_id == post.pk
+    assert anonymous_api(f"posts/{post.pk}/").json()["name_en"] == "RV new post"
+    assert post.events.order_by("-pgh_id").first().pgh_context.metadata["approved_by"] == (
+        reviewer.pk
+    )
+
+
+def test_a_new_record_that_became_invalid_is_refused_at_approval(researcher, reviewer):
+    kind = Post.objects.first().kind
+    body = {"name_en": "RV twice", "kind": kind}
+    first = logged(researcher).post(f"{API}posts/", body, content_type="application/json")
+    assert first.status_code == 202, first.content
+    Post.objects.create(name_en="RV twice", kind=kind)  # the same name meanwhile
+    revision = Revision.objects.get(pk=first.json()["revision"]["id"])
+    with pytest.raises(ValidationError):
+        revisions.approve(revision, by=reviewer)
+    revision.refresh_from_db()
+    assert revision.status == "pending" and revision.object_id is None
+
+
+def test_admin_add_of_a_district_waits(researcher, reviewer):
+    from towns.models import District, Region
+
+    region = Region.objects.order_by("pk").first()
+    client = logged(researcher)
+    response = client.post(
+        reverse("admin:towns_district_add"),
+        {"name_en": "RV district", "slug": "rv-district", "region": region.pk},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not District.objects.filter(name_en="RV district").exists()
+    revision = Revision.objects.get(kind="create", author=researcher)
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:governance_revision_change", args=[revision.pk]
+    )
+    text = response.content.decode()
+    assert "Saved for review" in text
+    revisions.approve(revision, by=reviewer)
+    assert District.objects.filter(name_en="RV district", region=region).exists()
+
+
+def test_the_admin_import_says_which_rows_wait_for_review(researcher, reviewer):
+    """The library would report "1 updated" for a row that changed nothing anyone sees yet."""
+    from tests.towns.test_import import TOWN_HEADER, confirm, csv_file, upload
+
+    town = Town.objects.get(slug="hlybokaye")
+    client = logged(researcher)
+    row = [town.slug, "", town.name_be, town.name_ru, town.kind, "18123", "2024", "Belstat"]
+    dry = upload(client, "town", csv_file([row], header=TOWN_HEADER, name="t.csv"))
+    response = confirm(client, "town", dry)
+    assert response.status_code == 302
+    shown = [str(m) for m in list(response.wsgi_request._messages)]
+    assert any("0 rows written directly, 1 saved for review" in m for m in shown), shown
+    assert Town.objects.get(pk=town.pk).population != 18123
+    revisions.approve(only_pending(town), by=reviewer)
+    assert Town.objects.get(pk=town.pk).population == 18123
