@@ -12,8 +12,21 @@ def collected_static():
     call_command("collectstatic", interactive=False, verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Django's advice for test speed: a cheap hasher. PBKDF2 at Django's 1,000,000 iterations
+    costs 0.4 s per password on the CI machine, and the suite makes hundreds of accounts.
+    Production keeps the settings' hashers (``make deploy-check`` runs with them)."""
+    from django.test.utils import override_settings
+
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(fast_password_hashing, django_db_setup, django_db_blocker):
     """Load the real demo data once; each test then runs in a transaction rolled back after it."""
     with django_db_blocker.unblock():
         call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
