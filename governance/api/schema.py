@@ -398,7 +398,9 @@ ERROR_COMPONENTS = {
                 "required": ["id", "kind", "fields", "status"],
             },
             "current": {
-                "type": ["object", "null"],
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": True,
                 "description": "The record as published (null for a new record).",
             },
         },

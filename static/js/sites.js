@@ -9,35 +9,49 @@
   if (!el || typeof L === "undefined") {
     return;
   }
-  var sites = JSON.parse(document.getElementById(el.dataset.sitesMap).textContent);
-  var centre = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
-  var map = L.map(el, { zoomSnap: 0.5, attributionControl: false }).setView(centre, 14);
-  // Open to independent activity: green, partly: orange, not: grey (told in the popup too).
-  var COLOURS = { yes: "#009E73", partly: "#E69F00", no: "#777777" };
-  var bounds = [];
-
-  sites.forEach(function (site) {
-    var marker = L.circleMarker([site.lat, site.lon], {
-      radius: site.dialogue ? 9 : 7,
-      color: "#222",
-      weight: site.dialogue ? 3 : 1,
-      fillColor: COLOURS[site.openness] || "#777777",
-      fillOpacity: 0.9
-    }).addTo(map);
-    var box = document.createElement("div");
-    var name = document.createElement("strong");
-    name.textContent = site.name;
-    box.appendChild(name);
-    [site.kind, site.operator, site.open].forEach(function (text) {
-      box.appendChild(document.createElement("br"));
-      box.appendChild(document.createTextNode(text));
+  // In a folded section the map's box has no size yet: draw it when the section opens.
+  var fold = el.closest("details:not([open])");
+  if (fold) {
+    fold.addEventListener("toggle", function draw() {
+      if (!fold.open) { return; }
+      fold.removeEventListener("toggle", draw);
+      drawMap(el);
     });
-    marker.bindPopup(box);
-    marker.bindTooltip(site.name);
-    bounds.push([site.lat, site.lon]);
-  });
-  if (bounds.length > 1) {
-    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+  } else {
+    drawMap(el);
   }
-  el.setAttribute("data-ready", String(sites.length));
+
+  function drawMap(el) {
+    var sites = JSON.parse(document.getElementById(el.dataset.sitesMap).textContent);
+    var centre = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
+    var map = L.map(el, { zoomSnap: 0.5, attributionControl: false }).setView(centre, 14);
+    // Open to independent activity: green, partly: orange, not: grey (told in the popup too).
+    var COLOURS = { yes: "#009E73", partly: "#E69F00", no: "#777777" };
+    var bounds = [];
+
+    sites.forEach(function (site) {
+      var marker = L.circleMarker([site.lat, site.lon], {
+        radius: site.dialogue ? 9 : 7,
+        color: "#222",
+        weight: site.dialogue ? 3 : 1,
+        fillColor: COLOURS[site.openness] || "#777777",
+        fillOpacity: 0.9
+      }).addTo(map);
+      var box = document.createElement("div");
+      var name = document.createElement("strong");
+      name.textContent = site.name;
+      box.appendChild(name);
+      [site.kind, site.operator, site.open].forEach(function (text) {
+        box.appendChild(document.createElement("br"));
+        box.appendChild(document.createTextNode(text));
+      });
+      marker.bindPopup(box);
+      marker.bindTooltip(site.name);
+      bounds.push([site.lat, site.lon]);
+    });
+    if (bounds.length > 1) {
+      map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+    }
+    el.setAttribute("data-ready", String(sites.length));
+  }
 })();

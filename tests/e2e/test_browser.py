@@ -219,6 +219,11 @@ def test_compare_three_towns(page, live_url):
     assert re.search(r"towns=pastavy.*towns=hlybokaye.*towns=olshany", page.url)
     headers = page.locator("section[data-section=measures] thead th").all_text_contents()
     assert [h.strip() for h in headers[1:]] == ["Pastavy", "Hlybokaye", "Olshany"]
+    # Summaries and key measures open; the rest folded like a town's page.
+    closed = page.eval_on_selector_all("details.fold:not([open])", "els => els.length")
+    assert closed == 5, closed
+    page.evaluate("document.querySelectorAll('details.fold').forEach((d) => { d.open = true; })")
+    page.wait_for_timeout(800)
     drawn = canvases_drawn(page)
     assert drawn and all(painted for _key, painted in drawn)
     keys = {key for key, _painted in drawn}

@@ -190,6 +190,7 @@ def test_dashboard_measures_on_desktop_phone_and_paper(browser, live_url):
     assert figures["town_summary_desktop_bottom"] <= DESKTOP["height"], figures
     assert figures["town_summary_phone_bottom"] <= 2 * PHONE["height"], figures
     assert figures["town_desktop_height"] < 6000, figures
+    assert figures["compare_desktop_height"] < 6000, figures  # was 18,625 px unfolded
     assert figures["town_print_pages_folded"] <= 8, figures
     assert figures["town_print_pages"] > figures["town_print_pages_folded"], figures
     assert figures["compare_first_section"] == "summaries", figures

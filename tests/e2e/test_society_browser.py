@@ -16,6 +16,11 @@ def test_town_society_section_and_sites_map(page, live_url):
     page.wait_for_load_state("networkidle")
     section = page.locator("[data-section=society]")
     assert section.count() == 1
+    # The section is folded like the others, and listed in the page's contents; its link
+    # opens it, and only then is the map drawn (a map in a closed box would have no size).
+    assert page.locator("[data-sites-map][data-ready]").count() == 0
+    page.click("nav.toc a[href='#society-h']")
+    page.wait_for_function("document.querySelector('details[data-fold=society]').open")
     assert page.locator("[data-section=who] [data-section=mechanisms]").count() == 1
     assert "engaged" in section.locator(".verdict").inner_text()
     assert section.locator("table").count() >= 4
