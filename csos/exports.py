@@ -368,6 +368,11 @@ TABLES: tuple[Table, ...] = (
                 "number",
                 "Share (0-1) of 'our own' influence in the weighted influence on the town.",
             ),
+            Column(
+                "aggregates_synthetic",
+                "boolean",
+                "typology and own_share rest on at least one synthetic (demonstration) claim.",
+            ),
             Column("is_synthetic", "boolean", "A generated town (scale data), not a real one."),
             Column(
                 "names_verified",

@@ -596,6 +596,7 @@ def _towns(run: _Run, count: int) -> int:
                 "search_text": search_key(names),
                 "typology": Typology.INSUFFICIENT,
                 "own_share": None,
+                "aggregates_synthetic": False,
             }
         )
     return _copy(Town, rows)
@@ -923,17 +924,19 @@ def refresh_aggregates(town_ids: list[int]) -> int:
                 sources=frozenset(pk for pk in ids or () if pk),
             )
         )
-    typologies, shares = [], []
+    typologies, shares, synthetic = [], [], []
     for pk in town_ids:
         share = influence_balance(inputs[pk]).own_share
         typologies.append(classify_typology(inputs[pk], thresholds, with_margin=False).label)
         shares.append(None if share is None else Decimal(str(round(share, 3))))
+        synthetic.append(any(i.synthetic for i in inputs[pk]))
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE towns_town t SET typology = u.typology, own_share = u.own_share "
-            "FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[]) AS u(id, typology, own_share) "
-            "WHERE t.id = u.id",
-            [list(town_ids), typologies, shares],
+            "UPDATE towns_town t SET typology = u.typology, own_share = u.own_share, "
+            "aggregates_synthetic = u.synthetic "
+            "FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[], %s::boolean[]) "
+            "AS u(id, typology, own_share, synthetic) WHERE t.id = u.id",
+            [list(town_ids), typologies, shares, synthetic],
         )
         return cursor.rowcount
 

@@ -31,6 +31,7 @@ PROPERTIES = (
     "population_year",
     "typology",
     "own_share",
+    "aggregates_synthetic",
     "is_synthetic",
     "url",
 )
@@ -58,6 +59,7 @@ def town_feature(town: Town) -> dict[str, Any]:
             "population_year": town.population_year,
             "typology": town.typology,
             "own_share": None if town.own_share is None else float(town.own_share),
+            "aggregates_synthetic": town.aggregates_synthetic,
             "is_synthetic": town.is_synthetic,
             "url": town.get_absolute_url(),
         },

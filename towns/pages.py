@@ -179,7 +179,14 @@ def map_points(
                 "kind": town.kind,
                 "kind_label": str(town.get_kind_display()),
                 "typology": town.typology,
-                "typology_label": str(town.get_typology_display()),
+                # The label is what the marker's tooltip and accessible name say: it carries
+                # the synthetic marker too when the typology rests on a synthetic claim.
+                "typology_label": (
+                    f"{town.get_typology_display()} ({_('from synthetic data')})"
+                    if town.aggregates_synthetic
+                    else str(town.get_typology_display())
+                ),
+                "aggregates_synthetic": town.aggregates_synthetic,
                 "colour": TYPOLOGY_COLOURS.get(town.typology, "#CCCCCC"),
                 "shape": TYPOLOGY_SHAPES.get(town.typology, "circle"),
                 "population": town.population,

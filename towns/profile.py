@@ -309,7 +309,8 @@ def profile_flags(
 
 
 def refresh_town_aggregates(town: Town) -> None:
-    """Store the typology and the share of "our own" of ``town``, as of today.
+    """Store the typology and the share of "our own" of ``town``, as of today, and whether
+    either rests on a synthetic claim (``aggregates_synthetic``, marked wherever shown).
 
     Computed from every PUBLISHED influence claim whatever its access level: the aggregate is
     public while the claims behind it may stay hidden. Drafts, claims in review and
@@ -331,8 +332,10 @@ def refresh_town_aggregates(town: Town) -> None:
     typology = classify_typology(inputs, research_thresholds(), with_margin=False).label
     share = influence_balance(inputs).own_share
     own_share = None if share is None else Decimal(str(round(share, 3)))
-    Town.objects.filter(pk=town.pk).exclude(typology=typology, own_share=own_share).update(
-        typology=typology, own_share=own_share
-    )
+    synthetic = any(i.synthetic for i in inputs)
+    Town.objects.filter(pk=town.pk).exclude(
+        typology=typology, own_share=own_share, aggregates_synthetic=synthetic
+    ).update(typology=typology, own_share=own_share, aggregates_synthetic=synthetic)
     town.typology = typology
     town.own_share = own_share
+    town.aggregates_synthetic = synthetic

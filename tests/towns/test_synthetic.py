@@ -262,3 +262,58 @@ def test_remove_synthetic_data_keeps_history_and_drops_the_banner(client):
     assert events.filter(is_synthetic=True).exists()
     body = client.get("/").content.decode()
     assert "data-demonstration-banner" not in body
+
+
+def test_lists_maps_and_exports_mark_a_typology_from_synthetic_claims(client, tmp_path):
+    """Issue 16: the stored typology and share (home list, map, compare, API list, GeoJSON,
+    data package) said nothing when they rested on a synthetic claim. Each channel is checked
+    against the oracle of the claims themselves, for a town of each kind."""
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from django.test import Client
+
+    from towns.profile import refresh_town_aggregates
+
+    towns = list(Town.objects.exclude(typology="insufficient_evidence").order_by("slug"))
+    for town in towns:
+        refresh_town_aggregates(town)
+    oracle = {
+        t.slug: Influence.objects.filter(
+            Q(is_synthetic=True) | Q(group__is_synthetic=True),
+            town=t,
+            state=PublicationState.PUBLISHED,
+            deleted_at__isnull=True,
+        ).exists()
+        for t in towns
+    }
+    assert any(oracle.values()), "the demo has no typology from synthetic claims"
+    stored = dict(Town.objects.filter(slug__in=oracle).values_list("slug", "aggregates_synthetic"))
+    assert stored == oracle
+
+    listed = client.get("/api/v1/towns/", {"page_size": 500}).json()["results"]
+    assert {t["slug"]: t["aggregates_synthetic"] for t in listed if t["slug"] in oracle} == oracle
+    features = Client().get("/api/v1/towns.geojson").json()["features"]
+    by_slug = {f["id"]: f["properties"]["aggregates_synthetic"] for f in features}
+    assert {slug: by_slug[slug] for slug in oracle} == oracle
+
+    with zipfile.ZipFile(io.BytesIO(Client().get("/api/v1/export/datapackage.zip").content)) as z:
+        name = next(n for n in z.namelist() if n.endswith("towns.csv"))
+        rows = list(csv.DictReader(io.StringIO(z.read(name).decode())))
+    exported = {r["slug"]: r["aggregates_synthetic"] == "true" for r in rows if r["slug"] in oracle}
+    assert exported == oracle
+
+    synthetic = next(slug for slug, flag in oracle.items() if flag)
+    real = [slug for slug, flag in oracle.items() if not flag]
+    home = client.get("/", {"q": Town.objects.get(slug=synthetic).name_en}).content.decode()
+    row = re.search(rf'<tr>\s*<td><a href="/towns/{synthetic}/".*?</tr>', home, re.S)
+    assert row and "data-synthetic" in row.group(0), "the home list hides it"
+    data = json.loads(re.search(r'id="map-data"[^>]*>(.*?)</script>', home, re.S).group(1))
+    point = next(p for p in data["towns"] if p["slug"] == synthetic)
+    assert "synthetic" in point["typology_label"] and point["aggregates_synthetic"] is True
+    if real:
+        page = client.get("/compare/", {"towns": [synthetic, real[0]]}).content.decode()
+        typology_row = re.search(r"<th scope=\"row\">Typology</th>(.*?)</tr>", page, re.S)
+        assert typology_row.group(1).count("data-synthetic") == 1

@@ -99,6 +99,13 @@ class TownSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Share of 'our own' influence (0-1), from published influence claims.",
     )
+    aggregates_synthetic = serializers.BooleanField(
+        read_only=True,
+        help_text=(
+            "True when typology and own_share rest on at least one synthetic (demonstration) "
+            "claim: show them with a 'synthetic' marker."
+        ),
+    )
 
     class Meta:
         model = Town
@@ -117,6 +124,7 @@ class TownSerializer(serializers.ModelSerializer):
             "geonames_id",
             "typology",
             "own_share",
+            "aggregates_synthetic",
             "is_synthetic",
             "names_verified",
             "kind_verified",

@@ -172,6 +172,16 @@ class Town(MultilingualName, TimeStamped):
         editable=False,
     )
 
+    aggregates_synthetic = models.BooleanField(
+        _("typology and share from synthetic claims"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "The stored typology and share of 'our own' are computed from at least one "
+            "synthetic (demonstration) claim: every list, map and export marks them so."
+        ),
+    )
+
     objects = PlaceQuerySet.as_manager()
 
     class Meta:
