@@ -933,7 +933,7 @@ def refresh_aggregates(town_ids: list[int]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE towns_town t SET typology = u.typology, own_share = u.own_share, "
-            "aggregates_synthetic = u.synthetic "
+            "aggregates_synthetic = u.synthetic, updated_at = now() "
             "FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[], %s::boolean[]) "
             "AS u(id, typology, own_share, synthetic) WHERE t.id = u.id",
             [list(town_ids), typologies, shares, synthetic],

@@ -448,6 +448,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "governance.api.schema.viewer_schema_hook",
         "governance.api.schema.error_responses_hook",
+        "governance.api.schema.blank_uri_hook",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -335,7 +335,13 @@ def refresh_town_aggregates(town: Town) -> None:
     synthetic = any(i.synthetic for i in inputs)
     Town.objects.filter(pk=town.pk).exclude(
         typology=typology, own_share=own_share, aggregates_synthetic=synthetic
-    ).update(typology=typology, own_share=own_share, aggregates_synthetic=synthetic)
+    ).update(
+        typology=typology,
+        own_share=own_share,
+        aggregates_synthetic=synthetic,
+        # A partner syncing with ?updated_since= must learn that the town's type changed.
+        updated_at=timezone.now(),
+    )
     town.typology = typology
     town.own_share = own_share
     town.aggregates_synthetic = synthetic

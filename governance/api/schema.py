@@ -506,3 +506,35 @@ def error_responses_hook(result, generator, request, public, **kwargs):
     for name, component in ERROR_COMPONENTS.items():
         schemas.setdefault(name, component)
     return result
+
+
+def _blank_or_uri(node) -> bool:
+    """drf-spectacular's form of a URL field that may be blank: ``oneOf`` a URI or ``''``."""
+    options = node.get("oneOf") if isinstance(node, dict) else None
+    return (
+        isinstance(options, list)
+        and len(options) == 2
+        and any(o.get("format") == "uri" for o in options)
+        and any(o.get("maxLength") == 0 for o in options)
+    )
+
+
+def blank_uri_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: a URL that may be blank as ``anyOf``, not ``oneOf``.
+
+    Validators that treat ``format`` as an annotation (as JSON Schema allows) find ``''`` valid
+    under both branches, so ``oneOf`` (exactly one) rejects the blank value the API sends.
+    """
+
+    def walk(node):
+        if isinstance(node, dict):
+            if _blank_or_uri(node):
+                node["anyOf"] = node.pop("oneOf")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result.get("components", {}))
+    return result

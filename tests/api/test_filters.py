@@ -171,3 +171,24 @@ def test_ordering(client):
     rows = client.get(f"{API}indicators/", {"ordering": "-code"}).json()["results"]
     codes = [r["code"] for r in rows]
     assert codes == sorted(codes, reverse=True)
+
+
+def test_a_town_whose_type_changes_is_in_updated_since(client):
+    """Issue 18: the stored typology and share were refreshed without moving ``updated_at``,
+    so a partner syncing with ``updated_since`` never learned that a town's type changed."""
+    from towns.models import Influence
+    from towns.profile import refresh_town_aggregates
+
+    town = Town.objects.exclude(typology="insufficient_evidence").order_by("slug").first()
+    since = (timezone.now() - dt.timedelta(seconds=1)).isoformat()
+    assert town.slug not in slugs(client, since)
+    Influence.objects.filter(town=town).update(state="draft")  # its claims taken off
+    refresh_town_aggregates(town)
+    changed = client.get(f"{API}towns/", {"updated_since": since, "page_size": 500}).json()
+    row = next(t for t in changed["results"] if t["slug"] == town.slug)
+    assert row["typology"] == "insufficient_evidence"
+
+
+def slugs(client, since: str) -> set[str]:
+    answer = client.get(f"{API}towns/", {"updated_since": since, "page_size": 500}).json()
+    return {t["slug"] for t in answer["results"]}

@@ -402,3 +402,16 @@ def test_errors_are_documented_and_match_what_the_api_answers(personas, full):
     for response, path, method, code in cases:
         assert str(response.status_code) == code, (path, response.status_code)
         jsonschema.validate(response.json(), body_of(path, method, code))
+
+
+def test_a_blank_url_is_valid_under_the_schema(full):
+    """Issue 18: ``Source.url`` was ``oneOf`` a URI or ``''``; a validator that treats
+    ``format`` as an annotation finds ``''`` valid under both and rejects it."""
+    import jsonschema
+
+    url = full[0]["components"]["schemas"]["Source"]["properties"]["url"]
+    assert "oneOf" not in url
+    for value in ("", "https://example.org/budget-2025.pdf"):
+        jsonschema.validate(value, url)  # format as an annotation: the permissive reading
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("x" * 501, url)
