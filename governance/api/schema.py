@@ -453,6 +453,7 @@ def error_responses_hook(result, generator, request, public, **kwargs):
     schemes: the token is optional there."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}}
+    pending_used = False  # a schema without writes (a reader's) has no 202 to describe
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete", "head"):
@@ -489,6 +490,7 @@ def error_responses_hook(result, generator, request, public, **kwargs):
             if method in ("post", "put", "patch", "delete"):
                 wanted["403"] = _error("Problem", "Writing is not allowed to you.")
                 if "bulk" not in operation.get("operationId", ""):
+                    pending_used = True
                     wanted["202"] = {
                         "description": "Saved for review (see PendingReview).",
                         "content": {_JSON: {"schema": {"$ref": REF_PREFIX + "PendingReview"}}},
@@ -504,7 +506,8 @@ def error_responses_hook(result, generator, request, public, **kwargs):
                 if content and _JSON in content and str(code).startswith(("4", "5")):
                     content[PROBLEM_MEDIA_TYPE] = content.pop(_JSON)
     for name, component in ERROR_COMPONENTS.items():
-        schemas.setdefault(name, component)
+        if name != "PendingReview" or pending_used:
+            schemas.setdefault(name, component)
     return result
 
 

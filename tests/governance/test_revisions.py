@@ -468,46 +468,59 @@ def test_restoring_an_earlier_version_of_a_published_record_waits(researcher, re
     assert IndicatorValue.objects.get(pk=value.pk).note == earlier.note
 
 
-def test_api_post_of_a_new_post_waits_and_approval_creates_it(researcher, reviewer):
-    """A new reference record (here a post) is public the moment it exists, so it is a
-    revision of kind "create" until a reviewer approves it; nothing is written before."""
-    kind = Post.objects.first().kind
-    body = {"name_en": "RV new post", "name_be": "", "name_ru": "", "kind": kind}
-    before = Post.objects.count()
-    response = logged(researcher).post(f"{API}posts/", body, content_type="application/json")
+def test_api_post_of_a_new_reference_record_waits_and_approval_creates_it(researcher, reviewer):
+    """A new reference record (here a kind of mechanism) is public the moment it exists, so
+    it is a revision of kind "create" until a reviewer approves it; nothing is written before."""
+    from towns.models import MechanismKind
+
+    body = {"code": "rv-tax-benefits", "name_en": "RV tax benefits"}
+    before = MechanismKind.objects.count()
+    response = logged(researcher).post(
+        f"{API}mechanism-kinds/", body, content_type="application/json"
+    )
     assert response.status_code == 202, response.content
     answer = response.json()
     assert answer["code"] == "pending_review" and answer["current"] is None
     assert answer["revision"]["kind"] == "create" and "name_en" in answer["revision"]["fields"]
-    assert Post.objects.count() == before
-    names = [p["name_en"] for p in anonymous_api("posts/?page_size=500").json()["results"]]
-    assert "RV new post" not in names
+    assert MechanismKind.objects.count() == before
+    assert anonymous_api("mechanism-kinds/rv-tax-benefits/").status_code == 404
     revision = Revision.objects.get(pk=answer["revision"]["id"])
     assert revision.object_id is None and revision.author == researcher
     rows = revisions.diff_rows(revision)
-    assert {r["name"] for r in rows} >= {"name_en", "kind"}
+    assert {r["name"] for r in rows} >= {"name_en", "code"}
     assert not any(r["moved"] for r in rows)
 
-    post = revisions.approve(revision, by=reviewer)
+    kind = revisions.approve(revision, by=reviewer)
     revision.refresh_from_db()
-    assert revision.status == "approved" and revision.object_id == post.pk
-    assert anonymous_api(f"posts/{post.pk}/").json()["name_en"] == "RV new post"
-    assert post.events.order_by("-pgh_id").first().pgh_context.metadata["approved_by"] == (
-        reviewer.pk
-    )
+    assert revision.status == "approved" and revision.object_id == kind.pk
+    assert anonymous_api("mechanism-kinds/rv-tax-benefits/").json()["name_en"] == "RV tax benefits"
+    event = kind.events.order_by("-pgh_id").first()
+    assert event.pgh_context.metadata["approved_by"] == reviewer.pk
 
 
 def test_a_new_record_that_became_invalid_is_refused_at_approval(researcher, reviewer):
-    kind = Post.objects.first().kind
-    body = {"name_en": "RV twice", "kind": kind}
-    first = logged(researcher).post(f"{API}posts/", body, content_type="application/json")
+    from towns.models import MechanismKind
+
+    body = {"code": "rv-twice", "name_en": "RV twice"}
+    first = logged(researcher).post(f"{API}mechanism-kinds/", body, content_type="application/json")
     assert first.status_code == 202, first.content
-    Post.objects.create(name_en="RV twice", kind=kind)  # the same name meanwhile
+    MechanismKind.objects.create(code="rv-twice", name_en="RV twice")  # the same code meanwhile
     revision = Revision.objects.get(pk=first.json()["revision"]["id"])
     with pytest.raises(ValidationError):
         revisions.approve(revision, by=reviewer)
     revision.refresh_from_db()
     assert revision.status == "pending" and revision.object_id is None
+
+
+def test_a_new_post_is_still_created_at_once(researcher):
+    """Posts are the documented exception (governance.revisions.CREATED_DIRECTLY): the
+    workspace creates a post with the appointments that hold it."""
+    kind = Post.objects.first().kind
+    response = logged(researcher).post(
+        f"{API}posts/", {"name_en": "RV new post", "kind": kind}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert Post.objects.filter(name_en="RV new post").exists()
 
 
 def test_admin_add_of_a_district_waits(researcher, reviewer):

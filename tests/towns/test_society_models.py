@@ -38,9 +38,15 @@ def test_migration_seeds_the_six_mechanisms_of_the_research():
     } <= codes
 
 
-def test_the_vocabulary_is_extendable():
+def test_the_vocabulary_is_extendable(django_user_model):
+    """A new kind is a reference record the public sees: it exists once a reviewer approves."""
+    from governance import revisions
+    from tests.governance.test_revisions import make_user
+
     kind = MechanismKind(code="tax-benefits", name_en="Tax benefits")
     record_save(instance=kind, via="test")
+    assert not MechanismKind.objects.filter(code="tax-benefits").exists()
+    revisions.approve(kind._pending_revision, by=make_user(django_user_model, "voc", "reviewer"))
     assert MechanismKind.objects.filter(code="tax-benefits").exists()
 
 
