@@ -56,6 +56,7 @@ from governance.api.etag import if_match_holds, representation_etag, with_etag
 from governance.api.pagination import LinkHeaderMixin, PageNumberPagination
 from governance.api.serializers import READS_ATTR, flush_restricted_reads
 from governance.cache import CachedReadMixin
+from governance.entry import apply_entry_defaults
 from governance.models import Confidence
 from governance.services import VersionConflict, is_versioned, record_save, version_conflict
 from governance.text import search_filter
@@ -469,6 +470,9 @@ class ServiceWriteMixin:
         serializer.is_valid(raise_exception=True)
         fields, m2m = self._split(serializer.validated_data)
         instance = serializer.Meta.model(**fields)
+        # The team's entry defaults (access level, state) as in the admin and imports, except
+        # what the writer sent (a reviewer may send an access level).
+        apply_entry_defaults(instance, explicit=set(fields))
         self.save_service(instance=instance, actor=request.user, via="api", m2m=m2m)
         if getattr(instance, "_pending_revision", None) is not None:
             return self.pending_response(instance)  # a new reference record waits for review

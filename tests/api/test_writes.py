@@ -223,3 +223,16 @@ def test_bulk_upload_needs_research_level(personas):
     for who in ("anonymous", "donor"):
         assert bulk(personas[who].api_client(), rows(1)).status_code in (401, 403)
     assert IndicatorValue.objects.count() == before
+
+
+def test_api_creates_follow_the_teams_entry_defaults(personas):
+    """Issue 14: the admin, the workspace and imports gave a new record the team's default
+    access level and state; the API gave the model's."""
+    from governance.models import EntryDefault
+
+    EntryDefault.objects.create(model="governance.source", access_level="public", state="in_review")
+    client = personas["researcher"].client
+    response = post(client, "sources", {"kind": "document", "citation": "ED budget 2025"})
+    assert response.status_code == 201, response.content
+    source = Source.objects.get(citation="ED budget 2025")
+    assert (source.access_level, source.state) == ("public", "in_review")
