@@ -99,6 +99,14 @@ def test_pick_cyrillic_names(latin, alternates, expected):
         ),
         ("Senno", ["Сенно", "Сянно"], ("Сянно", "Сенно"), None),
         ("Rossony", ["Расоны", "Россоны"], ("Расоны", "Россоны"), None),
+        # A Ukrainian -цьк is no Belarusian name; Russian never writes чы or шч.
+        ("Slutsk", ["Слуцк", "Слуцьк"], ("Слуцк", "Слуцк"), "Слуцьк"),
+        (
+            "Kalinkovichi",
+            ["Калинкавичы", "Калинковичи"],
+            ("", "Калинковичи"),
+            "Калинкавичы",
+        ),
     ],
 )
 def test_picker_chooses_the_modern_name_of_this_place_in_each_language(

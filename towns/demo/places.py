@@ -86,10 +86,12 @@ _LATIN = re.compile(r"[A-Za-z]")
 _PREFIXES = re.compile(
     r"^(горад|город|гарадскі пасёлак|городской посёлок|пасёлак|посёлок)\s+", re.I
 )
-_NOT_BE = re.compile(r"[ищъїєґ]|ськ|ів$")
+_NOT_BE = re.compile(r"[ищъїєґ]|[сц]ьк|ів$")
 # Russian lacks і ў ї є ґ and the apostrophe; "ць" and a plural in "-ици" are Ukrainian or
-# Bulgarian forms of a name, not Russian ones.
-_NOT_RU = re.compile(r"[іўїєґ'ʼ’]|ць|ськ|ьово|ци$|ъ(?![еёюя])")
+# Bulgarian forms of a name, not Russian ones; Russian spelling never writes ы after ж ш ч щ,
+# nor шч (it writes щ): those are Belarusian forms (Калинкавичы, Шчучын). A final -цьк or
+# -ськ is Ukrainian (Слуцьк), in no Belarusian or Russian name.
+_NOT_RU = re.compile(r"[іўїєґ'ʼ’]|ць|ськ|ьово|ци$|ъ(?![еёюя])|[жшчщ]ы|шч")
 # Pre-reform spellings (before 1918): a final hard sign, yat, fita, izhitsa.
 _PRE_REFORM = re.compile(r"ъ$|ъ\s|[ѣѳѵ]")
 _ACCENT = re.compile("\u0301")
