@@ -426,11 +426,13 @@ def _classify(items: list[InfluenceInput], thresholds: Thresholds) -> TypologyRe
         label = TYPE_OF_KIND[top]
         if len(ranked) > 1:
             why = _(
-                "%(kind)s hold %(share)s of the weighted influence, at least half and at least "
-                "twice the next kind (%(next_kind)s, %(next_share)s)"
+                "%(kind)s hold %(share)s of the weighted influence, at least %(minimum)s and "
+                "at least %(ratio)s times the next kind (%(next_kind)s, %(next_share)s)"
             ) % {
                 "kind": _kind_phrase(top).capitalize(),
                 "share": _percent(top_share),
+                "minimum": _percent(thresholds.dominant_share),
+                "ratio": _number(thresholds.dominance_ratio),
                 "next_kind": _kind_phrase(ranked[1]),
                 "next_share": _percent(next_share),
             }
@@ -452,10 +454,14 @@ def _classify(items: list[InfluenceInput], thresholds: Thresholds) -> TypologyRe
     else:
         parts = ", ".join(f"{_kind_phrase(k)} {_percent(shares[k])}" for k in ranked[:3])
         explanation = _(
-            "No kind of group dominates (%(parts)s): a type needs one kind with at least half "
-            "of the weighted influence and at least twice the share of the next, so the town "
-            "is mixed."
-        ) % {"parts": parts}
+            "No kind of group dominates (%(parts)s): a type needs one kind with at least "
+            "%(minimum)s of the weighted influence and at least %(ratio)s times the share of "
+            "the next, so the town is mixed."
+        ) % {
+            "parts": parts,
+            "minimum": _percent(thresholds.dominant_share),
+            "ratio": _number(thresholds.dominance_ratio),
+        }
     return TypologyResult(Typology.MIXED.value, explanation, shares, synthetic)
 
 

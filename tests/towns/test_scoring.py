@@ -281,7 +281,7 @@ def test_case_towns_get_the_type_of_the_research(town):
         pytest.param(
             [clan("Family", 4), superior("District EC", 2), corporate("Air base", 2)],
             Typology.CLAN_FAMILY,
-            "at least twice the next kind (superior state structures, 25%)",
+            "at least 50% and at least 2 times the next kind (superior state structures, 25%)",
             id="exactly-half-and-twice-the-next",
         ),
         pytest.param(
@@ -597,3 +597,13 @@ def test_thresholds_come_from_the_research_settings():
         ).likelihood
         == "likely"
     )
+
+
+def test_the_explanation_states_the_thresholds_in_force():
+    """Issue 16: the text said "at least half ... twice the next" whatever the reviewers set."""
+    items = [clan("Family", 4), superior("District EC", 2), corporate("Air base", 2)]
+    typed = classify_typology(items, Thresholds(dominant_share=0.4, dominance_ratio=1.5))
+    assert "at least 40% and at least 1.5 times the next kind" in typed.explanation
+    mixed = classify_typology(items, Thresholds(dominant_share=0.6, dominance_ratio=3))
+    assert mixed.label == Typology.MIXED
+    assert "at least 60% of the weighted influence and at least 3 times" in mixed.explanation
