@@ -12,8 +12,8 @@ leaderships appear only where the viewer may see that CSO's leaders; no notes ar
 
 **Data package** (https://specs.frictionlessdata.io/data-package/): one CSV per table at the
 **public** level (what the anonymous public sees), with a ``datapackage.json`` describing every
-column (type, description, primary and foreign keys). It is cached under a fingerprint of the
-tables (row count and latest ``updated_at`` of each), so any change to the data rebuilds it.
+column (type, description, primary and foreign keys). It is built once per data change (the
+read cache's exact fingerprint of the committed data) and shared by every worker.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Model, Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 
 from csos.exports_society import society_tables
@@ -283,7 +284,6 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: str
     foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
-    fingerprint_of: Callable[[], QuerySet] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -402,7 +402,6 @@ TABLES: tuple[Table, ...] = (
             SYNTHETIC,
         ),
         "id",
-        fingerprint_of=lambda: _public(Source),
     ),
     Table(
         "indicators",
@@ -437,7 +436,6 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("town", "towns", "slug"), ("indicator", "indicators", "code")),
-        fingerprint_of=lambda: _public(IndicatorValue),
     ),
     Table(
         "activities",
@@ -459,7 +457,6 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("town", "towns", "slug"),),
-        fingerprint_of=lambda: _public(Activity),
     ),
     Table(
         "posts",
@@ -487,7 +484,6 @@ TABLES: tuple[Table, ...] = (
             SYNTHETIC,
         ),
         "id",
-        fingerprint_of=lambda: _public(Person),
     ),
     Table(
         "appointments",
@@ -510,7 +506,6 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("person", "persons", "id"), ("post", "posts", "id"), ("town", "towns", "slug")),
-        fingerprint_of=lambda: _public(Appointment),
     ),
     Table(
         "influence_groups",
@@ -525,7 +520,6 @@ TABLES: tuple[Table, ...] = (
             SYNTHETIC,
         ),
         "id",
-        fingerprint_of=lambda: _public(InfluenceGroup),
     ),
     Table(
         "influences",
@@ -547,7 +541,6 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("group", "influence_groups", "id"), ("town", "towns", "slug")),
-        fingerprint_of=lambda: _public(Influence),
     ),
     Table(
         "fields_of_activity",
@@ -594,7 +587,6 @@ TABLES: tuple[Table, ...] = (
             SYNTHETIC,
         ),
         "slug",
-        fingerprint_of=lambda: _public(CSO),
     ),
     Table(
         "cso_links",
@@ -616,7 +608,6 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("source_cso", "csos", "slug"), ("target_cso", "csos", "slug")),
-        fingerprint_of=lambda: _public(CSOLink),
     ),
     Table(
         "cooperation_cases",
@@ -647,7 +638,6 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("town", "towns", "slug"),),
-        fingerprint_of=lambda: _public(CooperationCase),
     ),
     # How power is implemented, society, ways of life, communication sites (towns.models.society).
     # Popolo has no place for them; the data package has.
@@ -728,19 +718,14 @@ def datapackage_descriptor(generated: datetime | None = None) -> dict[str, Any]:
 
 
 def datapackage_fingerprint() -> str:
-    """Changes whenever a row of an exported table is added, removed, changed or unpublished.
+    """The exact state of the data the package is built from: the read cache's fingerprint
+    (:func:`governance.cache.data_state`), which moves with every committed write however it
+    was made (admin, API, import, a queryset ``update()``, ``psql``) and never repeats, even
+    across a restore. Row counts and ``updated_at``, used before, missed writes that leave
+    ``updated_at`` alone (a stored aggregate refreshed in bulk, SQL)."""
+    from governance.cache import data_state, read_database
 
-    Per table the count and latest ``updated_at`` of the public rows (and of the whole table,
-    so that a row leaving the public set by a queryset update still changes the count).
-    """
-    parts = []
-    for table in TABLES:
-        model_qs = table.fingerprint_of() if table.fingerprint_of else table.rows()
-        model = model_qs.model
-        for qs in (model_qs, model.objects.all()):
-            agg = qs.order_by().aggregate(n=Count("pk"), at=Max("updated_at"))
-            parts.append(f"{table.name}:{agg['n']}:{_iso(agg['at'])}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    return hashlib.sha256(data_state(read_database()).encode()).hexdigest()[:32]
 
 
 def build_datapackage_zip() -> bytes:
@@ -778,12 +763,25 @@ def datapackage_etag(content: bytes, fingerprint: str) -> str:
 
 
 def datapackage_zip() -> tuple[bytes, str]:
-    """The current data package and its fingerprint (also a strong ETag), cached until the
-    data changes."""
+    """The current data package and its fingerprint, built once per data change for all the
+    workers (and machines sharing the read cache): kept in the read cache, and built under a
+    PostgreSQL advisory lock, so that a worker asking while another builds waits for that build
+    instead of doing the same 10 s of work again."""
+    from django.db import connections, transaction
+
+    from governance.cache import read_cache, read_database
+
     fingerprint = datapackage_fingerprint()
     key = f"atlas:datapackage:{fingerprint}"
-    content = cache.get(key)
-    if content is None:
-        content = build_datapackage_zip()
-        cache.set(key, content, timeout=24 * 3600)
+    store = read_cache() if settings.READ_CACHE_TIMEOUT > 0 else cache
+    content = store.get(key)
+    if content is not None:
+        return content, fingerprint
+    using = read_database()
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+        content = store.get(key)
+        if content is None:
+            content = build_datapackage_zip()
+            store.set(key, content, timeout=24 * 3600)
     return content, fingerprint

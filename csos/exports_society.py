@@ -39,6 +39,18 @@ def society_tables(Table, Column, public, slug, confidence, synthetic, dates) ->
     town = Column("town", "string", "Town (towns.slug).", slug("town"), True)
     ident = Column("id", "integer", "Identifier of the record.", required=True)
     by_town = (("town", "towns", "slug"),)
+
+    def town_table(name: str, title: str, model, columns: tuple) -> Table:
+        """A table of public records of one town each: id, town, ``columns``, confidence."""
+        return Table(
+            name,
+            title,
+            lambda: public(model).select_related("town").order_by("pk"),
+            (ident, town, *columns, confidence, synthetic),
+            "id",
+            by_town,
+        )
+
     return (
         Table(
             "mechanism_kinds",
@@ -102,15 +114,12 @@ def society_tables(Table, Column, public, slug, confidence, synthetic, dates) ->
             ),
             "id",
             (*by_town, ("kind", "mechanism_kinds", "code")),
-            fingerprint_of=lambda: public(ManagementMechanism),
         ),
-        Table(
+        town_table(
             "society_observations",
             "Observations of engagement and alienation per town and year (public)",
-            lambda: public(SocietyObservation).select_related("town").order_by("pk"),
+            SocietyObservation,
             (
-                ident,
-                town,
                 Column("year", "integer", "Year."),
                 Column("measure", "string", "What was observed (initiatives, petitions, ...)."),
                 Column("value", "number", "The figure, in its unit."),
@@ -118,56 +127,35 @@ def society_tables(Table, Column, public, slug, confidence, synthetic, dates) ->
                 Column("level", "integer", "Reading: 1 alienated ... 5 engaged."),
                 Column("instrument", "string", "survey, interview, observation or document."),
                 Column("sample_size", "integer", "Respondents, where there is a sample."),
-                confidence,
-                synthetic,
             ),
-            "id",
-            by_town,
-            fingerprint_of=lambda: public(SocietyObservation),
         ),
-        Table(
+        town_table(
             "self_organisation_events",
             "Initiatives, petitions, protests and community projects (public)",
-            lambda: public(SelfOrganisationEvent).select_related("town").order_by("pk"),
+            SelfOrganisationEvent,
             (
-                ident,
-                town,
                 Column("date", "date", "Date."),
                 Column("kind", "string", "initiative, petition, protest or community_project."),
                 Column("title", "string", "What happened."),
                 Column("outcome", "string", "Outcome."),
-                confidence,
-                synthetic,
             ),
-            "id",
-            by_town,
-            fingerprint_of=lambda: public(SelfOrganisationEvent),
         ),
-        Table(
+        town_table(
             "ways_of_life",
             "Ways of life the towns offer, their availability and barriers (public)",
-            lambda: public(WayOfLife).select_related("town").order_by("pk"),
+            WayOfLife,
             (
-                ident,
-                town,
                 Column("category", "string", "work, education, culture, faith or enterprise."),
                 Column("name", "string", "The way of life."),
                 Column("availability", "string", "open, limited or marginal."),
                 Column("barriers", "string", "What stands in the way."),
-                confidence,
-                synthetic,
             ),
-            "id",
-            by_town,
-            fingerprint_of=lambda: public(WayOfLife),
         ),
-        Table(
+        town_table(
             "communication_sites",
             "Public places where people meet (public; coordinates only where public)",
-            lambda: public(CommunicationSite).select_related("town").order_by("pk"),
+            CommunicationSite,
             (
-                ident,
-                town,
                 Column("name", "string", "Name of the place."),
                 Column("kind", "string", "library, club, cafe, park, church, online or other."),
                 Column("operator", "string", "state, gongo, church, independent or private."),
@@ -177,11 +165,6 @@ def society_tables(Table, Column, public, slug, confidence, synthetic, dates) ->
                 Column(
                     "longitude", "number", "Longitude (WGS 84).", _public_coordinate("longitude")
                 ),
-                confidence,
-                synthetic,
             ),
-            "id",
-            by_town,
-            fingerprint_of=lambda: public(CommunicationSite),
         ),
     )

@@ -342,3 +342,21 @@ def test_datapackage_is_rebuilt_when_data_changes_and_supports_etag():
     assert public is not None
     CSO.objects.filter(pk=public.pk).update(deleted_at=timezone.now())
     assert Client().get("/api/v1/export/datapackage.zip")["ETag"] != changed["ETag"]
+
+
+def test_datapackage_follows_a_write_that_leaves_updated_at_alone():
+    """Issue 18: the package was cached under row counts and the latest ``updated_at``, so a
+    queryset ``update()`` (or SQL) that changed a figure left it stale. It now follows the
+    exact data state, like the read cache."""
+
+    town = Town.objects.filter(population__isnull=False).order_by("slug").first()
+
+    def exported_population() -> str:
+        content = Client().get("/api/v1/export/datapackage.zip").content
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            rows = csv.DictReader(io.StringIO(archive.read("data/towns.csv").decode()))
+            return next(r["population"] for r in rows if r["slug"] == town.slug)
+
+    assert exported_population() == str(town.population)
+    Town.objects.filter(pk=town.pk).update(population=town.population + 777)
+    assert exported_population() == str(town.population + 777)
