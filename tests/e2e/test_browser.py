@@ -375,3 +375,36 @@ def test_every_page_without_errors_on_a_phone_and_a_desktop(page, live_url):
         assert overflow <= 1, (path, overflow)
         screenshot(page, f"page-{name}-phone", full_page=False)
     assert_clean(page)
+
+
+def test_map_tooltips_are_text_and_labels_mark_synthetic_typologies(page, live_url):
+    """Issue 15: the map's tooltips are built from DOM text nodes (never an HTML string given
+    to Leaflet); hovering a town shows its name as plain text. Issue 16: a marker whose town's
+    typology rests on a synthetic claim says so in its accessible name."""
+    from towns.models import Town
+
+    page.goto(live_url + "/?region=vitebsk")
+    wait_for_map(page)
+    marker = page.locator("#map .town-marker").first
+    label = marker.get_attribute("aria-label")
+    marker.hover()
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+    name = tooltip.inner_text().strip()
+    assert name and label.startswith(name), (name, label)
+    # Exactly one text-only span inside: no markup came from data.
+    assert tooltip.evaluate("t => t.querySelectorAll('*').length") == 1
+    assert tooltip.evaluate("t => t.firstElementChild.children.length") == 0
+
+    synthetic = set(
+        Town.objects.filter(region__slug="vitebsk", aggregates_synthetic=True).values_list(
+            "name_en", flat=True
+        )
+    )
+    singles = page.eval_on_selector_all(
+        "#map .town-marker", "els => els.map(e => e.getAttribute('aria-label'))"
+    )
+    for text in singles:
+        town = text.split(":")[0]
+        assert ("synthetic" in text) == (town in synthetic), text
+    assert_clean(page)
