@@ -48,6 +48,7 @@ def _current_csos(qs: QuerySet[CSO], day: date) -> list[dict]:
     )
     return list(
         qs.values("pk", "slug", "character", "leaders_access_level", "is_synthetic")
+        .annotate(src=ArrayAgg("sources", distinct=True))  # the evidence behind a verdict
         .distinct()
         .order_by("slug")
     )
@@ -158,6 +159,12 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
                 0,
             ),
             assets_synthetic=Exists(assets.filter(is_synthetic=True)),
+            assets_sources=Subquery(
+                assets.order_by()
+                .values("town")
+                .annotate(a=ArrayAgg("sources", distinct=True))
+                .values("a")[:1]
+            ),
             # The evidence behind the stored typology, and the research's minimums.
             influence_claims=Coalesce(
                 Subquery(published.values("town").annotate(n=Count("pk")).values("n")[:1]), 0
@@ -183,6 +190,7 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         .values(
             "n_assets",
             "assets_synthetic",
+            "assets_sources",
             "influence_synthetic",
             "influence_claims",
             "influence_sources",
@@ -220,6 +228,9 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
         influence_claims=extra["influence_claims"],
         source_ids={
             "influence": frozenset(pk for pk in extra["influence_sources"] or () if pk),
+            # The CSOs and heritage assets read by options 1-3 cite their sources too.
+            "csos": frozenset(pk for row in rows for pk in row["src"] if pk),
+            "cultural_assets": frozenset(pk for pk in extra["assets_sources"] or () if pk),
             **{name: frozenset(ids) for name, ids in cited.items()},
         },
         thresholds=replace(

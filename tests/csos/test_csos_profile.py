@@ -359,3 +359,22 @@ def test_directory_shows_the_region_network_when_filtered_by_region(client):
 def test_directory_without_region_shows_no_region_network(client):
     response = client.get("/csos/")
     assert response.context["region_network"] is None
+
+
+def test_the_evidence_of_a_verdict_counts_the_sources_of_csos_and_assets():
+    """Issue 16: a verdict's "rests on … different sources" counted the sources of influence
+    claims, activities and cases, but not those of the CSOs and heritage assets it reads."""
+    from csos.models import CSO, CulturalAsset
+
+    anonymous = AnonymousUser()
+    for town in Town.objects.filter(slug__in=["pastavy", "hlybokaye", "olshany"]):
+        inputs = town_advisor_inputs(town, user=anonymous)
+        csos = CSO.objects.visible_to(anonymous).filter(towns=town)
+        expected_csos = {pk for pk in csos.values_list("sources", flat=True) if pk}
+        assets = CulturalAsset.objects.visible_to(anonymous).filter(town=town)
+        expected_assets = {pk for pk in assets.values_list("sources", flat=True) if pk}
+        assert inputs.source_ids["csos"] <= expected_csos  # current CSOs only: a subset
+        assert inputs.source_ids["cultural_assets"] == expected_assets, town.slug
+    # At least one case town's CSOs cite sources, so the count is exercised.
+    pastavy = Town.objects.get(slug="pastavy")
+    assert town_advisor_inputs(pastavy, user=anonymous).source_ids["csos"]
