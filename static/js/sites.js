@@ -50,7 +50,8 @@
       bounds.push([site.lat, site.lon]);
     });
     if (bounds.length > 1) {
-      map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+      // Without animation: the map is ready (and its markers still) when data-ready is set.
+      map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16, animate: false });
     }
     el.setAttribute("data-ready", String(sites.length));
   }
