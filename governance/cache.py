@@ -118,11 +118,18 @@ $$;
 #: counter table itself (its OID: a restore, which goes into an empty database, creates it
 #: anew, as does anything else that drops and re-creates it).
 STATE_FUNCTION = """
-CREATE OR REPLACE FUNCTION atlas_data_state() RETURNS text LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION atlas_data_state() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    place text := current_setting('atlas.data_place', true);
 BEGIN
-    RETURN (SELECT system_identifier FROM pg_control_system())::text
-        || '.' || (SELECT oid FROM pg_database WHERE datname = current_database())::text
-        || '.' || 'atlas_data_writes'::regclass::oid::text
+    -- The cluster and the database never change for a session: read once (reading the
+    -- control file cost 17 us a call), kept in a session setting.
+    IF coalesce(place, '') = '' THEN
+        place := (SELECT system_identifier FROM pg_control_system())::text
+            || '.' || (SELECT oid FROM pg_database WHERE datname = current_database())::text;
+        PERFORM set_config('atlas.data_place', place, false);
+    END IF;
+    RETURN place || '.' || 'atlas_data_writes'::regclass::oid::text
         || '/' || (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text
         || '/' || coalesce(pg_current_xact_id_if_assigned()::text, '')
         || '/' || coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
