@@ -40,18 +40,16 @@ def _active_on(day: date) -> Q:
     )
 
 
-def _current_csos(qs: QuerySet[CSO], day: date) -> list[dict]:
-    """The CSOs of ``qs`` that exist on ``day``, as plain rows (one query)."""
+def _current_csos(qs: QuerySet[CSO], day: date, *, with_sources: bool = False) -> list[dict]:
+    """The CSOs of ``qs`` that exist on ``day``, as plain rows (one query); with the ids of
+    their sources (``src``) when asked (the evidence behind a verdict)."""
     qs = qs.filter(
         Q(liquidation_date__isnull=True) | Q(liquidation_date__gt=day),
         Q(founding_year__isnull=True) | Q(founding_year__lte=day.year),
-    )
-    return list(
-        qs.values("pk", "slug", "character", "leaders_access_level", "is_synthetic")
-        .annotate(src=ArrayAgg("sources", distinct=True))  # the evidence behind a verdict
-        .distinct()
-        .order_by("slug")
-    )
+    ).values("pk", "slug", "character", "leaders_access_level", "is_synthetic")
+    if with_sources:
+        qs = qs.annotate(src=ArrayAgg("sources", distinct=True))
+    return list(qs.distinct().order_by("slug"))
 
 
 def _network_of(rows: list[dict], *, user, day: date) -> NetworkMetrics:
@@ -109,7 +107,7 @@ def town_advisor_inputs(town: Town, *, user=None, as_of: date | None = None) -> 
     are computed from published claims and public by design.
     """
     day = as_of or timezone.localdate()
-    rows = _current_csos(CSO.objects.visible_to(user).filter(towns=town), day)
+    rows = _current_csos(CSO.objects.visible_to(user).filter(towns=town), day, with_sources=True)
     characters = Counter(row["character"] for row in rows)
 
     activities = (
