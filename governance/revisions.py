@@ -561,9 +561,13 @@ def approve(revision: Revision, *, by) -> models.Model | None:
     _require_reviewer(by)
     revision = _locked_pending(revision)
     model = revision.content_type.model_class()
-    if revision.kind == Revision.Kind.CREATE:
-        return _approve_creation(revision, model, by=by)
-    record = model._base_manager.select_for_update().filter(pk=revision.object_id).first()
+    creating = revision.kind == Revision.Kind.CREATE
+    if creating:
+        # A new record: created by its save service, which validates it again (a code taken
+        # meanwhile is refused with the field's error, nothing written).
+        record = model()
+    else:
+        record = model._base_manager.select_for_update().filter(pk=revision.object_id).first()
     if record is None:
         raise ValidationError(_("The record of this change no longer exists."))
     moved = [row["label"] for row in diff_rows(revision) if row["moved"]]
@@ -596,45 +600,18 @@ def approve(revision: Revision, *, by) -> models.Model | None:
             save_service_for(model)(
                 instance=record, actor=author, via=revision.via or "review", m2m=m2m
             )
+    fields = ["status", "reviewer", "reviewed_at", "updated_at"]
+    if creating:
+        revision.object_id = record.pk
+        revision.object_repr = str(record)[:200]
+        revision.towns = record_towns(record)
+        fields += ["object_id", "object_repr", "towns"]
     revision.status = Revision.Status.APPROVED
     revision.reviewer = by
     revision.reviewed_at = timezone.now()
-    revision.save(update_fields=["status", "reviewer", "reviewed_at", "updated_at"])
+    revision.save(update_fields=fields)
     what = ", ".join(str(row["label"]) for row in diff_rows(revision)) or _("deletion")
     _log(revision, by=by, action=ReviewEvent.Action.APPROVE, comment=what)
-    return record
-
-
-def _approve_creation(revision: Revision, model, *, by) -> models.Model:
-    """Create the record a CREATE revision describes, through its save service (which
-    validates again: a slug taken meanwhile is refused with the field's error)."""
-    record = model()
-    m2m = overlay(record, revision.changes)
-    record._shows_pending = False
-    author = revision.author
-    context = {"approved_by": by.pk, "revision": revision.pk}
-    with direct_writes("approve"), pghistory.context(**context):
-        save_service_for(model)(
-            instance=record, actor=author, via=revision.via or "review", m2m=m2m
-        )
-    revision.object_id = record.pk
-    revision.object_repr = str(record)[:200]
-    revision.towns = record_towns(record)
-    revision.status = Revision.Status.APPROVED
-    revision.reviewer = by
-    revision.reviewed_at = timezone.now()
-    revision.save(
-        update_fields=[
-            "object_id",
-            "object_repr",
-            "towns",
-            "status",
-            "reviewer",
-            "reviewed_at",
-            "updated_at",
-        ]
-    )
-    _log(revision, by=by, action=ReviewEvent.Action.APPROVE, comment=_("new record"))
     return record
 
 
