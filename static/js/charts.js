@@ -121,8 +121,20 @@
         maintainAspectRatio: false,
         plugins: { legend: { display: false } },
         scales: {
+          // Bars float from a start year to an end year: the axis spans the years (a bar
+          // chart's value axis would otherwise start at year 0), and a long post name is cut
+          // with an ellipsis instead of running off the canvas (the table below has it whole).
+          y: {
+            ticks: {
+              callback: function (v) {
+                var label = String(this.getLabelForValue(v));
+                return label.length > 36 ? label.slice(0, 35) + "…" : label;
+              }
+            }
+          },
           x: {
             type: "linear",
+            beginAtZero: false,
             title: { display: !!spec.xTitle, text: spec.xTitle },
             ticks: { precision: 0, callback: function (v) { return Math.floor(v); } }
           }

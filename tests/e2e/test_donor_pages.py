@@ -141,7 +141,8 @@ def test_dashboard_measures_on_desktop_phone_and_paper(browser, live_url):
     """A town dashboard opens with a summary that fits a 1,366 × 768 screen and two phone
     screens, is under 6,000 px tall on a desktop with its sections folded, prints as it opens
     (summary, folded sections as headings) in at most 8 A4 pages, and no public page scrolls
-    sideways on a phone. The pages it prints with every section unfolded are recorded."""
+    sideways on a phone. With every section unfolded it still prints on at most 8 A4 pages
+    (14 before the print style packed it)."""
     figures = {}
     context, page = open_page(browser, DESKTOP)
     try:
@@ -193,6 +194,7 @@ def test_dashboard_measures_on_desktop_phone_and_paper(browser, live_url):
     assert figures["compare_desktop_height"] < 6000, figures  # was 18,625 px unfolded
     assert figures["town_print_pages_folded"] <= 8, figures
     assert figures["town_print_pages"] > figures["town_print_pages_folded"], figures
+    assert figures["town_print_pages"] <= 8, figures  # every section unfolded
     assert figures["compare_first_section"] == "summaries", figures
 
 
@@ -213,3 +215,21 @@ def test_a_summary_link_opens_its_folded_section(browser, live_url):
         assert page.evaluate("document.querySelector('details[data-fold=what]').open") is True
     finally:
         context.close()
+
+
+def test_the_appointments_timeline_spans_the_years_of_the_posts(browser, live_url):
+    """The appointments chart's bars float from a start year to an end year: its axis starts
+    near the first appointment, not at year 0 (where a bar chart's value axis starts unless
+    told otherwise, squeezing every bar against the right edge)."""
+    context, page = open_page(browser, DESKTOP)
+    try:
+        visit(page, f"{live_url}/towns/{TOWN}/")
+        page.evaluate("document.querySelector('details.fold[data-fold=who]').open = true")
+        page.wait_for_timeout(500)
+        axis = page.evaluate(
+            """(() => { const c = document.querySelector('figure.chart-timeline canvas');
+                 const x = Chart.getChart(c).scales.x; return [x.min, x.max]; })()"""
+        )
+    finally:
+        context.close()
+    assert 1990 <= axis[0] < axis[1] <= 2100, axis
