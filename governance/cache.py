@@ -223,13 +223,46 @@ def request_url(request) -> str:
     return f"{http.scheme}://{http.get_host()}{http.get_full_path()}"
 
 
-def cache_key(kind: str, *, level: str, path: str, media_type: str = "", state: str) -> str:
-    """Key of one representation: kind, viewer level, language, day, request and data state.
+#: What the rendering code is made of: a page cached by one release of the code (its templates,
+#: Python, translations, static files) must not be served by the next, so the key holds this.
+_CODE_PARTS = ("governance", "towns", "csos", "templates", "locale", "static")
 
-    The day is part of the key because profiles default to "as of today".
+
+def _code_fingerprint() -> str:
+    """A fingerprint of the code that renders: the path, size and modification time of every
+    file it is made of (about 400 stat calls, under 10 ms)."""
+    digest = hashlib.sha256()
+    for part in _CODE_PARTS:
+        root = settings.BASE_DIR / part
+        for file in sorted(root.rglob("*")) if root.is_dir() else ():
+            if file.is_file() and "__pycache__" not in file.parts:
+                stat = file.stat()
+                digest.update(f"{file}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _release() -> str:
+    return _code_fingerprint()
+
+
+def code_version() -> str:
+    """The release of the code, read once per process; in DEBUG on every call, since the
+    development server does not restart when a template changes."""
+    return _code_fingerprint() if settings.DEBUG else _release()
+
+
+def cache_key(kind: str, *, level: str, path: str, media_type: str = "", state: str) -> str:
+    """Key of one representation: kind, viewer level, language, day, request, data state and
+    the release of the code that renders it.
+
+    The day is part of the key because profiles default to "as of today"; the release because
+    a new deployment renders differently what the data state alone would call unchanged.
     """
     today = timezone.localdate().isoformat()
-    raw = "|".join((kind, level, get_language() or "", today, media_type, path, state))
+    raw = "|".join(
+        (kind, level, get_language() or "", today, media_type, path, state, code_version())
+    )
     return f"atlas:{kind}:" + hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -373,3 +373,28 @@ def test_folding_keeps_the_sum_exact_and_the_table_small(slow_writer_folds):
     finally:
         writer.close()
         slow.close()
+
+
+def test_a_new_release_of_the_code_does_not_serve_the_old_releases_pages(tmp_path, settings):
+    """The key holds the release of the code: a changed template, translation or module gives
+    every page a new key, so a deployment never answers with what its predecessor rendered
+    (the data state alone would call the page unchanged)."""
+    from governance import cache
+
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("old")
+    settings.BASE_DIR = tmp_path
+    before = cache._code_fingerprint()
+    assert cache._code_fingerprint() == before  # stable while nothing changes
+    page.write_text("a new release")
+    after = cache._code_fingerprint()
+    assert after != before
+
+    settings.DEBUG = False
+    cache._release.cache_clear()
+    key = cache.cache_key("page", level="public", path="/", state="s1")
+    page.write_text("the release after")
+    cache._release.cache_clear()  # a new process: the release is read once per process
+    assert cache.cache_key("page", level="public", path="/", state="s1") != key
+    cache._release.cache_clear()
