@@ -93,6 +93,23 @@ INPUT_NAMES = (
     "cultural_assets",
     "society",
 )
+#: What each input is called in a sentence (the API's ``synthetic_inputs`` keeps the codes).
+INPUT_LABELS = {
+    "influence": gettext_noop("influence claims"),
+    "activities": gettext_noop("activities"),
+    "csos": gettext_noop("CSOs"),
+    "network": gettext_noop("the CSO network"),
+    "past_cases": gettext_noop("past cooperation cases"),
+    "cultural_assets": gettext_noop("cultural assets"),
+    "society": gettext_noop("society readings"),
+}
+
+
+def input_labels(names) -> str:
+    """``names`` of inputs as words of the active language, separated by commas."""
+    return ", ".join(_(INPUT_LABELS[name]) for name in names)
+
+
 #: The inputs each option reads (its verdict is derived from synthetic data when one of them is).
 OPTION_INPUTS = {
     1: ("influence", "activities", "csos", "past_cases"),
@@ -669,7 +686,7 @@ def advise(inputs: AdvisorInputs) -> list[StrategyAdvice]:
                     "This advice is computed from synthetic demonstration data (%(inputs)s): "
                     "it says nothing about the town until researchers record real evidence."
                 )
-                % {"inputs": ", ".join(synthetic)}
+                % {"inputs": input_labels(synthetic)}
             )
         advice.append(
             StrategyAdvice(

@@ -136,6 +136,7 @@ ADVICE_STATUS = {"open": _("open"), "promising": _("promising"), "closed": _("cl
 
 def advice_summary(town, user) -> list[dict]:
     """The strategy advice for the town as the researcher sees it (drafts included)."""
+    from csos.advisor import input_labels
     from csos.profile import town_advice
 
     lines = []
@@ -146,7 +147,7 @@ def advice_summary(town, user) -> list[dict]:
             text += " " + gettext("Missing: %s.") % ", ".join(str(m) for m in advice.missing)
         synthetic = getattr(advice, "synthetic_inputs", None)
         if synthetic:
-            text += " " + gettext("From synthetic inputs: %s.") % ", ".join(map(str, synthetic))
+            text += " " + gettext("From synthetic inputs: %s.") % input_labels(synthetic)
         lines.append(text)
     return [{"title": gettext("Strategy advice"), "lines": lines}]
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from governance.models import Confidence
 from towns.models.places import Typology
 from towns.models.power import GroupKind, GroupOrigin
 
@@ -366,7 +367,7 @@ def _margin(items: list[InfluenceInput], label: str, thresholds: Thresholds) -> 
         % {
             "weight": _number(weight),
             "strength": new.strength,
-            "confidence": _(new.confidence),
+            "confidence": str(Confidence(new.confidence).label).lower(),
             "kind": _kind_phrase(new.kind),
             "type": Typology(changed).label,
         },

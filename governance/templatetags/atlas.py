@@ -1,7 +1,13 @@
 """Template tags shared by every app's pages."""
 
+import html
+import re
+
 from django import template
 from django.template.loader import render_to_string
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from governance.panels import panel_context, panels_for
@@ -18,8 +24,6 @@ def render_panels(context, slot, obj):
         ctx = {"request": request, "user": getattr(request, "user", None)}
         ctx.update(panel_context(panel, request, obj))
         parts.append(render_to_string(panel.template, ctx, request=request))
-    from django.utils.safestring import mark_safe
-
     return mark_safe("".join(parts))  # noqa: S308 (rendered, autoescaped templates)
 
 
@@ -41,6 +45,10 @@ CODE_LABELS = {
     "open": _("open"),
     "promising": _("promising"),
     "closed": _("closed"),
+    # confidence of a reading or claim (governance.models.Confidence)
+    "low": _("Low"),
+    "medium": _("Medium"),
+    "high": _("High"),
 }
 
 
@@ -48,3 +56,86 @@ CODE_LABELS = {
 def code_label(value):
     """The translated word for a scoring code (the code itself when there is none)."""
     return CODE_LABELS.get(str(value), value)
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_WORD = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*")  # a word with a small letter: not an acronym
+_BELARUSIAN_ONLY = re.compile(r"[іўІЎ]")
+_RUSSIAN_ONLY = re.compile(r"[иъщИЪЩ]")
+#: Other scripts a place's alternate names come in, with the language they mostly write.
+_SCRIPTS = (
+    (re.compile(r"[\u0590-\u05ff]"), "he"),
+    (re.compile(r"[\u0600-\u06ff]"), "ar"),
+    (re.compile(r"[\u0370-\u03ff]"), "el"),
+    (re.compile(r"[\u10a0-\u10ff]"), "ka"),
+    (re.compile(r"[\u0530-\u058f]"), "hy"),
+    (re.compile(r"[\u3040-\u30ff]"), "ja"),
+    (re.compile(r"[\uac00-\ud7af]"), "ko"),
+    (re.compile(r"[\u4e00-\u9fff]"), "zh"),
+)
+
+
+def text_language(text: str, page: str) -> str | None:
+    """The language a free text is written in, from its script: English for Latin words
+    (acronyms such as CSV or BYN do not count), Belarusian or Russian for Cyrillic by the
+    letters only one of them has (і ў against и ъ щ). Cyrillic with neither is taken as the
+    page's language on a Belarusian or Russian page, and as Russian on an English one (a
+    Russian voice, which far more screen readers have than a Belarusian one, reads either
+    better than an English voice). None when the text gives no sign."""
+    cyrillic = len(_CYRILLIC.findall(text))
+    latin = sum(len(w) for w in _WORD.findall(text))
+    if cyrillic > latin:
+        be, ru = bool(_BELARUSIAN_ONLY.search(text)), bool(_RUSSIAN_ONLY.search(text))
+        if be != ru:
+            return "be" if be else "ru"
+        return page if page in ("be", "ru") else "ru"
+    if latin:
+        return "en"
+    for script, lang in _SCRIPTS:
+        if script.search(text):
+            return lang
+    return None
+
+
+@register.filter(needs_autoescape=True)
+def in_its_language(text, autoescape=True):
+    """``text`` (escaped), inside ``<span lang="…">`` when it is written in another language
+    than the page, so that a screen reader reads it with the right voice. For the free text
+    researchers enter in one language (titles, descriptions, names without a translation,
+    source citations): the page's own words are translated, this marks the rest."""
+    if text is None or text == "":
+        return text
+    escaped = conditional_escape(text) if autoescape else text
+    page = (get_language() or "en")[:2]
+    lang = text_language(str(text), page)
+    if lang is None or lang == page:
+        return escaped
+    return format_html('<span lang="{}">{}</span>', lang, escaped)
+
+
+_QUOTED = re.compile(r"“([^”]*)”")
+
+
+@register.filter(needs_autoescape=True)
+def quotes_in_their_language(text, autoescape=True):
+    """``text`` (escaped) with each “quoted” part inside ``<span lang="…">`` when it is written
+    in another language than the page: for sentences of the page's language that quote names
+    researchers entered (towns.society.quoted)."""
+    escaped = conditional_escape(text) if autoescape else str(text)
+    page = (get_language() or "en")[:2]
+
+    def mark(match):
+        lang = text_language(html.unescape(match.group(1)), page)
+        if lang is None or lang == page:
+            return match.group(0)
+        return f'“<span lang="{lang}">{match.group(1)}</span>”'
+
+    return mark_safe(_QUOTED.sub(mark, escaped))  # noqa: S308 (escaped above; lang is a code)
+
+
+@register.filter
+def language_of(text) -> str:
+    """The language ``text`` is written in (see ``text_language``), the page's when it gives no
+    sign: for a ``lang`` attribute where no ``<span>`` may go (an ``<option>``)."""
+    page = (get_language() or "en")[:2]
+    return text_language(str(text or ""), page) or page
