@@ -8,18 +8,25 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel
-from governance.models import Claim, ResearchRecord, Source, TimeStamped, audited, audited_links
+from governance.models import (
+    Claim,
+    LocalName,
+    ResearchRecord,
+    Source,
+    TimeStamped,
+    audited,
+    audited_links,
+)
 from governance.text import search_key
 from towns.models import Person, Post, Town
 from towns.models.power import Dated, dated_constraint
 
 
 @audited()
-class FieldOfActivity(TimeStamped):
+class FieldOfActivity(LocalName, TimeStamped):
     """The controlled vocabulary of CSO fields of activity."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -34,10 +41,6 @@ class FieldOfActivity(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def name(self) -> str:
-        return getattr(self, f"name_{(get_language() or 'en')[:2]}", "") or self.name_en
 
 
 class LegalForm(models.TextChoices):
@@ -74,7 +77,7 @@ class SizeBand(models.TextChoices):
 
 
 @audited()
-class CSO(ResearchRecord):
+class CSO(LocalName, ResearchRecord):
     """A civil society organisation. Leaders and contacts are sensitive fields."""
 
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -155,10 +158,6 @@ class CSO(ResearchRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("csos:detail", kwargs={"slug": self.slug})
-
-    @property
-    def name(self) -> str:
-        return getattr(self, f"name_{(get_language() or 'en')[:2]}", "") or self.name_en
 
     def clean(self) -> None:
         super().clean()
@@ -333,7 +332,7 @@ class AssetKind(models.TextChoices):
 
 
 @audited()
-class CulturalAsset(Claim):
+class CulturalAsset(LocalName, Claim):
     """A historical or cultural "gap" of a town: an asset enrichment strategies can build on."""
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="cultural_assets")

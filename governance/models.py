@@ -10,6 +10,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel, PublicationState, ResearchQuerySet
@@ -24,6 +25,16 @@ def audited():
     return pghistory.track(
         pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()
     )
+
+
+class LocalName:
+    """``name`` for a model with ``name_en``, ``name_be`` and ``name_ru``: the name in the active
+    language, English when that one is empty (templates mark its language with the
+    ``in_its_language`` filter)."""
+
+    @property
+    def name(self) -> str:
+        return getattr(self, f"name_{(get_language() or 'en')[:2]}", "") or self.name_en
 
 
 class TimeStamped(models.Model):

@@ -550,7 +550,7 @@ def indicator_chart(series: IndicatorSeries, towns: list[Town], *, with_median: 
     ]
     return Chart(
         key=f"indicator-{indicator.code}",
-        title=f"{indicator.name} ({indicator.unit})",
+        title=f"{indicator.name} ({indicator.local_unit})",
         kind="line",
         columns=columns,
         rows=rows,
@@ -558,7 +558,7 @@ def indicator_chart(series: IndicatorSeries, towns: list[Town], *, with_median: 
             "type": "line",
             "labels": series.years,
             "datasets": datasets,
-            "yTitle": indicator.unit,
+            "yTitle": indicator.local_unit,
         },
         synthetic=series.synthetic,
         sources=series.sources,

@@ -20,8 +20,8 @@ from decimal import Decimal
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Prefetch, Q
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from governance.access import PublicationState, Viewer, viewer_level
 from towns.models import (
@@ -120,8 +120,7 @@ def active_on(day: date) -> Q:
 
 def group_name(group: InfluenceGroup) -> str:
     """The group's name in the active language, English when that one is empty."""
-    lang = (get_language() or "en")[:2]
-    return getattr(group, f"name_{lang}", "") or group.name_en
+    return group.name
 
 
 def influence_inputs(influences: list[Influence]) -> list[InfluenceInput]:

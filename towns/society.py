@@ -460,17 +460,17 @@ class EnrichmentEvidence:
         if self.sites_to_develop:
             out.append(
                 _("Places to meet that could be developed: %(names)s.")
-                % {"names": ", ".join(self.sites_to_develop)}
+                % {"names": quoted(self.sites_to_develop)}
             )
         if self.self_organisation:
             out.append(
                 _("Self-organisation already exists: %(names)s.")
-                % {"names": ", ".join(self.self_organisation)}
+                % {"names": quoted(self.self_organisation)}
             )
         if self.ways_to_develop:
             out.append(
                 _("Ways of life that exist but are hard to realise, to widen choice: %(names)s.")
-                % {"names": ", ".join(self.ways_to_develop)}
+                % {"names": quoted(self.ways_to_develop)}
             )
         if self.engagement.verdict is not None:
             out.append(
@@ -484,6 +484,13 @@ class EnrichmentEvidence:
 
     def missing(self) -> list[str]:
         return [*self.engagement.missing, *self.sites.missing, *self.choice.missing]
+
+
+def quoted(names) -> str:
+    """Names a researcher entered, each in “quotes”, separated by commas: the quotes set them
+    apart from the sentence around them, and let a page mark each with its language (the
+    ``quotes_in_their_language`` filter)."""
+    return ", ".join(f"“{name}”" for name in names)
 
 
 def enrichment_evidence(

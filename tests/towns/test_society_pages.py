@@ -61,7 +61,7 @@ def test_map_data_holds_only_public_coordinates(client):
 def test_enrichment_advice_cites_the_places_and_self_organisation(client):
     body = text(client.get("/towns/pastavy/"))
     assert "Places to meet that could be developed:" in body
-    assert "Self-organisation already exists: Skate park built by volunteers" in body
+    assert "Self-organisation already exists: “Skate park built by volunteers”" in body
 
 
 def test_compare_page_has_the_society_dimensions(client):

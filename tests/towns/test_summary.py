@@ -94,6 +94,9 @@ def test_numbers_follow_the_page_language(client):
     assert "7\xa0444" in russian
 
 
-def test_english_indicator_names_are_marked_english_on_other_languages(client):
+def test_indicator_names_and_units_are_in_the_page_language(client):
+    """The demo catalogue has Belarusian and Russian names and units: none is English on a
+    Russian page (tests/towns/test_page_languages.py checks every word of every page)."""
     html = client.get("/ru/towns/pastavy/").content.decode()
-    assert '<span class="unit" lang="en">' in html
+    assert '<span class="unit">(на 10 000 человек)</span>' in html
+    assert "per 10,000 population" not in html

@@ -435,6 +435,31 @@ def load_indicator_sources(report: LoadReport) -> dict[str, Source]:
     }
 
 
+#: Each unit of the catalogue in Belarusian and Russian (Indicator.unit_be, unit_ru).
+UNIT_TRANSLATIONS = {
+    "% of labour force": ("% ад працоўнай сілы", "% от рабочей силы"),
+    "% of organisations": ("% ад колькасці арганізацый", "% от числа организаций"),
+    "% of population": ("% насельніцтва", "% населения"),
+    "% of previous year": ("% да папярэдняга года", "% к предыдущему году"),
+    "BYN": ("BYN", "BYN"),
+    "BYN per capita": ("BYN на душу насельніцтва", "BYN на душу населения"),
+    "institutions": ("установы", "учреждения"),
+    "litres of absolute alcohol per capita": (
+        "літраў абсалютнага алкаголю на душу насельніцтва",
+        "литров абсолютного алкоголя на душу населения",
+    ),
+    "m² per 1,000 population": ("м² на 1 000 чалавек", "м² на 1 000 человек"),
+    "m² per inhabitant": ("м² на аднаго жыхара", "м² на одного жителя"),
+    "organisations": ("арганізацый", "организаций"),
+    "per 1,000 population": ("на 1 000 чалавек", "на 1 000 человек"),
+    "per 10,000 population": ("на 10 000 чалавек", "на 10 000 человек"),
+    "per 100,000 population": ("на 100 000 чалавек", "на 100 000 человек"),
+    "persons": ("чалавек", "человек"),
+    "places per 100 children": ("месцаў на 100 дзяцей", "мест на 100 детей"),
+    "thousand BYN": ("тыс. BYN", "тыс. BYN"),
+}
+
+
 def load_catalogue(report: LoadReport) -> dict[str, Indicator]:
     sources = load_indicator_sources(report)
     return {
@@ -447,6 +472,8 @@ def load_catalogue(report: LoadReport) -> dict[str, Indicator]:
                 "name_be": spec.name_be,
                 "name_ru": spec.name_ru,
                 "unit": spec.unit,
+                "unit_be": UNIT_TRANSLATIONS[spec.unit][0],
+                "unit_ru": UNIT_TRANSLATIONS[spec.unit][1],
                 "direction": spec.direction,
                 "standard": spec.standard,
                 "standard_kind": spec.standard_kind,

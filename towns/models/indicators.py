@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from governance.models import Claim, Source, TimeStamped, audited
@@ -33,7 +34,9 @@ class Indicator(MultilingualName, TimeStamped):
 
     system = models.PositiveSmallIntegerField(_("system"), choices=IndicatorSystem)
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    unit = models.CharField(_("unit"), max_length=64)
+    unit = models.CharField(_("unit"), max_length=64, help_text=_("In English."))
+    unit_be = models.CharField(_("unit (Belarusian)"), max_length=64, blank=True)
+    unit_ru = models.CharField(_("unit (Russian)"), max_length=64, blank=True)
     direction = models.CharField(_("direction"), max_length=16, choices=Direction)
     standard = models.DecimalField(
         _("national standard or target"), max_digits=14, decimal_places=3, null=True, blank=True
@@ -68,6 +71,13 @@ class Indicator(MultilingualName, TimeStamped):
                 ),
             )
         ]
+
+    @property
+    def local_unit(self) -> str:
+        """The unit in the active language (English when it has no translation), as ``name``
+        gives the name."""
+        lang = (get_language() or "en")[:2]
+        return getattr(self, f"unit_{lang}", "") or self.unit
 
     def meets_standard(self, value) -> bool | None:
         """Whether ``value`` meets the national standard; None when there is none."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import TimeStamped, audited
+from governance.models import LocalName, TimeStamped, audited
 from governance.text import search_filter, search_key
 
 
-class MultilingualName(models.Model):
+class MultilingualName(LocalName, models.Model):
     """Names in English, Belarusian and Russian, with the one for the active language."""
 
     name_en = models.CharField(_("name (English)"), max_length=200)
@@ -24,11 +23,6 @@ class MultilingualName(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def name(self) -> str:
-        lang = (get_language() or "en")[:2]
-        return getattr(self, f"name_{lang}", "") or self.name_en
 
 
 class PlaceQuerySet(models.QuerySet):

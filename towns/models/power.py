@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel
-from governance.models import Claim, ResearchRecord, Source, TimeStamped, audited
+from governance.models import Claim, LocalName, ResearchRecord, Source, TimeStamped, audited
 from towns.models.places import MultilingualName, Town
 
 
@@ -151,7 +151,7 @@ class CorporateSector(models.TextChoices):
 
 
 @audited()
-class InfluenceGroup(ResearchRecord):
+class InfluenceGroup(LocalName, ResearchRecord):
     """A group or structure of influence (Popolo Organization)."""
 
     name_en = models.CharField(_("name (English)"), max_length=200)
