@@ -458,7 +458,7 @@ class CSOLinkResource(AllOrNothingResource):
         if "source_cso" in errors or "target_cso" in errors:
             return
         try:
-            link_check(instance)
+            link_check(instance, self._actor)
         except ValidationError as exc:
             exc.update_error_dict(errors)
 

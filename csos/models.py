@@ -19,6 +19,7 @@ from governance.models import (
     TimeStamped,
     audited,
     audited_links,
+    published_unique,
 )
 from governance.text import search_key
 from towns.models import Person, Post, Town
@@ -220,10 +221,10 @@ class CapacityScore(Claim):
         verbose_name = _("capacity score")
         verbose_name_plural = _("capacity scores")
         constraints = [
-            models.UniqueConstraint(
+            published_unique(
                 fields=["cso", "dimension", "year"],
                 name="capacity_score_one_per_year",
-                violation_error_message=_("This CSO already has a score on this dimension."),
+                message=_("This CSO already has a score on this dimension."),
             ),
             models.CheckConstraint(
                 condition=Q(score__gte=1) & Q(score__lte=7),
@@ -264,10 +265,10 @@ class CSOLink(Claim, Dated):
                 name="cso_link_between_two_csos",
                 violation_error_message=_("A link joins two different CSOs."),
             ),
-            models.UniqueConstraint(
+            published_unique(
                 fields=["source_cso", "target_cso", "kind"],
                 name="cso_link_unique",
-                violation_error_message=_("These CSOs already have a link of this kind."),
+                message=_("These CSOs already have a link of this kind."),
             ),
         ]
 

@@ -54,7 +54,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from csos.models import CSO, CSOLink, CSOStatus, LinkKind
-from governance.services import record_save
+from governance.services import record_save, seen_by
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     CSOStatus.REGISTERED: frozenset({CSOStatus.LIQUIDATED, CSOStatus.ABROAD}),
@@ -287,8 +287,13 @@ def cso_change_status(
         return record_save(instance=cso, actor=actor, via=via)
 
 
-def link_check(link: CSOLink) -> None:
-    """Self-links and duplicates (also mirrored ones of an undirected kind) as field errors."""
+def link_check(link: CSOLink, actor=None) -> None:
+    """Self-links and duplicates (also mirrored ones of an undirected kind) as field errors.
+
+    Only a duplicate the actor may see is named (all live links for the system itself): a
+    link the actor may not see must not be confirmed by an error (the reviewer who publishes
+    the second one meets it).
+    """
     errors: dict[str, str] = {}
     if link.source_cso_id and link.source_cso_id == link.target_cso_id:
         errors["target_cso"] = _("A link joins two different CSOs: pick another target.")
@@ -296,7 +301,9 @@ def link_check(link: CSOLink) -> None:
         same = Q(source_cso_id=link.source_cso_id, target_cso_id=link.target_cso_id)
         if link.kind in SYMMETRIC_LINK_KINDS:
             same |= Q(source_cso_id=link.target_cso_id, target_cso_id=link.source_cso_id)
-        duplicate = CSOLink.objects.filter(same, kind=link.kind).exclude(pk=link.pk).first()
+        duplicate = (
+            seen_by(CSOLink.objects.filter(same, kind=link.kind), actor).exclude(pk=link.pk).first()
+        )
         if duplicate is not None:
             errors["target_cso"] = _("These CSOs already have a link of this kind (%(link)s).") % {
                 "link": duplicate
@@ -311,7 +318,7 @@ def cso_link_create(*, data: Mapping[str, Any], actor=None, via: str = "service"
     kind; for undirected kinds also the mirrored pair) with an error on ``target_cso``."""
     fields, m2m = _split(data, LINK_M2M, CSOLink)
     link = CSOLink(**fields)
-    link_check(link)
+    link_check(link, actor)
     return record_save(instance=link, actor=actor, via=via, m2m=m2m)
 
 
@@ -323,7 +330,7 @@ def cso_link_update(
     fields, m2m = _split(data, LINK_M2M, CSOLink)
     for key, value in fields.items():
         setattr(link, key, value)
-    link_check(link)
+    link_check(link, actor)
     return record_save(instance=link, actor=actor, via=via, m2m=m2m)
 
 
@@ -339,5 +346,5 @@ def csos_record_save(
     if isinstance(instance, CSO):
         return cso_save(instance=instance, actor=actor, via=via, m2m=m2m)
     if isinstance(instance, CSOLink):
-        link_check(instance)
+        link_check(instance, actor)
     return record_save(instance=instance, actor=actor, via=via, m2m=m2m)

@@ -68,6 +68,28 @@ class Confidence(models.TextChoices):
     HIGH = "high", _("High")
 
 
+#: Where a research record's natural key must be unique: among the published records that are
+#: not deleted. Drafts may repeat a key, so that creating a record never tells a writer that a
+#: record they may not see holds it (governance.services.refuse_visible_duplicates tells them
+#: of the ones they may see); the reviewer who publishes a second one meets the constraint.
+PUBLISHED_LIVE = models.Q(state=PublicationState.PUBLISHED, deleted_at__isnull=True)
+
+
+def published_unique(*, fields: list[str], name: str, message) -> models.UniqueConstraint:
+    """A natural key of research records: unique among the published live ones."""
+    return models.UniqueConstraint(
+        fields=fields, condition=PUBLISHED_LIVE, name=name, violation_error_message=message
+    )
+
+
+def published_unique_constraints(model) -> list[models.UniqueConstraint]:
+    return [
+        c
+        for c in model._meta.constraints
+        if isinstance(c, models.UniqueConstraint) and c.condition == PUBLISHED_LIVE
+    ]
+
+
 class ResearchRecord(TimeStamped):
     """A record of the research: it has an access level, a publication state and may be synthetic.
 

@@ -31,6 +31,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from governance.access import PublicationState
+from governance.models import published_unique_constraints
 
 #: The optimistic-lock column (see governance.models.TimeStamped).
 VERSION_FIELD = "version"
@@ -252,6 +253,39 @@ def version_conflict(
     )
 
 
+def seen_by(queryset: models.QuerySet, actor) -> models.QuerySet:
+    """The live records of ``queryset`` that ``actor`` may see; all live ones for a write with
+    no actor (a command, the demo loader: the system itself)."""
+    if actor is None:
+        return queryset.filter(deleted_at__isnull=True)
+    return queryset.visible_to(actor)
+
+
+def refuse_visible_duplicates(instance: models.Model, actor) -> None:
+    """Refuse a new record, or a changed key, that a record the actor may see already holds, in
+    any state (a draft too). The database holds such a key unique among the published records
+    only (governance.models.published_unique): a key held by a record the actor may not see is
+    no error here, since an error would tell them that record exists; the reviewer who would
+    publish the second one meets the constraint instead."""
+    model = type(instance)
+    for constraint in published_unique_constraints(model):
+        key = {
+            model._meta.get_field(f).attname: getattr(instance, model._meta.get_field(f).attname)
+            for f in constraint.fields
+        }
+        if any(value is None for value in key.values()):
+            continue  # a missing part is the field's own error
+        if not instance._state.adding:
+            stored = model._base_manager.filter(pk=instance.pk).values(*key).first()
+            if stored == key:
+                continue  # the key is not changing: an edit is never refused for it
+        holders = seen_by(model._default_manager.filter(**key), actor)
+        if instance.pk is not None:
+            holders = holders.exclude(pk=instance.pk)
+        if holders.exists():
+            raise ValidationError(constraint.get_violation_error_message())
+
+
 @transaction.atomic
 def record_save(
     *,
@@ -287,6 +321,7 @@ def record_save(
                 setattr(instance, VERSION_FIELD, 1)
             elif versioned:
                 version_claim(instance, actor=actor)
+            refuse_visible_duplicates(instance, actor)
             instance.full_clean()
             instance.save()
             for name, values in (m2m or {}).items():

@@ -13,9 +13,11 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 
-from csos.models import CSO, Character, LegalForm
+from csos.models import CSO, Character, CSOLink, LegalForm, LinkKind
+from governance.access import AccessLevel, PublicationState
 from governance.models import ApiClient, ApiScope
 from governance.tokens import token_issue
+from governance.workflow import record_publish, record_submit
 from towns.models import IndicatorValue, Person
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +200,102 @@ def test_a_slug_taken_by_a_visible_record_is_refused(django_user_model):
         content_type="application/json",
     )
     assert response.status_code == 400
+
+
+# --- A key held by a hidden record: no error, no name; the reviewer meets it -----------------
+
+
+def hidden_value_and_payload(writes_without_review) -> tuple[IndicatorValue, dict]:
+    """A restricted published value (invisible to partners) and an API payload for the same
+    town, indicator and period."""
+    base = IndicatorValue.objects.visible_to(None).select_related("town", "indicator").first()
+    hidden = IndicatorValue.objects.create(
+        town=base.town,
+        indicator=base.indicator,
+        year=1991,
+        quarter=0,
+        value=1,
+        source=base.source,
+        confidence=base.confidence,
+        state=PublicationState.PUBLISHED,
+        access_level=AccessLevel.RESTRICTED,
+    )
+    payload = {
+        "town": base.town.slug,
+        "indicator": base.indicator.code,
+        "year": 1991,
+        "quarter": 0,
+        "value": "2.5",
+        "source": base.source_id,
+        "confidence": base.confidence,
+    }
+    return hidden, payload
+
+
+def test_a_value_whose_period_a_hidden_value_holds_is_created_as_a_draft(
+    django_user_model, writes_without_review
+):
+    """The answer is the one any new value gets (201): no "already has a value", so the writer
+    learns nothing of the restricted value. The reviewer who would publish the second value
+    for the period is told, as a validation error (never a database error)."""
+    hidden, payload = hidden_value_and_payload(writes_without_review)
+    client = partner_writer(django_user_model)
+    response = client.post(f"{API}indicator-values/", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert "already" not in response.content.decode()
+    created = IndicatorValue.objects.get(pk=response.json()["id"])
+    assert created.state == PublicationState.DRAFT and created.pk != hidden.pk
+
+    reviewer = django_user_model.objects.create_superuser(
+        username=f"rev-{uuid.uuid4().hex[:6]}", password="a-long-test-password-1"
+    )
+    record_submit(record=created, actor=reviewer)
+    with pytest.raises(ValidationError) as refused:
+        record_publish(record=created, actor=reviewer)
+    assert "already has a value of this indicator for this period" in str(refused.value)
+    assert IndicatorValue.objects.get(pk=created.pk).state == PublicationState.IN_REVIEW
+
+
+def test_a_value_whose_period_a_visible_value_holds_is_refused_with_the_reason(
+    django_user_model, writes_without_review
+):
+    hidden, payload = hidden_value_and_payload(writes_without_review)
+    IndicatorValue.objects.filter(pk=hidden.pk).update(access_level=AccessLevel.PUBLIC)
+    client = partner_writer(django_user_model)
+    response = client.post(f"{API}indicator-values/", payload, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "already has a value of this indicator for this period" in response.content.decode()
+
+
+def test_a_link_a_hidden_link_duplicates_is_no_error_and_names_nothing(
+    django_user_model, writes_without_review
+):
+    """Before: 400 "These CSOs already have a link of this kind (<both CSOs' names>)" about a
+    link the partner may not see."""
+    csos = list(CSO.objects.visible_to(None).order_by("slug")[:10])
+    a, b = next(
+        (a, b)
+        for a in csos
+        for b in csos
+        if a != b
+        and not CSOLink.objects.filter(source_cso__in=[a, b], target_cso__in=[a, b]).exists()
+    )
+    hidden = CSOLink.objects.create(
+        source_cso=a,
+        target_cso=b,
+        kind=LinkKind.PARTNERSHIP,
+        confidence="medium",
+        state=PublicationState.DRAFT,
+        access_level=AccessLevel.RESTRICTED,
+    )
+    client = partner_writer(django_user_model)
+    # The mirrored pair: a partnership has no direction, so b -> a repeats the hidden a -> b.
+    payload = {"source_cso": b.slug, "target_cso": a.slug, "kind": LinkKind.PARTNERSHIP}
+    payload["confidence"] = "medium"
+    response = client.post(f"{API}cso-links/", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert "already" not in response.content.decode() and a.name_en not in response.content.decode()
+    assert CSOLink.objects.filter(pk=hidden.pk).exists()
 
 
 @pytest.mark.parametrize("who", ["partner-token", "donor"])

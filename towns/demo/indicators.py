@@ -23,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Case, When
+from django.utils import timezone
+
 from governance.access import AccessLevel, PublicationState
 from governance.bulk import immediate_constraints, insert_rows
 from governance.loading import LoadReport
@@ -743,14 +746,19 @@ def load_values(report: LoadReport, indicators: dict[str, Indicator], synthetic:
         note=SYNTHETIC_NOTE,
     )
     wanted = tuple(getattr(template, name) for name in owned)
+    # A key is unique among published rows only (a draft may repeat it): the published row,
+    # read last, is the one a key maps to.
     existing = {
-        (town, indicator, year): (value, rest)
-        for town, indicator, year, value, *rest in IndicatorValue._base_manager.filter(
+        (town, indicator, year): (pk, value, rest)
+        for pk, town, indicator, year, value, *rest in IndicatorValue._base_manager.filter(
             indicator__in=indicators.values(), quarter=0, year__in=YEARS
-        ).values_list("town_id", "indicator_id", "year", "value", *owned)
+        )
+        .order_by(Case(When(state=PublicationState.PUBLISHED, then=1), default=0))
+        .values_list("pk", "town_id", "indicator_id", "year", "value", *owned)
     }
     to_create: list[tuple[int, int, int, Decimal]] = []
     to_update: list[IndicatorValue] = []
+    now = timezone.now()
     unchanged = 0
     for town in Town.objects.only("pk", "slug", "kind", "population", "population_year"):
         for code, years in generate_series(town).items():
@@ -761,23 +769,21 @@ def load_values(report: LoadReport, indicators: dict[str, Indicator], synthetic:
                 if current is None:
                     to_create.append((town.pk, indicator_id, year, value))
                     continue
-                old_value, rest = current
+                pk, old_value, rest = current
                 generated = rest[0] == synthetic.pk and rest[1] is True
                 if not generated or (old_value, *rest) == (value, *wanted):
                     unchanged += 1
                     continue
-                row = IndicatorValue(town_id=town.pk, indicator_id=indicator_id, year=year)
-                for name in ("quarter", "value", *owned):
+                row = IndicatorValue(pk=pk, updated_at=now)
+                for name in ("value", *owned):
                     setattr(row, name, value if name == "value" else getattr(template, name))
                 to_update.append(row)
     with audit_context(via="load_demo"), immediate_constraints():
         insert_values(template, to_create)
-        IndicatorValue.objects.bulk_create(
+        IndicatorValue._base_manager.bulk_update(
             to_update,
+            ["value", *(name.removesuffix("_id") for name in owned), "updated_at"],
             batch_size=5000,
-            update_conflicts=True,
-            unique_fields=["town", "indicator", "year", "quarter"],
-            update_fields=["value", *(name.removesuffix("_id") for name in owned), "updated_at"],
         )
     for bucket, count in (
         ("created", len(to_create)),

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Claim, Source, TimeStamped, audited
+from governance.models import Claim, Source, TimeStamped, audited, published_unique
 from towns.models.places import MultilingualName, Town
 
 
@@ -127,12 +127,10 @@ class IndicatorValue(Claim):
         verbose_name = _("indicator value")
         verbose_name_plural = _("indicator values")
         constraints = [
-            models.UniqueConstraint(
+            published_unique(
                 fields=["town", "indicator", "year", "quarter"],
                 name="indicator_value_one_per_period",
-                violation_error_message=_(
-                    "This town already has a value of this indicator for this period."
-                ),
+                message=_("This town already has a value of this indicator for this period."),
             ),
             models.CheckConstraint(
                 condition=Q(quarter__gte=0) & Q(quarter__lte=4),

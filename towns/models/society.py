@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel
-from governance.models import Claim, Source, TimeStamped, audited
+from governance.models import Claim, Source, TimeStamped, audited, published_unique
 from towns.models.activities import Activity
 from towns.models.indicators import Indicator
 from towns.models.places import MultilingualName, Town
@@ -281,11 +281,10 @@ class WayOfLife(Claim):
         verbose_name = _("way of life")
         verbose_name_plural = _("ways of life")
         constraints = [
-            models.UniqueConstraint(
+            published_unique(
                 fields=["town", "category", "name"],
-                condition=Q(deleted_at__isnull=True),
                 name="way_of_life_unique_per_town",
-                violation_error_message=_("This town already has this way of life."),
+                message=_("This town already has this way of life."),
             )
         ]
 
