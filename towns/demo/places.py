@@ -61,6 +61,21 @@ CASE_TOWNS = {
     623760: ("pastavy", TownKind.DISTRICT_CENTRE, "Паставы", "Поставы", "Postavy"),
 }
 
+#: Names the picker cannot tell from GeoNames' alternates alone (Russian "Гомел" and "Кобринь"
+#: look as Russian as "Гомель" and "Кобрин"; "Сонечный" mixes both languages), checked by
+#: hand: GeoNames id -> (Belarusian, Russian, where they were checked). Used when a town is
+#: created, and by a migration for towns that still hold the picker's wrong form.
+CHECKED_NAMES = {
+    627907: ("Гомель", "Гомель", "Wikipedia (be, ru): «Гомель»"),
+    627145: ("Кобрын", "Кобрин", "Wikipedia (be): «Кобрын»; (ru): «Кобрин»"),
+    13494161: (
+        "Сонечны",
+        "Солнечный",
+        "the Russian name translates the Belarusian one (сонечны: солнечный, sunny), as for "
+        "every Сонечны in Belarus",
+    ),
+}
+
 OLSHANY = {
     "slug": "olshany",
     "name_en": "Olshany",
@@ -273,11 +288,15 @@ def load_places(report: LoadReport | None = None) -> LoadReport:
             owned |= {"names_verified": True, "kind_verified": True}
             on_create = {"slug": slug, "district": districts[district_key]}
         else:
-            be, ru = pick_cyrillic_names(city["name"], city["alternatenames"])
+            if gid in CHECKED_NAMES:
+                be, ru, _checked_in = CHECKED_NAMES[gid]
+            else:
+                be, ru = pick_cyrillic_names(city["name"], city["alternatenames"])
             on_create = {
                 "slug": slug,
                 "name_be": be,
                 "name_ru": ru,
+                "names_verified": gid in CHECKED_NAMES,
                 "kind": kind_from_population(city["name"], city["population"]),
             }
         owned["alternate_names"] = "\n".join(alternates)
