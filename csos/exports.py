@@ -233,7 +233,7 @@ def popolo_export(user, *, request=None) -> dict[str, list[dict[str, Any]]]:
     return {
         "persons": [popolo_person(p) for p in persons],
         "organizations": [popolo_group(g) for g in groups] + [popolo_cso(c, user) for c in csos],
-        "posts": [popolo_post(p) for p in Post.objects.all()],
+        "posts": [popolo_post(p) for p in Post.objects.visible_to(user)],
         "memberships": memberships,
         "areas": [popolo_area(t) for t in sorted(towns.values(), key=lambda t: t.slug)],
     }
@@ -461,7 +461,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "posts",
         "Posts (positions) of local government",
-        lambda: Post.objects.order_by("pk"),
+        lambda: Post.objects.visible_to(None).order_by("pk"),
         (
             Column("id", "integer", "Identifier of the post.", required=True),
             *_names("post"),

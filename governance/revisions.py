@@ -88,9 +88,10 @@ SAVE_SERVICES = {
 
 #: Reference records whose creation is not (yet) reviewed. A post is created in the same
 #: save as the appointments that hold it (the town workspace enters both at once), and an
-#: appointment cannot point at a post that does not exist yet. The proper fix is to make posts
-#: research records with a publication state of their own; until then a new post (a name of an
-#: office, no person) is public at once. Changes and deletions of posts are reviewed.
+#: appointment cannot point at a post that does not exist yet. A new post is still not public:
+#: below research level a post is seen only through an appointment the viewer may see, which a
+#: reviewer published (towns.models.power.PostQuerySet.visible_to). Changes and deletions of
+#: posts are reviewed.
 CREATED_DIRECTLY = frozenset({"towns.post"})
 
 _direct: contextvars.ContextVar[str | None] = contextvars.ContextVar("direct_writes", default=None)

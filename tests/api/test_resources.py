@@ -57,7 +57,8 @@ READERS = ("anonymous", "donor", "partner", "researcher")
 def visible(path: str, user):
     model, _ = ALL[path]
     if path not in RESEARCH:
-        return model.objects.all()
+        # Reference data is public, except posts: seen through the appointments one may see.
+        return model.objects.visible_to(user) if model is Post else model.objects.all()
     qs = model.objects.visible_to(user)
     if model is CSOLink:
         csos = CSO.objects.visible_to(user)

@@ -318,7 +318,7 @@ def test_admin_delete_of_a_post_waits(researcher, reviewer):
     client = logged(researcher)
     response = client.post(reverse("admin:towns_post_delete", args=[post.pk]), {"post": "yes"})
     assert response.status_code == 302
-    assert anonymous_api(f"posts/{post.pk}/").status_code == 200
+    assert Post.objects.filter(pk=post.pk).exists()  # the deletion waits for the reviewer
     revisions.approve(only_pending(post), by=reviewer)
     assert not Post.objects.filter(pk=post.pk).exists()
 
@@ -353,7 +353,7 @@ def test_partner_token_patch_and_delete_write_revisions_only(partner_writer, rev
 
 
 def test_api_put_of_a_post_waits(researcher, reviewer):
-    post = Post.objects.order_by("pk").first()
+    post = Post.objects.visible_to(None).order_by("pk").first()
     client = logged(researcher)
     path = f"{API}posts/{post.pk}/"
     body = {
@@ -512,15 +512,32 @@ def test_a_new_record_that_became_invalid_is_refused_at_approval(researcher, rev
     assert revision.status == "pending" and revision.object_id is None
 
 
-def test_a_new_post_is_still_created_at_once(researcher):
+def test_a_new_post_is_created_at_once_but_reaches_the_public_only_through_a_review(
+    researcher, reviewer, writes_without_review
+):
     """Posts are the documented exception (governance.revisions.CREATED_DIRECTLY): the
-    workspace creates a post with the appointments that hold it."""
+    workspace creates a post with the appointments that hold it. Below research level a post
+    is seen only through an appointment a reviewer has published (Post.objects.visible_to):
+    not in the API, not in the Popolo export, not in the data package."""
+    from towns.models import Appointment
+
     kind = Post.objects.first().kind
     response = logged(researcher).post(
         f"{API}posts/", {"name_en": "RV new post", "kind": kind}, content_type="application/json"
     )
     assert response.status_code == 201, response.content
-    assert Post.objects.filter(name_en="RV new post").exists()
+    post = Post.objects.get(name_en="RV new post")
+    listed = [p["name_en"] for p in anonymous_api("posts/").json()["results"]]
+    assert "RV new post" not in listed
+    assert anonymous_api(f"posts/{post.pk}/").status_code == 404
+    popolo = anonymous_api("export/popolo.json").json()
+    assert "RV new post" not in {p.get("label") for p in popolo["posts"]}
+    assert "RV new post" in {p.name_en for p in Post.objects.visible_to(researcher)}
+
+    held = Appointment.objects.visible_to(None).first()
+    held.post = post
+    held.save()  # a published, public appointment now holds it
+    assert anonymous_api(f"posts/{post.pk}/").status_code == 200
 
 
 def test_admin_add_of_a_district_waits(researcher, reviewer):

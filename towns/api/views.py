@@ -227,7 +227,7 @@ class PostViewSet(ResearchResource):
     ordering = ["name_en", "pk"]
 
     def get_queryset(self):
-        return Post.objects.all()
+        return Post.objects.visible_to(self.request.user)
 
 
 class AppointmentViewSet(ResearchResource):

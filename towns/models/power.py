@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.access import AccessLevel
+from governance.access import AccessLevel, Viewer, viewer_level
 from governance.models import Claim, LocalName, ResearchRecord, Source, TimeStamped, audited
 from towns.models.places import MultilingualName, Town
 
@@ -96,6 +96,18 @@ class PostKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class PostQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Posts ``user`` may see. A post is created at once (the workspace enters it with the
+        appointments that hold it), so it reaches anyone below research level only through an
+        appointment that viewer may see, which a reviewer has published: a new post, or one
+        only restricted appointments hold, is not public."""
+        if viewer_level(user) == Viewer.RESEARCH:
+            return self
+        held = Appointment.objects.visible_to(user).filter(post=OuterRef("pk"))
+        return self.filter(Exists(held))
+
+
 @audited()
 class Post(MultilingualName, TimeStamped):
     """A position (Popolo Post): chairman of the district executive committee, etc."""
@@ -110,6 +122,8 @@ class Post(MultilingualName, TimeStamped):
     is_key = models.BooleanField(
         _("key post"), default=True, help_text=_("Counts for 'who governs' on town profiles.")
     )
+
+    objects = PostQuerySet.as_manager()
 
     class Meta:
         ordering = ["name_en"]
