@@ -47,7 +47,9 @@ class NetworkMetrics:
     * ``brokers``: articulation points, i.e. the CSOs, and leaders labelled ``leader:<id>``,
       whose removal splits the network into more pieces; CSOs first, each group sorted;
     * ``explanation``: what this means for cooperation, in plain words;
-    * ``link_records``: number of link records passed in (before merging parallel links).
+    * ``link_records``: number of link records passed in (before merging parallel links);
+    * ``synthetic``: some CSO or link it counts is synthetic (generated for the demo), so every
+      figure above is derived from synthetic data (set by csos.profile, which reads them).
     """
 
     csos: int
@@ -58,6 +60,7 @@ class NetworkMetrics:
     brokers: list[str]
     explanation: str
     link_records: int = 0
+    synthetic: bool = False
 
     @property
     def cso_brokers(self) -> list[str]:

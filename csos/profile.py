@@ -58,13 +58,15 @@ def _network_of(rows: list[dict], *, user, day: date) -> NetworkMetrics:
     pks = list(slug_of)
     links = []
     leaders: dict[str, list[str]] = {}
+    synthetic = any(row["is_synthetic"] for row in rows)
     if pks:
-        pairs = (
+        pairs = list(
             CSOLink.objects.visible_to(user)
             .filter(_active_on(day), source_cso_id__in=pks, target_cso_id__in=pks)
-            .values_list("source_cso_id", "target_cso_id")
+            .values_list("source_cso_id", "target_cso_id", "is_synthetic")
         )
-        links = [(slug_of[a], slug_of[b]) for a, b in pairs]
+        links = [(slug_of[a], slug_of[b]) for a, b, _synthetic in pairs]
+        synthetic = synthetic or any(flag for _a, _b, flag in pairs)
         # Leaders are sensitive: only where this viewer may see the leaders of the CSO.
         open_pks = [row["pk"] for row in rows if may_see_level(user, row["leaders_access_level"])]
         if open_pks:
@@ -80,7 +82,8 @@ def _network_of(rows: list[dict], *, user, day: date) -> NetworkMetrics:
             )
             for cso_id, person_id in leaderships:
                 leaders.setdefault(slug_of[cso_id], []).append(str(person_id))
-    return network_metrics([row["slug"] for row in rows], links, leaders)
+    metrics = network_metrics([row["slug"] for row in rows], links, leaders)
+    return replace(metrics, synthetic=synthetic)
 
 
 def town_network(town: Town, *, user=None, as_of: date | None = None) -> NetworkMetrics:

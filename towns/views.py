@@ -467,6 +467,8 @@ def typology(request):
                 "svg": pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES[value]],
                 "description": pages.TYPOLOGY_DESCRIPTIONS[value],
                 "towns": members,
+                # The count rests on synthetic claims when any member's type does.
+                "synthetic": any(t.aggregates_synthetic for t in members),
             }
         )
     return render(

@@ -320,3 +320,96 @@ def test_lists_maps_and_exports_mark_a_typology_from_synthetic_claims(client, tm
     page = client.get("/compare/", {"towns": [synthetic, unmarked.slug]}).content.decode()
     typology_row = re.search(r"<th scope=\"row\">Typology</th>(.*?)</tr>", page, re.S)
     assert typology_row.group(1).count("data-synthetic") == 1
+
+
+def test_every_list_of_towns_marks_a_type_from_synthetic_data(client):
+    """The walk beyond the town pages: every page of the home list and the typology page name
+    each town's type (the typology page also counts the towns of each type); wherever the
+    type rests on a synthetic claim, its marker is there, for the town and for the count."""
+    oracle = {t.slug: influence_oracle(t) for t in Town.objects.all()}
+    assert any(oracle.values()) and not all(oracle.values())
+    wrong, rows, number = [], 0, 1
+    while True:
+        html = client.get("/", {"page": number}).content.decode()
+        for row in re.finditer(r'<tr>\s*<td><a href="/towns/([^/]+)/".*?</tr>', html, re.S):
+            rows += 1
+            if oracle[row.group(1)] and "data-synthetic" not in row.group(0):
+                wrong.append(f"home page {number}: {row.group(1)}")
+        if 'rel="next"' not in html:
+            break
+        number += 1
+    assert rows == len(oracle)  # every town was read
+
+    html = client.get("/typology/").content.decode()
+    listed = 0
+    for section in re.finditer(
+        r'<section class="type-group" id="type-([a-z_]+)".*?</section>', html, re.S
+    ):
+        value, body = section.group(1), section.group(0)
+        members = re.findall(r'<li><a href="/towns/([^/]+)/">.*?</li>', body, re.S)
+        items = re.findall(r'<li><a href="/towns/[^/]+/">.*?</li>', body, re.S)
+        listed += len(members)
+        for slug, item in zip(members, items, strict=True):
+            if oracle[slug] and "data-synthetic" not in item:
+                wrong.append(f"typology: {slug}")
+        if any(oracle[slug] for slug in members):
+            if "data-synthetic" not in body[: body.index("</h2>")]:
+                wrong.append(f"typology heading: {value}")
+            count = re.search(rf'data-type-count="{value}">(.*?)</td>', html, re.S).group(1)
+            if "data-synthetic" not in count:
+                wrong.append(f"typology count: {value}")
+    assert listed == len(oracle)
+    assert wrong == []
+
+
+def network_oracle(csos) -> bool:
+    """A network's measures rest on synthetic data when a CSO it counts, or a link between two
+    of them, is synthetic (public records that exist today)."""
+    from django.utils import timezone
+
+    from csos.models import CSOLink
+
+    today = timezone.localdate()
+    current = public(csos).filter(
+        Q(liquidation_date__isnull=True) | Q(liquidation_date__gt=today),
+        Q(founding_year__isnull=True) | Q(founding_year__lte=today.year),
+    )
+    links = public(CSOLink.objects).filter(source_cso__in=current, target_cso__in=current)
+    return current.filter(is_synthetic=True).exists() or links.filter(is_synthetic=True).exists()
+
+
+def test_every_cso_network_marks_measures_from_synthetic_data(client):
+    """The CSO network's measures (organisations, links, groups, isolated, density, brokers)
+    on every walked town page, the compare page and every region's CSO list carry the marker
+    exactly when a CSO or link they count is synthetic."""
+    from towns.models import Region
+
+    wrong, answers = [], set()
+
+    def check(where: str, block: str, derived: bool):
+        answers.add(derived)
+        marked = "data-derived-from-synthetic" in block or "data-synthetic" in block
+        if derived != marked:
+            wrong.append(f"{where}: {'unmarked' if derived else 'marked without cause'}")
+
+    for town in walked_towns():
+        html = client.get(reverse("towns:detail", kwargs={"slug": town.slug})).content.decode()
+        heading = re.search(r"<h3>Network and fragmentation.*?</h3>", html, re.S).group(0)
+        figures = re.search(r'<dl class="network".*?</dl>', html, re.S).group(0)
+        derived = network_oracle(CSO.objects.filter(towns=town))
+        check(f"town {town.slug} heading", heading, derived)
+        check(f"town {town.slug} measures", figures, derived)
+
+    pair = [t.slug for t in list(case_towns().values())[:2]]
+    html = client.get("/compare/", {"towns": pair}).content.decode()
+    for slug in pair:
+        panel = re.search(rf'data-compare-csos="{slug}">.*?</dl>', html, re.S).group(0)
+        check(f"compare {slug}", panel, network_oracle(CSO.objects.filter(towns__slug=slug)))
+
+    for region in Region.objects.all():
+        html = client.get(reverse("csos:list"), {"region": region.slug}).content.decode()
+        block = re.search(r'<section class="network".*?</section>', html, re.S).group(0)
+        derived = network_oracle(CSO.objects.filter(towns__region=region).distinct())
+        check(f"region {region.slug}", block, derived)
+    assert answers == {True, False}  # both answers were read
+    assert wrong == []
