@@ -48,8 +48,8 @@ class NetworkMetrics:
       whose removal splits the network into more pieces; CSOs first, each group sorted;
     * ``explanation``: what this means for cooperation, in plain words;
     * ``link_records``: number of link records passed in (before merging parallel links);
-    * ``synthetic``: some CSO or link it counts is synthetic (generated for the demo), so every
-      figure above is derived from synthetic data (set by csos.profile, which reads them).
+    * ``derived_from_synthetic``: some CSO or link it counts is synthetic (generated for the
+      demo), so every figure above is derived from synthetic data (set by csos.profile).
     """
 
     csos: int
@@ -60,7 +60,7 @@ class NetworkMetrics:
     brokers: list[str]
     explanation: str
     link_records: int = 0
-    synthetic: bool = False
+    derived_from_synthetic: bool = False
 
     @property
     def cso_brokers(self) -> list[str]:

@@ -83,7 +83,7 @@ def _network_of(rows: list[dict], *, user, day: date) -> NetworkMetrics:
             for cso_id, person_id in leaderships:
                 leaders.setdefault(slug_of[cso_id], []).append(str(person_id))
     metrics = network_metrics([row["slug"] for row in rows], links, leaders)
-    return replace(metrics, synthetic=synthetic)
+    return replace(metrics, derived_from_synthetic=synthetic)
 
 
 def town_network(town: Town, *, user=None, as_of: date | None = None) -> NetworkMetrics:

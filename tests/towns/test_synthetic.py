@@ -399,6 +399,9 @@ def test_every_cso_network_marks_measures_from_synthetic_data(client):
         derived = network_oracle(CSO.objects.filter(towns=town))
         check(f"town {town.slug} heading", heading, derived)
         check(f"town {town.slug} measures", figures, derived)
+        profile = client.get(f"/api/v1/towns/{town.slug}/profile/").json()
+        if profile["sections"]["network"]["derived_from_synthetic"] != derived:
+            wrong.append(f"API profile {town.slug}")
 
     pair = [t.slug for t in list(case_towns().values())[:2]]
     html = client.get("/compare/", {"towns": pair}).content.decode()
