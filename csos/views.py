@@ -41,6 +41,8 @@ def cso_list(request):
         "csos/cso_list.html",
         {
             "page": page,
+            # The count includes generated CSOs: it says so (one query).
+            "count_synthetic": csos.filter(is_synthetic=True).exists(),
             "params": params,
             "regions": regions,
             "statuses": CSOStatus.choices,

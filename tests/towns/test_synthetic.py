@@ -409,8 +409,14 @@ def test_every_cso_network_marks_measures_from_synthetic_data(client):
         panel = re.search(rf'data-compare-csos="{slug}">.*?</dl>', html, re.S).group(0)
         check(f"compare {slug}", panel, network_oracle(CSO.objects.filter(towns__slug=slug)))
 
-    for region in Region.objects.all():
-        html = client.get(reverse("csos:list"), {"region": region.slug}).content.decode()
+    for region in [None, *Region.objects.all()]:
+        params = {"region": region.slug} if region else {}
+        html = client.get(reverse("csos:list"), params).content.decode()
+        count = re.search(r'<p class="count">.*?</p>', html, re.S).group(0)
+        listed = public(CSO.objects).filter(towns__region=region) if region else public(CSO.objects)
+        check(f"CSO count {region}", count, listed.filter(is_synthetic=True).exists())
+        if region is None:
+            continue
         block = re.search(r'<section class="network".*?</section>', html, re.S).group(0)
         derived = network_oracle(CSO.objects.filter(towns__region=region).distinct())
         check(f"region {region.slug}", block, derived)
