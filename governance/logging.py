@@ -8,9 +8,13 @@ import traceback
 
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
+# A username is masked too: django-axes logs every login attempt with the name typed, which
+# can be a person's name or a password typed into the wrong field.
 _SECRETS = re.compile(
-    r"(?i)(authorization|token|password|passwd|secret|sessionid|csrftoken|otp_token)"
-    r"([\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]+)"
+    r"(?i)(authorization|token|password|passwd|secret|sessionid|csrftoken|otp_token|username)"
+    r"([\"']?\s*[:=]\s*)"
+    # the value: quoted (whole, spaces and all), a scheme with its credential, or a bare word
+    r"(\"[^\"]*\"|'[^']*'|(?:bearer|token|basic)\s+[^\s\"'&,;]+|[^\s\"'&,;]+)"
 )
 
 

@@ -315,6 +315,19 @@ def test_500_under_api_is_generic_json_and_the_log_is_clean(captured_log):
     _assert_clean(captured_log.getvalue(), "log", response=False)
 
 
+def test_login_attempts_are_logged_without_the_name_typed(captured_log):
+    """django-axes logs each login attempt with the username typed: a person's name, or a
+    password typed into the wrong field, must not reach the log."""
+    from django.test import Client
+
+    typed = "Fictional Typed Secret 9z"
+    response = Client().post("/accounts/login/", {"username": typed, "password": "wrong-pw-1"})
+    assert response.status_code in (200, 403, 429)
+    log = captured_log.getvalue()
+    assert "login failure" in log.lower(), "the attempt was not logged at all"
+    assert typed not in log and "Fictional" not in log, log[:2000]
+
+
 # Module constants, so that no secret sits in the source lines the report quotes around frames.
 POSTED = {"password": "posted-password-5b1c9e", "name": "Fictional Posted Name Q."}
 HEADER_TOKEN = "header-tok-77aa"
@@ -343,3 +356,21 @@ def test_exception_reports_carry_no_request_data_or_secrets():
             assert secret not in report, f"request data {secret!r} in the error report"
         for secret in (SECRET_NAME, SECRET_TOKEN, SECRET_PASSWORD):
             assert secret not in report, f"exception message carries {secret!r} into the report"
+
+
+@pytest.mark.parametrize(
+    ("line", "kept_out"),
+    [
+        ('AXES: login failure by {username: "Fictional Person Q", ip: "1"}', "Person Q"),
+        ("Authorization: Token tok-abc123 sent", "tok-abc123"),
+        ("Authorization: Bearer tok-abc123", "tok-abc123"),
+        ('{"password": "two words"}', "two words"),
+        ("/?token=tok-abc123&page=2", "tok-abc123"),
+    ],
+)
+def test_a_log_line_loses_every_credential_and_typed_name(line, kept_out):
+    """A quoted value is masked whole (spaces and all), and a scheme with its credential."""
+    from governance.logging import scrub
+
+    assert kept_out not in scrub(line)
+    assert "[redacted]" in scrub(line)
