@@ -27,6 +27,7 @@ urlpatterns = [
     re_path(API, include("csos.api.urls")),
     re_path(API, include("towns.api.geojson")),
     re_path(API, include("csos.api.export_urls")),
+    re_path(API, include("governance.api.revisions")),
 ]
 
 urlpatterns += i18n_patterns(

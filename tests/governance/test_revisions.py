@@ -577,3 +577,36 @@ def test_the_admin_import_says_which_rows_wait_for_review(researcher, reviewer):
     assert Town.objects.get(pk=town.pk).population != 18123
     revisions.approve(only_pending(town), by=reviewer)
     assert Town.objects.get(pk=town.pk).population == 18123
+
+
+def test_a_writer_sees_their_pending_version_and_the_reviewers_comment(
+    partner_writer, reviewer, django_user_model
+):
+    """/api/v1/my-revisions/: the writer's own revisions with the values proposed (never the
+    published ones beside them, never a restricted field such as a note), the status, and the
+    reviewer's comment when sent back. Nobody else's, not to the anonymous."""
+    user, client = partner_writer
+    value = IndicatorValue.objects.visible_to(user).filter(access_level="public").first()
+    path = f"{API}indicator-values/{value.pk}/"
+    secret = "MYREV-NOTE-7c1"
+    sent = {"value": str(value.value + 3), "note": secret}
+    assert client.patch(path, sent, content_type="application/json").status_code == 202
+
+    mine = client.get(f"{API}my-revisions/", {"status": "pending"})
+    assert mine.status_code == 200, mine.content
+    [row] = mine.json()["results"]
+    assert row["record_type"] == "towns.indicatorvalue" and row["record_id"] == value.pk
+    assert float(row["proposed"]["value"]) == pytest.approx(float(value.value + 3))
+    assert set(row["proposed"]) == {"value"}  # no note, and no published value beside
+    assert secret not in mine.content.decode()
+    # The record itself still answers as published, to its author too.
+    assert float(client.get(path).json()["value"]) == pytest.approx(float(value.value))
+
+    other = make_user(django_user_model, "rv-other-partner", "partner")
+    assert logged(other).get(f"{API}my-revisions/").json()["results"] == []
+    assert Client().get(f"{API}my-revisions/").status_code in (401, 403)
+    assert client.get(f"{API}my-revisions/", {"status": "maybe"}).status_code == 400
+
+    revisions.send_back(only_pending(value), by=reviewer, comment="Cite the 2023 yearbook.")
+    [row] = client.get(f"{API}my-revisions/", {"status": "sent_back"}).json()["results"]
+    assert row["comment"] == "Cite the 2023 yearbook." and row["reviewed_at"]

@@ -276,10 +276,22 @@ ROUTES: dict[str, list[Case] | Callable[[], list[Case]]] = {
     "api/<version>/csos/<slug>/": lambda: record_cases("csos.CSO", lookup="slug"),
     "api/<version>/cso-links/<pk>/": lambda: record_cases("csos.CSOLink"),
     "api/<version>/cooperation-cases/<pk>/": lambda: record_cases("csos.CooperationCase"),
-    # Posts are not research records (no access level): public like places.
+    # Posts have no access level of their own: below research level they are seen through the
+    # appointments one may see (Post.objects.visible_to); a publicly held post is public.
     "api/<version>/posts/<pk>/": [
-        Case("post", lambda: {**V1, "pk": Post.objects.order_by("pk").first().pk}, every(200)),
+        Case(
+            "post",
+            lambda: {**V1, "pk": Post.objects.visible_to(None).order_by("pk").first().pk},
+            every(200),
+        ),
         Case("unknown", lambda: {**V1, "pk": 0}, every(404)),
+    ],
+    # A writer's own revisions: for anyone signed in (their own only), never the anonymous.
+    "api/<version>/my-revisions/": [
+        Case("own revisions", lambda: V1, {**every(200), "anonymous": 401})
+    ],
+    "api/<version>/my-revisions/<pk>/": [
+        Case("none of theirs", lambda: {**V1, "pk": 0}, {**every(404), "anonymous": 401})
     ],
     # Pages added with the comparison and typology views: public, built from visible records.
     "compare/": [Case("compare", dict, every(200))],
