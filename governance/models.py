@@ -27,6 +27,16 @@ def audited():
     )
 
 
+def active_language() -> str:
+    """The two-letter code of the language being served ("en" outside a request)."""
+    return (get_language() or "en")[:2]
+
+
+def in_active_language(obj, field: str, english: str) -> str:
+    """``obj.<field>_<language>`` for the active language; ``english`` when it is empty."""
+    return getattr(obj, f"{field}_{active_language()}", "") or english
+
+
 class LocalName:
     """``name`` for a model with ``name_en``, ``name_be`` and ``name_ru``: the name in the active
     language, English when that one is empty (templates mark its language with the
@@ -34,7 +44,7 @@ class LocalName:
 
     @property
     def name(self) -> str:
-        return getattr(self, f"name_{(get_language() or 'en')[:2]}", "") or self.name_en
+        return in_active_language(self, "name", self.name_en)
 
 
 class TimeStamped(models.Model):

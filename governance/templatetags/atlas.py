@@ -7,9 +7,9 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from governance.models import active_language
 from governance.panels import panel_context, panels_for
 
 register = template.Library()
@@ -97,6 +97,13 @@ def text_language(text: str, page: str) -> str | None:
     return None
 
 
+def _foreign(text: str) -> str | None:
+    """The language of ``text`` when it is not the page's (None when it is, or unknown)."""
+    page = active_language()
+    lang = text_language(text, page)
+    return None if lang in (None, page) else lang
+
+
 @register.filter(needs_autoescape=True)
 def in_its_language(text, autoescape=True):
     """``text`` (escaped), inside ``<span lang="…">`` when it is written in another language
@@ -106,11 +113,8 @@ def in_its_language(text, autoescape=True):
     if text is None or text == "":
         return text
     escaped = conditional_escape(text) if autoescape else text
-    page = (get_language() or "en")[:2]
-    lang = text_language(str(text), page)
-    if lang is None or lang == page:
-        return escaped
-    return format_html('<span lang="{}">{}</span>', lang, escaped)
+    lang = _foreign(str(text))
+    return escaped if lang is None else format_html('<span lang="{}">{}</span>', lang, escaped)
 
 
 _QUOTED = re.compile(r"“([^”]*)”")
@@ -122,13 +126,10 @@ def quotes_in_their_language(text, autoescape=True):
     in another language than the page: for sentences of the page's language that quote names
     researchers entered (towns.society.quoted)."""
     escaped = conditional_escape(text) if autoescape else str(text)
-    page = (get_language() or "en")[:2]
 
     def mark(match):
-        lang = text_language(html.unescape(match.group(1)), page)
-        if lang is None or lang == page:
-            return match.group(0)
-        return f'“<span lang="{lang}">{match.group(1)}</span>”'
+        lang = _foreign(html.unescape(match.group(1)))
+        return match.group(0) if lang is None else f'“<span lang="{lang}">{match.group(1)}</span>”'
 
     return mark_safe(_QUOTED.sub(mark, escaped))  # noqa: S308 (escaped above; lang is a code)
 
@@ -137,5 +138,5 @@ def quotes_in_their_language(text, autoescape=True):
 def language_of(text) -> str:
     """The language ``text`` is written in (see ``text_language``), the page's when it gives no
     sign: for a ``lang`` attribute where no ``<span>`` may go (an ``<option>``)."""
-    page = (get_language() or "en")[:2]
+    page = active_language()
     return text_language(str(text or ""), page) or page

@@ -5,10 +5,16 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Claim, Source, TimeStamped, audited, published_unique
+from governance.models import (
+    Claim,
+    Source,
+    TimeStamped,
+    audited,
+    in_active_language,
+    published_unique,
+)
 from towns.models.places import MultilingualName, Town
 
 
@@ -76,8 +82,7 @@ class Indicator(MultilingualName, TimeStamped):
     def local_unit(self) -> str:
         """The unit in the active language (English when it has no translation), as ``name``
         gives the name."""
-        lang = (get_language() or "en")[:2]
-        return getattr(self, f"unit_{lang}", "") or self.unit
+        return in_active_language(self, "unit", self.unit)
 
     def meets_standard(self, value) -> bool | None:
         """Whether ``value`` meets the national standard; None when there is none."""
