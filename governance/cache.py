@@ -57,8 +57,10 @@ from governance.access import Viewer, viewer_level
 
 #: Apps whose tables hold research data: every write to them must retire cached reads.
 DATA_APPS = ("governance", "towns", "csos")
-#: Tables of those apps that never change what a reader sees.
-NOT_DATA = {"governance.fieldaccesslog"}
+#: Tables of those apps that never change what a reader sees: the access log, and the API's
+#: rate counters (written by every API request: counting them would retire the whole cache
+#: on every read).
+NOT_DATA = {"governance.fieldaccesslog", "governance.ratecounter"}
 #: Tables outside them that decide who a token or user is (the cached token resolution of
 #: governance.api.authentication): a revoked token or a changed role retires it at once.
 IDENTITY_TABLES = ("auth_user", "auth_user_groups", "auth_group", "knox_authtoken")
@@ -121,6 +123,7 @@ STATE_FUNCTION = """
 CREATE OR REPLACE FUNCTION atlas_data_state() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     place text := current_setting('atlas.data_place', true);
+    writes text;
 BEGIN
     -- The cluster and the database never change for a session: read once (reading the
     -- control file cost 17 us a call), kept in a session setting.
@@ -129,10 +132,15 @@ BEGIN
             || '.' || (SELECT oid FROM pg_database WHERE datname = current_database())::text;
         PERFORM set_config('atlas.data_place', place, false);
     END IF;
+    writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
+    -- The transaction's id only when it wrote research data (a write to a table that is not
+    -- data, such as the API's rate counters, assigns an id too but changes nothing a reader
+    -- sees).
     RETURN place || '.' || 'atlas_data_writes'::regclass::oid::text
         || '/' || (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text
-        || '/' || coalesce(pg_current_xact_id_if_assigned()::text, '')
-        || '/' || coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
+        || '/' || CASE WHEN writes = '0' THEN ''
+                       ELSE coalesce(pg_current_xact_id_if_assigned()::text, '') END
+        || '/' || writes;
 END
 $$;
 """
@@ -176,6 +184,12 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
         for table in data_tables():
             if table in existing:
                 cursor.execute(TRIGGER.format(table=conn.ops.quote_name(table)))
+        for label in NOT_DATA:  # a table that stopped being data loses the trigger
+            table = apps.get_model(label)._meta.db_table
+            if table in existing:
+                cursor.execute(
+                    f"DROP TRIGGER IF EXISTS atlas_note_write ON {conn.ops.quote_name(table)}"
+                )
 
 
 def data_state(using: str | None = None) -> str:

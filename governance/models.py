@@ -311,6 +311,23 @@ class ApiScope(models.TextChoices):
     WRITE_RESEARCH = "write:research", _("Write any research record")
 
 
+class RateCounter(models.Model):
+    """A request counter of the API's rate limits (governance.api.throttling), one per client
+    and time window, kept in PostgreSQL when no shared cache (``CACHE_URL``) is configured, so
+    that every worker and every machine count against the same budget. An UNLOGGED table
+    (migration 0009): a crash may lose counts, never slows a write with the WAL."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "API rate counter"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
 class ApiClient(models.Model):
     """A named API client: one knox token with its scopes, expiry and revocation.
 

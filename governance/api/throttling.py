@@ -11,8 +11,11 @@ is a 3,000-item list pickled twice per request; the benchmark's unbounded rates 
 most expensive part of a cached read). These classes keep a *sliding window counter*
 instead: one counter per client and period-long window, and the rate is checked against the
 current window's count plus the previous window's count weighted by how much of it still
-overlaps the last period. Two cache reads and one atomic increment per request, whatever the
-rate; with Redis (``CACHE_URL``) the counts are shared by every worker and machine.
+overlaps the last period. One read and one atomic increment per request, whatever the rate.
+
+The counts are shared by every worker and machine (:func:`counters`): in the shared cache when
+``CACHE_URL`` names one (Redis, Valkey), otherwise in PostgreSQL (an UNLOGGED table), never in
+one process's memory.
 """
 
 from __future__ import annotations
@@ -21,8 +24,88 @@ import ipaddress
 import math
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import connections
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+
+class CacheCounters:
+    """Counters in a shared cache (Redis or Valkey behind ``CACHE_URL``)."""
+
+    def __init__(self, cache):
+        self.cache = cache
+
+    def count(self, current: str, previous: str, timeout: int) -> tuple[int, int]:
+        """Count this request in window ``current``; return (current, previous) counts, this
+        request included."""
+        if not self.cache.add(current, 1, timeout=timeout):
+            try:
+                self.cache.incr(current)
+            except ValueError:  # expired between add and incr
+                self.cache.set(current, 1, timeout=timeout)
+        counts = self.cache.get_many([current, previous])
+        return counts.get(current, 1), counts.get(previous, 0)
+
+    def read(self, keys: list[str]) -> dict[str, int]:
+        return self.cache.get_many(keys)
+
+
+class DatabaseCounters:
+    """Counters in PostgreSQL (:class:`governance.models.RateCounter`, an UNLOGGED table):
+    one statement per request (an atomic upsert of this window's count that also reads the
+    previous window's), shared by every worker and machine using the database. Expired rows
+    are swept now and then."""
+
+    sweep_every = 500  # requests between two sweeps of expired counters, per process
+
+    def __init__(self):
+        self.seen = 0
+
+    def count(self, current: str, previous: str, timeout: int) -> tuple[int, int]:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "WITH counted AS ("
+                " INSERT INTO governance_ratecounter AS c (key, count, expires)"
+                " VALUES (%s, 1, now() + make_interval(secs => %s))"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " count = CASE WHEN c.expires > now() THEN c.count + 1 ELSE 1 END,"
+                " expires = EXCLUDED.expires"
+                " RETURNING count)"
+                " SELECT (SELECT count FROM counted),"
+                " COALESCE((SELECT count FROM governance_ratecounter"
+                " WHERE key = %s AND expires > now()), 0)",
+                [current, timeout, previous],
+            )
+            counted, before = cursor.fetchone()
+            self.seen += 1
+            if self.seen % self.sweep_every == 0:
+                cursor.execute("DELETE FROM governance_ratecounter WHERE expires < now()")
+        return counted, before
+
+    def read(self, keys: list[str]) -> dict[str, int]:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT key, count FROM governance_ratecounter "
+                "WHERE key = ANY(%s) AND expires > now()",
+                [keys],
+            )
+            return dict(cursor.fetchall())
+
+
+_DATABASE_COUNTERS = DatabaseCounters()
+
+
+def counters():
+    """Where the rate limits count: the shared cache when ``CACHE_URL`` names one, else
+    PostgreSQL; never the memory of one process (each worker would count on its own, so two
+    workers would let twice the rate through)."""
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache | DummyCache):
+        return _DATABASE_COUNTERS
+    return CacheCounters(cache)
 
 
 class _LiveRateThrottle(SimpleRateThrottle):
@@ -41,21 +124,16 @@ class _LiveRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window = math.floor(now / period)
         current_key, previous_key = f"{self.key}:{window}", f"{self.key}:{window - 1}"
-        counts = self.cache.get_many([current_key, previous_key])
-        self.current = counts.get(current_key, 0)
-        self.previous = counts.get(previous_key, 0)
+        # Every request counts, a refused one too (a client that keeps knocking stays out).
+        # Kept two periods: long enough to be the previous window of the next one.
+        counted, self.previous = counters().count(current_key, previous_key, 2 * period + 1)
+        self.current = counted - 1  # the requests before this one
         self.elapsed = now / period - window  # fraction of the current window gone, [0, 1)
         used = self.previous * (1 - self.elapsed) + self.current
         if used >= self.num_requests:
             self._note(request, 0, self.wait())
             return False
         self._note(request, self.num_requests - used - 1, period * (1 - self.elapsed))
-        # Kept two periods: long enough to be the previous window of the next one.
-        if not self.cache.add(current_key, 1, timeout=2 * period + 1):
-            try:
-                self.cache.incr(current_key)
-            except ValueError:  # expired between add and incr
-                self.cache.set(current_key, 1, timeout=2 * period + 1)
         return True
 
     def _note(self, request, remaining: float, reset: float) -> None:

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client, override_settings
 
+from governance.api.throttling import counters
 from governance.tokens import token_issue
 
 pytestmark = pytest.mark.django_db
@@ -121,8 +122,8 @@ def test_the_cost_of_counting_does_not_grow_with_the_rate(low_rates):
         assert _allow(clock, rate="100000/min")[0]
         clock.now += 0.01
     _, throttle = _allow(clock, rate="100000/min")
-    # What the cache keeps per client: one integer per window, never a list of requests.
-    stored = cache.get_many(
+    # What is kept per client: one integer per window, never a list of requests.
+    stored = counters().read(
         [
             f"{throttle.key}:{throttle.timer() // 60:.0f}",
             f"{throttle.key}:{throttle.timer() // 60 - 1:.0f}",

@@ -166,8 +166,14 @@ class PrivatePostgres:
         return name
 
 
+#: Tables that change with every API request and hold no research data: the rate limits'
+#: request counters (governance.api.throttling).
+NOT_DATA_TABLES = frozenset({"governance_ratecounter"})
+
+
 def fingerprint(pg: PrivatePostgres, dbname: str) -> dict[str, tuple[int, str]]:
-    """Row count and an md5 of the whole content of every table (history tables included)."""
+    """Row count and an md5 of the whole content of every table (history tables included),
+    but the request counters of the rate limits (:data:`NOT_DATA_TABLES`)."""
     conn = pg.connect(dbname)
     out = {}
     try:
@@ -177,6 +183,8 @@ def fingerprint(pg: PrivatePostgres, dbname: str) -> dict[str, tuple[int, str]]:
                 "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
             )
             for (table,) in cur.fetchall():
+                if table in NOT_DATA_TABLES:
+                    continue
                 cur.execute(
                     sql.SQL(
                         "SELECT count(*), coalesce(md5(string_agg(t::text, '|' "

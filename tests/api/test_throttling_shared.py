@@ -1,0 +1,144 @@
+"""Rate limits are shared by every worker and every machine (issue 18).
+
+Two separate gunicorn servers (two "machines", one worker each) serve the same database, as in
+production without a shared cache (no ``CACHE_URL``): the counts live in PostgreSQL, so a
+5/min budget is 5 requests in all, not 5 per process. Before, each process counted on its own
+and two workers let 10 through.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client, override_settings
+
+from governance.api.throttling import counters
+from governance.models import RateCounter
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    config = connection.settings_dict
+    user = quote(config.get("USER") or "", safe="")
+    password = ":" + quote(config["PASSWORD"], safe="") if config.get("PASSWORD") else ""
+    port = f":{config['PORT']}" if config.get("PORT") else ""
+    socket_dir = (config.get("OPTIONS") or {}).get("host")
+    if socket_dir and not config.get("HOST"):
+        return f"postgres://{user}{password}@{port}/{config['NAME']}?host={quote(socket_dir)}"
+    return f"postgres://{user}{password}@{config.get('HOST', '')}{port}/{config['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (our server)
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:  # not listening yet
+        return 0
+
+
+@pytest.fixture
+def two_machines():
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOW_SYNTHETIC_DATA": "true",
+        "API_THROTTLE_ANON": "5/min",
+        "READ_CACHE_TIMEOUT": "0",
+        "WEB_CONCURRENCY": "1",
+    }
+    env.pop("CACHE_URL", None)
+    servers, urls = [], []
+    for _ in range(2):
+        port = _free_port()
+        servers.append(
+            subprocess.Popen(  # noqa: S603 (our own gunicorn)
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "governance.wsgi",
+                    "-c",
+                    "governance/gunicorn.conf.py",
+                ],
+                env={**env, "BIND": f"127.0.0.1:{port}"},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 60
+        for url in urls:
+            while _status(url + "/healthz") != 200:
+                assert time.monotonic() < deadline, "the servers did not start"
+                time.sleep(0.3)
+        yield urls
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        _forget_committed_counts()
+
+
+def _forget_committed_counts() -> None:
+    """The servers committed their counts (this test's transaction does not undo them): delete
+    them, so that later tests on this database start with a full budget."""
+    other = connection.copy()
+    try:
+        other.connect()
+        other.set_autocommit(True)
+        with other.cursor() as cursor:
+            cursor.execute("DELETE FROM governance_ratecounter")
+    finally:
+        other.close()
+
+
+def test_two_machines_share_one_budget(two_machines):
+    first, second = two_machines
+    # /healthz is not an API answer: no budget spent yet.
+    answers = [_status(first + "/api/v1/regions/") for _ in range(3)]
+    answers += [_status(second + "/api/v1/regions/") for _ in range(3)]
+    assert answers == [200, 200, 200, 200, 200, 429], answers
+
+
+def test_the_counts_are_in_postgresql_not_in_a_process():
+    """In this process too: the count survives clearing every cache of the process."""
+    rates = {"anon": "2/min", "user": "3/min"}
+    with override_settings(
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    ):
+        client = Client(REMOTE_ADDR="203.0.113.41")
+        assert client.get("/api/v1/regions/").status_code == 200
+        caches["default"].clear()
+        assert client.get("/api/v1/regions/").status_code == 200
+        caches["default"].clear()
+        assert client.get("/api/v1/regions/").status_code == 429
+    assert type(counters()).__name__ == "DatabaseCounters"
+    assert RateCounter.objects.filter(key__contains="203.0.113.41").exists()
