@@ -14,7 +14,7 @@ RUN_ENV := DEBUG=$${DEBUG:-true}
 
 
 .PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser deploy-check \
-	bench soak scale messages
+	bench soak scale messages fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,9 @@ backup: $(VENV)/.runtime ## Write a database dump to BACKUP_DIR (keeps the newes
 
 test: $(VENV)/.dev browser ## Set up everything and run the whole test suite on PostgreSQL
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+fuzz: $(VENV)/.dev ## schemathesis --checks all against the live atlas (4 clients, throw-away database)
+	$(BIN)/python .ci/fuzz_api.py
 
 # Two workers (pytest-xdist), one test database each: the suite is about twice as fast.
 PYTEST_WORKERS ?= 2

@@ -398,6 +398,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",
     # JSON by default; CSV for every list (?format=csv), same filters and redaction.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "governance.api.negotiation.AtlasContentNegotiation",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         # The browsable API draws no form for viewers who may not read every field.
@@ -449,6 +450,10 @@ SPECTACULAR_SETTINGS = {
         "governance.api.schema.viewer_schema_hook",
         "governance.api.schema.error_responses_hook",
         "governance.api.schema.blank_uri_hook",
+        "governance.api.schema.media_types_hook",
+        "towns.api.geojson.geojson_schema_hook",
+        "towns.api.views.bulk_request_hook",
+        "governance.api.schema.query_parameters_hook",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

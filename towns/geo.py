@@ -15,7 +15,7 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
-from towns.models import Town
+from towns.models import Town, TownKind, Typology
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 
@@ -67,10 +67,119 @@ def town_feature(town: Town) -> dict[str, Any]:
 
 
 def town_features(queryset: Iterable[Town]) -> dict[str, Any]:
-    """A FeatureCollection of the towns of ``queryset`` (a queryset is joined here)."""
+    """A FeatureCollection of the towns of ``queryset`` (a queryset is joined here), with the
+    OGC API Features members ``numberReturned`` and ``numberMatched`` (all of them, here)."""
     if hasattr(queryset, "select_related"):
         queryset = queryset.select_related("region", "district")
-    return {"type": "FeatureCollection", "features": [town_feature(t) for t in queryset]}
+    features = [town_feature(t) for t in queryset]
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": len(features),
+        "numberReturned": len(features),
+        "links": [],
+        "features": features,
+    }
+
+
+def page_links(page: dict) -> list[dict[str, str]]:
+    """The ``links`` member of a page (OGC API Features style) from a paginated body's
+    ``next``/``previous`` (already free of credentials, see governance.api.pagination)."""
+    return [
+        {"href": page[key], "rel": rel, "type": GEOJSON_MEDIA_TYPE}
+        for key, rel in (("next", "next"), ("previous", "prev"))
+        if page.get(key)
+    ]
+
+
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+_NULLABLE_INTEGER = {"type": "integer", "nullable": True}
+
+#: The OpenAPI schema of what this module writes (``application/geo+json``).
+FEATURE_COLLECTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "RFC 7946 FeatureCollection of Point features ([longitude, latitude], WGS 84). A page "
+        "of the town list also carries its neighbours in `links` (and in the Link header); "
+        "`numberMatched` counts every town matching the filters, `numberReturned` those here."
+    ),
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "links": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "href": {"type": "string", "format": "uri"},
+                    "rel": {"type": "string", "enum": ["next", "prev"]},
+                    "type": {"type": "string", "enum": [GEOJSON_MEDIA_TYPE]},
+                },
+                "required": ["href", "rel", "type"],
+            },
+        },
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": {"type": "string"},
+                    "geometry": {
+                        "type": "object",
+                        "properties": {
+                            "type": {"type": "string", "enum": ["Point"]},
+                            "coordinates": {
+                                "type": "array",
+                                "items": {"type": "number"},
+                                "minItems": 2,
+                                "maxItems": 2,
+                            },
+                        },
+                        "required": ["type", "coordinates"],
+                    },
+                    "properties": {
+                        "type": "object",
+                        "description": "The town's public profile.",
+                        "properties": {
+                            "slug": {"type": "string"},
+                            "name_en": {"type": "string"},
+                            "name_be": {"type": "string"},
+                            "name_ru": {"type": "string"},
+                            "region": {"type": "string", "description": "The region's slug."},
+                            "district": {
+                                **_NULLABLE_STRING,
+                                "description": "The district's slug (null: not assigned).",
+                            },
+                            "kind": {"type": "string", "enum": [k.value for k in TownKind]},
+                            "population": {**_NULLABLE_INTEGER, "minimum": 0},
+                            "population_year": {
+                                **_NULLABLE_INTEGER,
+                                "minimum": 1800,
+                                "maximum": 2100,
+                            },
+                            "typology": {"type": "string", "enum": [t.value for t in Typology]},
+                            "own_share": {
+                                "type": "number",
+                                "nullable": True,
+                                "minimum": 0,
+                                "maximum": 1,
+                                "description": "Share of 'our own' influence (null: unknown).",
+                            },
+                            "aggregates_synthetic": {"type": "boolean"},
+                            "is_synthetic": {"type": "boolean"},
+                            "url": {"type": "string", "description": "The town's page."},
+                        },
+                        "required": list(PROPERTIES),
+                        "additionalProperties": False,
+                    },
+                },
+                "required": ["type", "id", "geometry", "properties"],
+            },
+        },
+    },
+    "required": ["type", "numberMatched", "numberReturned", "links", "features"],
+}
 
 
 def _page_objects(view) -> Iterable[Town] | None:
@@ -108,5 +217,9 @@ class TownGeoJSONRenderer(BaseRenderer):
                     objects = [view.get_object()]
                 else:
                     objects = view.filter_queryset(view.get_queryset())
+            page = data if isinstance(data, dict) and "results" in data else None
             data = town_features(objects or [])
+            if page is not None:
+                data["numberMatched"] = page.get("count", data["numberMatched"])
+                data["links"] = page_links(page)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -14,7 +14,7 @@ from csos.api import filters as f
 from csos.api import serializers as s
 from csos.models import CSO, CooperationCase, CSOLeadership, CSOLink
 from csos.services import csos_record_save
-from governance.api.views import CursorUnlessOrdered, ResearchResource
+from governance.api.views import CursorUnlessPaged, ResearchResource
 from governance.models import Source
 from towns.models import Town
 
@@ -34,7 +34,7 @@ class CSOViewSet(ResearchResource):
     m2m_fields = ("fields_of_activity", "towns", "sources")
     lookup_field = "slug"
     filterset_class = f.CSOFilter
-    pagination_class = CursorUnlessOrdered
+    pagination_class = CursorUnlessPaged
     search_fields = ["search_text"]
     search_key_field = "search_text"
     ordering_fields = ["name_en", "founding_year", "updated_at"]

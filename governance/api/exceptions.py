@@ -22,6 +22,7 @@ refused before the view) into the same shape with :func:`problem_response`.
 """
 
 import json
+from collections.abc import Iterator
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -43,6 +44,15 @@ PROBLEM_TYPES = {
         "Invalid request",
         "A parameter or a field of the body has an invalid "
         "value; ``errors`` names each one with its messages.",
+    ),
+    "unprocessable": (
+        422,
+        "Unprocessable content",
+        "The request is well-formed (it matches the schema) but cannot be applied to the "
+        "data as it is: it names a record that does not exist or that you may not see, "
+        "repeats one that exists, or breaks a rule of the research (a claim without a "
+        "source must stay a draft, a standard needs its kind…); ``errors`` names each "
+        "field with its messages.",
     ),
     "malformed-request": (
         400,
@@ -131,6 +141,7 @@ STATUS_CODES = {
     412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    422: "unprocessable",
     429: "throttled",
     500: "server_error",
     503: "unavailable",
@@ -223,8 +234,45 @@ def from_data(status: int, data) -> dict:
     return _validation(data)
 
 
-def _validation(errors: dict, code: str = "invalid") -> dict:
+#: Error codes of DRF validation that depend on the stored data, not on the request's form: a
+#: reference to a record that does not exist (or is hidden), a value that must be unique.
+DATA_CODES = frozenset({"does_not_exist", "unique"})
+
+
+def _codes(codes) -> Iterator[str]:
+    if isinstance(codes, dict):
+        for value in codes.values():
+            yield from _codes(value)
+    elif isinstance(codes, list):
+        for value in codes:
+            yield from _codes(value)
+    else:
+        yield str(codes)
+
+
+def against_data(exc: exceptions.ValidationError) -> bool:
+    """Whether every error of ``exc`` is about the stored data or a rule of the research
+    (422), not about the form of the request (400): errors raised by a model or a service
+    (``ATTR_AGAINST_DATA``), or DRF errors whose codes are all in :data:`DATA_CODES`."""
+    if getattr(exc, ATTR_AGAINST_DATA, False):
+        return True
+    codes = list(_codes(exc.get_codes()))
+    return bool(codes) and all(code in DATA_CODES for code in codes)
+
+
+ATTR_AGAINST_DATA = "atlas_against_data"
+
+
+def _validation(errors: dict, code: str = "invalid", *, status: int = 400) -> dict:
     fields = ", ".join(str(name) for name in errors)
+    if status == 422:
+        return problem(
+            422,
+            detail=f"Cannot be applied: {fields}." if fields else "Cannot be applied.",
+            code="unprocessable",
+            slug="unprocessable",
+            errors=errors,
+        )
     return problem(
         400,
         detail=f"Invalid value for: {fields}." if fields else "Invalid request.",
@@ -239,7 +287,7 @@ def _from_api_exception(exc: exceptions.APIException, data) -> dict:
     if isinstance(exc, exceptions.ValidationError):
         if isinstance(data, list):
             data = {"non_field_errors": data}
-        return _validation(data)
+        return _validation(data, status=422 if against_data(exc) else 400)
     if isinstance(exc, exceptions.ParseError):
         return problem(400, detail=_text(data), code="parse_error", slug="malformed-request")
     codes = exc.get_codes()
@@ -276,7 +324,10 @@ def exception_handler(exc, context):
             detail = exc.message_dict
         else:
             detail = {"non_field_errors": exc.messages}
+        # Raised by a model's or a service's rules, after the request passed the serializer:
+        # the request was well-formed, the data or the research's rules refuse it (422).
         exc = exceptions.ValidationError(detail=detail)
+        setattr(exc, ATTR_AGAINST_DATA, True)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -10,9 +10,12 @@ in the request's query string (ignored for authentication anyway) are left out o
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core import signing
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
 
 #: Query parameters that look like credentials: never copied into a link (lower-cased).
 CREDENTIAL_PARAMS = frozenset(
@@ -115,3 +118,179 @@ class LinkHeaderMixin:
 class PageNumberPagination(LinkHeaderMixin, pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+
+
+class KeysetPagination(LinkHeaderMixin, pagination.BasePagination):
+    """Cursor pages in any order the list offers (keyset pagination, fast at any depth).
+
+    The cursor holds the values of the last (or first) record shown in every field of the
+    order, the primary key last, so that ties and empty values page exactly: each page starts
+    where the last one ended, whatever was added or removed meanwhile, and never repeats or
+    skips a record. The order is PostgreSQL's: ascending puts empty (NULL) values last,
+    descending first, and going back reverses both. The cursor is signed (a tampered or
+    foreign one is a 404, as a page that does not exist) and names its order, so it cannot be
+    reused with another ``ordering``. The total is counted (``count``, ``X-Total-Count``).
+    """
+
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    max_page_size = settings.API_MAX_PAGE_SIZE
+    salt = "atlas.api.cursor"
+    count: int | None = None
+    page: list | None = None
+
+    # -- the order
+
+    def ordering_of(self, queryset, request, view) -> list[str]:
+        """The order the list uses (``?ordering=`` or the view's default), the primary key
+        last as the final tie-breaker."""
+        ordering: list[str] = []
+        for backend in getattr(view, "filter_backends", ()):
+            if hasattr(backend, "get_ordering"):
+                ordering = list(backend().get_ordering(request, queryset, view) or [])
+        if not ordering:
+            ordering = list(getattr(view, "ordering", None) or queryset.query.order_by or [])
+        names = [term for term in ordering if isinstance(term, str)]
+        if not any(term.lstrip("-") in ("pk", "id") for term in names):
+            names.append("pk")
+        return names
+
+    @staticmethod
+    def _value(obj, term: str):
+        value = obj
+        for part in term.lstrip("-").split("__"):
+            value = None if value is None else getattr(value, part)
+        return getattr(value, "pk", value)
+
+    @staticmethod
+    def _after(ordering: list[str], values: list, *, backwards: bool) -> Q:
+        """Records after ``values`` in ``ordering`` (before them when going ``backwards``)."""
+        condition = Q(pk__in=[])
+        equal = Q()
+        for term, value in zip(ordering, values, strict=True):
+            name = term.lstrip("-")
+            descending = term.startswith("-") != backwards
+            if value is None:
+                # NULLs come last going up, first going down.
+                later = Q(**{f"{name}__isnull": False}) if descending else Q(pk__in=[])
+                same = Q(**{f"{name}__isnull": True})
+            else:
+                lookup = "lt" if descending else "gt"
+                later = Q(**{f"{name}__{lookup}": value})
+                if not descending:
+                    later |= Q(**{f"{name}__isnull": True})
+                same = Q(**{name: value})
+            condition |= equal & later
+            equal &= same
+        return condition
+
+    @staticmethod
+    def _ordered(queryset, ordering: list[str], *, backwards: bool):
+        flipped = [t[1:] if t.startswith("-") else f"-{t}" for t in ordering]
+        return queryset.order_by(*(flipped if backwards else ordering))
+
+    # -- cursors
+
+    def _encode(self, direction: str, ordering: list[str], values: list) -> str:
+        payload = {
+            "d": direction,
+            "o": ordering,
+            "v": [None if v is None else str(v) for v in values],
+        }
+        url = self.request.build_absolute_uri()
+        token = signing.dumps(payload, salt=self.salt, compress=True)
+        return without_credentials(
+            pagination.replace_query_param(url, self.cursor_query_param, token)
+        )
+
+    def _decode(self, ordering: list[str]) -> tuple[str, list] | None:
+        raw = self.request.query_params.get(self.cursor_query_param)
+        if not raw:
+            return None
+        try:
+            payload = signing.loads(raw, salt=self.salt)
+            direction, named, values = payload["d"], payload["o"], payload["v"]
+        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            raise NotFound(_("Invalid cursor.")) from None
+        if direction not in ("n", "p") or named != ordering or len(values) != len(ordering):
+            raise NotFound(_("Invalid cursor."))
+        return direction, values
+
+    # -- paging
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.ordering = self.ordering_of(queryset, request, view)
+        self.count = queryset.count()
+        cursor = self._decode(self.ordering)
+        backwards = cursor is not None and cursor[0] == "p"
+        ordered = self._ordered(queryset, self.ordering, backwards=backwards)
+        if cursor is not None:
+            ordered = ordered.filter(self._after(self.ordering, cursor[1], backwards=backwards))
+        rows = list(ordered[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if backwards:
+            rows.reverse()
+            self.has_next, self.has_previous = True, more
+        else:
+            self.has_next, self.has_previous = more, cursor is not None
+        self.page = rows
+        return rows
+
+    def _values(self, obj) -> list:
+        return [self._value(obj, term) for term in self.ordering]
+
+    def get_next_link(self):
+        if not (self.page and self.has_next):
+            return None
+        return self._encode("n", self.ordering, self._values(self.page[-1]))
+
+    def get_previous_link(self):
+        if not (self.page and self.has_previous):
+            return None
+        return self._encode("p", self.ordering, self._values(self.page[0]))
+
+    def get_paginated_response(self, data):
+        return self.with_link_headers(
+            Response(
+                {
+                    "count": self.count,
+                    "next": self.get_next_link(),
+                    "previous": self.get_previous_link(),
+                    "results": data,
+                }
+            )
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The page to show: take it from a `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Number of results to return per page.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]

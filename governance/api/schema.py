@@ -30,6 +30,7 @@ views in :mod:`governance.api.root` add ``Vary`` and keep non-public schemas out
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 
 from django.core.exceptions import FieldDoesNotExist
@@ -157,28 +158,27 @@ class LevelAwareOrderingExtension(OpenApiFilterExtension):
     def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
         view = auto_schema.view
         fields = getattr(view, "ordering_fields", None)
-        if isinstance(fields, str) or fields is None:
-            names = None
-        else:
-            names = list(fields)
-            if schema_level(view) < Viewer.RESEARCH:
-                hidden = set(getattr(view, "research_ordering_fields", ()))
-                names = [name for name in names if name not in hidden]
-            if not names:
-                return []
-        description = "Which field to use when ordering the results"
-        if names:
-            description += (
-                ": one or more of " + ", ".join(names) + ", separated by commas; a leading "
-                "'-' orders descending"
-            )
+        if isinstance(fields, str) or not fields:
+            return []  # no ordering offered (see LevelAwareOrderingFilter.get_valid_fields)
+        names = list(fields)
+        if schema_level(view) < Viewer.RESEARCH:
+            hidden = set(getattr(view, "research_ordering_fields", ()))
+            names = [name for name in names if name not in hidden]
+        if not names:
+            return []
+        description = (
+            "Which fields to order the results by: one or more of "
+            + ", ".join(names)
+            + ", separated by commas; a leading '-' orders descending. Anything else is a 400."
+        )
+        name = "(?:" + "|".join(re.escape(n) for n in names) + ")"
         return [
             {
                 "name": self.target.ordering_param,
                 "required": False,
                 "in": "query",
-                "description": description + ".",
-                "schema": {"type": "string"},
+                "description": description,
+                "schema": {"type": "string", "pattern": f"^-?{name}(?:,-?{name})*$"},
             }
         ]
 
@@ -329,6 +329,10 @@ def viewer_schema_hook(result, generator, request, public, **kwargs):
         return result
     schemas = result.get("components", {}).get("schemas", {})
     for name, described in component_models(generator, list(schemas)).items():
+        if name.endswith("Request"):
+            # What a writer sends is not a read: a field the writer may not read back (a
+            # person's names for a partner) is still one it must give.
+            continue
         hidden: set[str] = set()
         for model in described:
             hidden |= schema_hidden_fields(model, level)
@@ -407,6 +411,15 @@ ERROR_COMPONENTS = {
         "required": ["detail", "code", "revision", "current"],
     },
     "Problem": _PROBLEM,
+    "SavedNotVisible": {
+        "type": "object",
+        "description": (
+            "The write was saved, but the record as it is now is not visible to the writer "
+            "(e.g. a partner's new draft waiting for review): nothing of it is echoed."
+        ),
+        "properties": {"id": {"type": "integer"}, "detail": {"type": "string"}},
+        "required": ["id", "detail"],
+    },
     "ValidationProblem": {
         "allOf": [
             {"$ref": REF_PREFIX + "Problem"},
@@ -454,6 +467,7 @@ def error_responses_hook(result, generator, request, public, **kwargs):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}}
     pending_used = False  # a schema without writes (a reader's) has no 202 to describe
+    saved_used = False
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete", "head"):
@@ -496,6 +510,11 @@ def error_responses_hook(result, generator, request, public, **kwargs):
                         "content": {_JSON: {"schema": {"$ref": REF_PREFIX + "PendingReview"}}},
                     }
             if "requestBody" in operation:
+                wanted["422"] = _error(
+                    "ValidationProblem",
+                    "Well-formed, but the data refuses it: a record named that does not exist "
+                    "or is hidden from you, a duplicate, or a rule of the research.",
+                )
                 wanted["413"] = _error("Problem", "The request body is too large.")
                 wanted["415"] = _error("Problem", "The request body is not JSON.")
             for code, response in wanted.items():
@@ -505,9 +524,25 @@ def error_responses_hook(result, generator, request, public, **kwargs):
                 content = response.get("content")
                 if content and _JSON in content and str(code).startswith(("4", "5")):
                     content[PROBLEM_MEDIA_TYPE] = content.pop(_JSON)
+            if method in ("post", "put", "patch") and "bulk" not in operation.get(
+                "operationId", ""
+            ):
+                for code in ("200", "201"):
+                    content = responses.get(code, {}).get("content", {})
+                    if _JSON in content and "schema" in content[_JSON]:
+                        saved_used = True
+                        content[_JSON]["schema"] = {
+                            "anyOf": [
+                                content[_JSON]["schema"],
+                                {"$ref": REF_PREFIX + "SavedNotVisible"},
+                            ]
+                        }
     for name, component in ERROR_COMPONENTS.items():
-        if name != "PendingReview" or pending_used:
-            schemas.setdefault(name, component)
+        if name == "PendingReview" and not pending_used:
+            continue
+        if name == "SavedNotVisible" and not saved_used:
+            continue
+        schemas.setdefault(name, component)
     return result
 
 
@@ -540,4 +575,93 @@ def blank_uri_hook(result, generator, request, public, **kwargs):
                 walk(value)
 
     walk(result.get("components", {}))
+    return result
+
+
+# --- Media types and query parameters ---------------------------------------------------------
+
+CSV_SCHEMA = {
+    "type": "string",
+    "description": (
+        "CSV (RFC 4180, UTF-8, comma-separated, a header row): the same records and fields as "
+        "the JSON answer, nested values flattened into columns such as `region.slug`. CSV has "
+        "no types: read identifiers as text (see docs/api.md)."
+    ),
+}
+ZIP_SCHEMA = {"type": "string", "format": "binary"}
+_NUL_FREE = "^[^\\x00]*$"
+
+
+def media_types_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: a CSV answer is described as text, not as the JSON list's
+    object (drf-spectacular repeats one schema for every renderer of a view)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(code).startswith("2") and "text/csv" in content:
+                    content["text/csv"] = {"schema": CSV_SCHEMA}
+    return result
+
+
+def query_parameters_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: what the server accepts in query and path parameters.
+
+    * An optional query parameter sent empty (``?town=``, as HTML forms send them) counts as
+      left out: ``allowEmptyValue``.
+    * No text parameter may hold a NUL character (PostgreSQL text cannot; the server answers
+      400): a ``pattern`` says so.
+    * ``page`` counts from 1.
+    * Text a client sends in a body holds no NUL either.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+                if parameter.get("in") not in ("query", "path"):
+                    continue
+                if schema.get("type") == "string" and not (
+                    {"enum", "format", "pattern"} & schema.keys()
+                ):
+                    schema["pattern"] = _NUL_FREE
+                if parameter.get("name") == "page" and schema.get("type") == "integer":
+                    schema.setdefault("minimum", 1)
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Request"):  # what a client sends (COMPONENT_SPLIT_REQUEST)
+            continue
+        properties = component.get("properties", {})
+        for key, prop in list(properties.items()):
+            if prop.get("type") == "string" and prop.get("format") == "decimal":
+                properties[key] = _decimal_request(prop)
+            elif prop.get("type") == "string" and not ({"enum", "format", "pattern"} & prop.keys()):
+                prop["pattern"] = _NUL_FREE
+    return result
+
+
+_DECIMAL = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+
+
+def _decimal_request(prop: dict) -> dict:
+    """A decimal a client sends: a decimal text with at least one digit (drf-spectacular's
+    pattern also admits ``""``, ``"-"`` and ``"."``, which no decimal field takes), or a whole
+    number of as many digits (see governance.api.serializers.json_types)."""
+    found = _DECIMAL.match(prop.get("pattern", ""))
+    if not found:
+        return prop
+    whole, places = int(found.group(1)), int(found.group(2))
+    text = {
+        **{k: v for k, v in prop.items() if k not in ("nullable", "description", "readOnly")},
+        "pattern": rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$",
+    }
+    number = {"type": "integer", "minimum": -(10**whole - 1), "maximum": 10**whole - 1}
+    result = {"anyOf": [text, number]}
+    for key in ("nullable", "description"):
+        if key in prop:
+            result[key] = prop[key]
     return result

@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from django.db import models
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.validators import UniqueValidator
@@ -143,7 +145,79 @@ class VisibleIdsField(serializers.ListField):
         return [obj.pk for obj in data.all()]
 
 
-class VersionedWriteSerializer(serializers.ModelSerializer):
+def json_types(field) -> tuple[type, ...] | None:
+    """The JSON types a body may give ``field`` (as the schema declares it), or None when the
+    field checks its own input (nested serializers, JSON values)."""
+    if isinstance(field, serializers.ManyRelatedField | serializers.ListField):
+        return (list,)
+    if isinstance(field, serializers.BooleanField):
+        return (bool,)
+    if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):
+        return (int,)
+    if isinstance(field, serializers.FloatField):
+        return (int, float)
+    if isinstance(field, serializers.DecimalField):
+        # Exact: a decimal string ("12.5"), or a whole number; a JSON float would round.
+        return (str, int)
+    if isinstance(field, serializers.ChoiceField):
+        kinds = {type(key) for key in field.choices}
+        return (int,) if kinds == {int} else (str,) if kinds == {str} else None
+    if isinstance(
+        field,
+        serializers.CharField
+        | serializers.SlugRelatedField
+        | serializers.DateField
+        | serializers.DateTimeField
+        | serializers.TimeField,
+    ):
+        return (str,)
+    return None
+
+
+TYPE_NAMES = {list: "a list", bool: "true or false", int: "a whole number", float: "a number"}
+
+
+class StrictJSONTypes:
+    """A body's values have the JSON types the schema gives them, or the write is a 400.
+
+    DRF is lenient by design (it reads HTML forms): ``"true"`` for a boolean, ``5`` for a text,
+    ``"7"`` for a number, ``""`` for "no town". The API reads only JSON, so such a value is a
+    mistake of the client, and what the schema promises is what the server accepts: exactly
+    these types (``null`` where the field allows it).
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():
+                if field.read_only or name not in data:
+                    continue
+                value = data[name]
+                if value is None:
+                    continue  # the field's own allow_null decides
+                wanted = json_types(field)
+                if wanted is None:
+                    continue
+                wrong = not isinstance(value, wanted) or (
+                    isinstance(value, bool) and bool not in wanted
+                )
+                if not wrong and value == "" and isinstance(field, serializers.RelatedField):
+                    errors[name] = [
+                        ErrorDetail(_("Use null for none, not an empty text."), code="blank")
+                    ]
+                elif wrong:
+                    names = " or ".join(TYPE_NAMES.get(t, "a text") for t in wanted)
+                    errors[name] = [
+                        ErrorDetail(
+                            _("Expected %(types)s.") % {"types": names}, code="incorrect_type"
+                        )
+                    ]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class VersionedWriteSerializer(StrictJSONTypes, serializers.ModelSerializer):
     """A write that may state the ``version`` it started from (the optimistic lock).
 
     The field is added to every write serializer of a versioned model. It is optional: a
@@ -156,6 +230,7 @@ class VersionedWriteSerializer(serializers.ModelSerializer):
         required=False,
         write_only=True,
         min_value=1,
+        max_value=2147483647,
         help_text="The version you read (GET). If the record has moved on since, the write "
         "answers 409 Conflict with the current record and nothing is written.",
     )

@@ -18,18 +18,19 @@ Pagination
 ----------
 Short lists (regions, districts, posts, indicators, persons, ...) use page numbers
 (``?page=``, ``?page_size=``, with a ``count``). Long lists (towns, CSOs, indicator values)
-use :class:`CursorUnlessOrdered`: in their default order they page by an opaque ``?cursor=``
-(keyset on the ordering field, fast at any depth); with an explicit ``?ordering=`` or a
-``?page=`` they fall back to page numbers. Both shapes have ``count``, ``next``, ``previous``
-and ``results``.
+use :class:`CursorUnlessPaged`: they page by an opaque ``?cursor=`` in every order they offer
+(keyset pagination on all the ordering fields, fast at any depth:
+:class:`governance.api.pagination.KeysetPagination`), and by number only when the client asks
+for a numbered page (``?page=``). Both shapes have ``count``, ``next``, ``previous`` and
+``results``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 from django import forms
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -47,13 +48,15 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import mixins, pagination, serializers, status, viewsets
-from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.exceptions import APIException, MethodNotAllowed, ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request, clone_request
 from rest_framework.response import Response
 
 from governance.api.access import ResearchWrite, is_research_viewer
 from governance.api.etag import if_match_holds, representation_etag, with_etag
-from governance.api.pagination import LinkHeaderMixin, PageNumberPagination
+from governance.api.pagination import KeysetPagination, PageNumberPagination
 from governance.api.serializers import READS_ATTR, flush_restricted_reads
 from governance.cache import CachedReadMixin
 from governance.entry import apply_entry_defaults
@@ -163,6 +166,37 @@ class YearFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2147483647})
+class IdFilter(filters.NumberFilter):
+    """A record id: a whole number from 1 (what PostgreSQL's integer holds); else a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2147483647)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 2147483647})
+class CountFilter(IdFilter):
+    """A whole number from 0 (a population): anything else is a 400."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": 1})
+class ShareFilter(filters.NumberFilter):
+    """A share between 0 and 1: anything else is a 400."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 1)
+        super().__init__(*args, **kwargs)
+
+
 class DatedFilterSet(ClaimFilterSet):
     """Claims with a period: ``year_from``/``year_to`` keep those overlapping the years."""
 
@@ -200,72 +234,57 @@ class AtlasSearchFilter(SearchFilter):
 
 
 class LevelAwareOrderingFilter(OrderingFilter):
-    """Ordering on ``research_ordering_fields`` (e.g. person names) is ignored below research
-    level: sorting by a hidden field would leak it one comparison at a time."""
+    """``?ordering=``: one or more of the view's ``ordering_fields``, comma-separated, each
+    with an optional leading ``-``. Anything else is a 400 naming the fields allowed (never
+    silently the default order). Below research level the ``research_ordering_fields`` (e.g.
+    person names) are not allowed: sorting by a hidden field would leak it one comparison at a
+    time; the refusal is the same whatever the data, so it tells nothing either."""
 
     def get_valid_fields(self, queryset, view, context=None):
+        if getattr(view, "ordering_fields", None) is None:
+            return []  # no ordering offered (DRF's default would be every serializer field)
         valid = super().get_valid_fields(queryset, view, context or {})
         hidden = set(getattr(view, "research_ordering_fields", ()))
         if hidden and not is_research_viewer(context.get("request") if context else None):
             valid = [(name, label) for name, label in valid if name not in hidden]
         return valid
 
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw:
+            allowed = [
+                name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
+            ]
+            if any(term.removeprefix("-") not in allowed for term in raw.split(",")):
+                message = (
+                    gettext(
+                        "Order by one or more of: %(fields)s, separated by commas, each "
+                        "optionally preceded by '-' for descending order."
+                    )
+                    % {"fields": ", ".join(allowed)}
+                    if allowed
+                    else gettext("This list has no ordering to choose.")
+                )
+                raise ValidationError({self.ordering_param: [message]})
+        return super().get_ordering(request, queryset, view)
+
 
 # --- Pagination --------------------------------------------------------------------------------
 
 
-class CountedCursorPagination(LinkHeaderMixin, pagination.CursorPagination):
-    """Cursor (keyset) pages that also say how many records match, like page-number lists."""
-
-    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
-    page_size_query_param = "page_size"
-    max_page_size = settings.API_MAX_PAGE_SIZE
-    count: int | None = None
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.count = queryset.count()
-        return super().paginate_queryset(queryset, request, view)
-
-    def get_paginated_response(self, data):
-        return self.with_link_headers(
-            Response(
-                {
-                    "count": self.count,
-                    "next": self.get_next_link(),
-                    "previous": self.get_previous_link(),
-                    "results": data,
-                }
-            )
-        )
-
-    def get_paginated_response_schema(self, schema):
-        response = super().get_paginated_response_schema(schema)
-        response["properties"] = {"count": {"type": "integer", "example": 123}} | response[
-            "properties"
-        ]
-        response["required"] = ["count", "results"]
-        return response
-
-
-class CursorUnlessOrdered(pagination.BasePagination):
-    """Cursor pages in the default order; page numbers with ``?ordering=`` or ``?page=``.
-
-    A keyset needs a stable, non-null first ordering field: the default orderings are chosen
-    so (names, ids). An ordering a client picks (e.g. population, with nulls and many ties)
-    pages by number instead.
-    """
+class CursorUnlessPaged(pagination.BasePagination):
+    """Long lists: keyset cursor pages (:class:`KeysetPagination`) in whatever order the client
+    asks for; page numbers only when the client asks for a numbered page (``?page=N``, random
+    access, documented in docs/api.md; slower deep in a long list)."""
 
     def __init__(self):
-        self.cursor = CountedCursorPagination()
+        self.cursor = KeysetPagination()
         self.pages = PageNumberPagination()
         self.active: pagination.BasePagination = self.cursor
 
     def paginate_queryset(self, queryset, request, view=None):
-        params = request.query_params
-        explicit = params.get(self.pages.page_query_param) or params.get(
-            getattr(OrderingFilter, "ordering_param", "ordering")
-        )
-        self.active = self.pages if explicit else self.cursor
+        numbered = request.query_params.get(self.pages.page_query_param)
+        self.active = self.pages if numbered else self.cursor
         return self.active.paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
@@ -279,17 +298,21 @@ class CursorUnlessOrdered(pagination.BasePagination):
         for paginator in (self.cursor, self.pages):
             for parameter in paginator.get_schema_operation_parameters(view):
                 seen.setdefault(parameter["name"], parameter)
+        seen["page"] = {
+            **seen["page"],
+            "description": "A numbered page, for random access (without it: cursor pages).",
+        }
         return list(seen.values())
 
     def get_results(self, data):
         return data["results"]
 
     def to_html(self):
-        return self.active.to_html()
+        return self.active.to_html() if self.active is self.pages else ""
 
     @property
     def display_page_controls(self):
-        return getattr(self.active, "display_page_controls", False)
+        return self.active is self.pages and getattr(self.active, "display_page_controls", False)
 
 
 # --- Viewsets ----------------------------------------------------------------------------------
@@ -297,6 +320,42 @@ class CursorUnlessOrdered(pagination.BasePagination):
 
 class AtlasViewMixin(CachedReadMixin):
     """Serializer choice, filters, the access log, ETags and the read cache of every resource."""
+
+    @property
+    def allowed_methods(self):
+        """The methods ``Allow`` names: those this client may call here, as its schema lists
+        them (an anonymous reader is offered GET, HEAD and OPTIONS, not the writes it would be
+        refused). Decided by the view's own permission classes, as for OPTIONS' ``actions``."""
+        methods = super().allowed_methods
+        request = getattr(self, "request", None)
+        if request is None or not hasattr(request, "_user"):
+            # DRF asks at the start of dispatch, before authentication (which must not run
+            # early: a CSRF failure would be lost); finalize_response sets the real list.
+            return methods
+        return [m for m in methods if m in SAFE_METHODS or self._may_call(request, m)]
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        request = getattr(self, "request", None)
+        if request is not None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # A write answers with the record (or a problem): JSON, or the browsable API.
+            renderers = [r for r in renderers if r.format in ("json", "api")] or renderers
+        return renderers
+
+    def perform_content_negotiation(self, request, force=False):
+        # A method the view does not have is a 405 whatever the Accept header: negotiate
+        # leniently so that the 405 is not masked by a 406 (DRF negotiates first).
+        handler = getattr(self, request.method.lower(), None)
+        if request.method.lower() not in self.http_method_names or handler is None:
+            force = True
+        return super().perform_content_negotiation(request, force=force)
+
+    def _may_call(self, request, method: str) -> bool:
+        probe = clone_request(request, method)
+        try:
+            return all(p.has_permission(probe, self) for p in self.get_permissions())
+        except APIException:  # e.g. the credentials failed: this client may call no write
+            return False
 
     permission_classes = [ResearchWrite]
     filter_backends = [DjangoFilterBackend, AtlasSearchFilter, LevelAwareOrderingFilter]
@@ -321,6 +380,11 @@ class AtlasViewMixin(CachedReadMixin):
         return self.serializer_class(instance, context=self.get_serializer_context())
 
     def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(request, Request):
+            # Authenticate, if nothing did yet, for Allow; a failure is already the answer.
+            with contextlib.suppress(APIException):
+                request.user  # noqa: B018
+            self.headers["Allow"] = ", ".join(self.allowed_methods)
         response = super().finalize_response(request, response, *args, **kwargs)
         flush_restricted_reads(request)
         response = with_etag(request, response)

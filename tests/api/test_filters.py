@@ -118,7 +118,11 @@ def test_indicator_values_filters(client):
         count(client, "indicator-values", system=2, town="olshany")
         == visible.filter(indicator__system=2, town__slug="olshany").count()
     )
+    # A code not in the catalogue matches nothing, as an unknown town does (issue 18: a value
+    # the schema allows is never refused); a malformed one is a 400.
     response = client.get(f"{API}indicator-values/", {"indicator": "happiness"})
+    assert response.status_code == 200 and response.json()["count"] == 0
+    response = client.get(f"{API}indicator-values/", {"indicator": "no such code"})
     assert response.status_code == 400
     assert "indicator" in response.json()["errors"]
 

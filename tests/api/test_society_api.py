@@ -143,7 +143,7 @@ def test_researcher_writes_a_draft_observation(personas):
     assert created.state == PublicationState.DRAFT
 
 
-def test_an_observation_without_value_or_level_is_a_400(personas):
+def test_an_observation_without_value_or_level_is_a_422(personas):
     response = (
         personas["researcher"]
         .api_client()
@@ -153,7 +153,7 @@ def test_an_observation_without_value_or_level_is_a_400(personas):
             content_type="application/json",
         )
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
 
 
 @pytest.mark.parametrize("who", ["anonymous", "donor", "partner"])

@@ -199,7 +199,7 @@ def test_a_slug_taken_by_a_visible_record_is_refused(django_user_model):
         new_cso(visible.slug),
         content_type="application/json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422  # well-formed, refused by the data (issue 18)
 
 
 # --- A key held by a hidden record: no error, no name; the reviewer meets it -----------------
@@ -263,7 +263,7 @@ def test_a_value_whose_period_a_visible_value_holds_is_refused_with_the_reason(
     IndicatorValue.objects.filter(pk=hidden.pk).update(access_level=AccessLevel.PUBLIC)
     client = partner_writer(django_user_model)
     response = client.post(f"{API}indicator-values/", payload, content_type="application/json")
-    assert response.status_code == 400, response.content
+    assert response.status_code == 422, response.content
     assert "already has a value of this indicator for this period" in response.content.decode()
 
 

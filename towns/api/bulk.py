@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from governance.api.exceptions import DATA_CODES
 from governance.api.serializers import ResearchWriteSerializer
 from governance.models import Source
 from governance.services import audit_context, claim_check
@@ -32,6 +33,9 @@ class RowError:
     row: int
     field: str
     message: str
+    #: About the stored data or a rule of the research (an unknown town, a duplicate), not
+    #: about the form of the row: an upload refused only for such errors is a 422.
+    against_data: bool = False
 
 
 class BulkRejected(Exception):
@@ -70,7 +74,8 @@ class BulkValueRowSerializer(ResearchWriteSerializer):
         found = self.context[key].get(value)
         if found is None:
             raise serializers.ValidationError(
-                _("Unknown %(what)s %(value)r.") % {"what": label, "value": value}
+                _("Unknown %(what)s %(value)r.") % {"what": label, "value": value},
+                code="does_not_exist",
             )
         return found
 
@@ -84,24 +89,28 @@ class BulkValueRowSerializer(ResearchWriteSerializer):
         return None if value is None else self._resolve("sources", value, _("source"))
 
 
-def _messages(detail) -> list[str]:
+def _messages(detail) -> list:
+    """The messages of a serializer error (``ErrorDetail`` strings, with their ``code``)."""
     if isinstance(detail, dict):
         return [m for value in detail.values() for m in _messages(value)]
     if isinstance(detail, list):
         return [m for value in detail for m in _messages(value)]
-    return [str(detail)]
+    return [detail]
 
 
 def _lookups(rows: list, user) -> dict:
     """Towns, indicators and visible sources named in ``rows``: one query each."""
 
     def wanted(key):
-        # A NUL cannot reach PostgreSQL (it would be an error, not "unknown"): no such name.
+        # Only names (text) and ids (whole numbers) can name a record; anything else (an
+        # object, a list: not even hashable) is refused row by row by the serializer. A NUL
+        # cannot reach PostgreSQL (it would be an error, not "unknown"): no such name.
         return {
             value
             for row in rows
             if isinstance(row, dict)
-            and (value := row.get(key))
+            and isinstance(value := row.get(key), str | int)
+            and value
             and not (isinstance(value, str) and "\x00" in value)
         }
 
@@ -156,7 +165,7 @@ def indicator_values_bulk_create(*, rows, actor, request=None) -> int:
         serializer = BulkValueRowSerializer(data=row, context=context)
         if not serializer.is_valid():
             errors.extend(
-                RowError(index, field, message)
+                RowError(index, field, str(message), getattr(message, "code", "") in DATA_CODES)
                 for field, detail in serializer.errors.items()
                 for message in _messages(detail)
             )
@@ -178,7 +187,7 @@ def indicator_values_bulk_create(*, rows, actor, request=None) -> int:
             )
             for field, messages in by_field.items():
                 name = "non_field_errors" if field == "__all__" else field
-                errors.extend(RowError(index, name, m) for m in messages)
+                errors.extend(RowError(index, name, m, True) for m in messages)
             continue
         key = (instance.town_id, instance.indicator_id, instance.year, instance.quarter)
         if key in seen:
@@ -187,6 +196,7 @@ def indicator_values_bulk_create(*, rows, actor, request=None) -> int:
                     index,
                     "non_field_errors",
                     _("Same town, indicator and period as row %(row)d.") % {"row": seen[key]},
+                    True,
                 )
             )
             continue
@@ -210,6 +220,7 @@ def indicator_values_bulk_create(*, rows, actor, request=None) -> int:
                         index,
                         "non_field_errors",
                         _("This town already has a value of this indicator for this period."),
+                        True,
                     )
                 )
     if errors:

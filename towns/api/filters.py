@@ -8,15 +8,22 @@ filter cannot confirm what the viewer may not see.
 
 from __future__ import annotations
 
+import re
+
 import django_filters as filters
-from drf_spectacular.types import OpenApiTypes
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.utils import extend_schema_field
 
 from governance.api.views import (
     AtlasFilterSet,
     ClaimFilterSet,
+    CountFilter,
     DatedFilterSet,
+    IdFilter,
     ResearchFilterSet,
+    ShareFilter,
     YearFilter,
 )
 from governance.models import Source
@@ -76,10 +83,10 @@ class TownFilter(AtlasFilterSet):
     district = filters.CharFilter(field_name="district__slug", label="District slug")
     kind = filters.ChoiceFilter(choices=TownKind.choices)
     typology = filters.ChoiceFilter(choices=Typology.choices)
-    population_min = filters.NumberFilter(field_name="population", lookup_expr="gte")
-    population_max = filters.NumberFilter(field_name="population", lookup_expr="lte")
-    own_share_min = filters.NumberFilter(field_name="own_share", lookup_expr="gte")
-    own_share_max = filters.NumberFilter(field_name="own_share", lookup_expr="lte")
+    population_min = CountFilter(field_name="population", lookup_expr="gte")
+    population_max = CountFilter(field_name="population", lookup_expr="lte")
+    own_share_min = ShareFilter(field_name="own_share", lookup_expr="gte")
+    own_share_max = ShareFilter(field_name="own_share", lookup_expr="lte")
     is_synthetic = filters.BooleanFilter()
 
     class Meta:
@@ -121,11 +128,11 @@ class PostFilter(AtlasFilterSet):
 
 class AppointmentFilter(DatedFilterSet):
     town, region = town_filters()
-    post = filters.NumberFilter(field_name="post_id")
+    post = IdFilter(field_name="post_id")
     post_kind = filters.ChoiceFilter(field_name="post__kind", choices=PostKind.choices)
     recruited_from = filters.ChoiceFilter(choices=RecruitedFrom.choices)
-    person = filters.NumberFilter(field_name="person_id", label="Person id (research level)")
-    influenced_by_group = filters.NumberFilter(
+    person = IdFilter(field_name="person_id", label="Person id (research level)")
+    influenced_by_group = IdFilter(
         field_name="influenced_by_groups", label="Influence group id (research level)"
     )
 
@@ -156,7 +163,7 @@ class InfluenceGroupFilter(ResearchFilterSet):
 
 class TieFilter(DatedFilterSet):
     kind = filters.ChoiceFilter(choices=TieKind.choices)
-    person = filters.NumberFilter(method="filter_person", label="Person id (research level)")
+    person = IdFilter(method="filter_person", label="Person id (research level)")
 
     research_only = ("person",)
 
@@ -178,24 +185,55 @@ class IndicatorFilter(AtlasFilterSet):
         fields = ["system", "direction"]
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class IndicatorCodesFilter(filters.ModelMultipleChoiceFilter):
-    """``?indicator=code`` (repeatable); an unknown code is a 400."""
+CODE = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+class _IndicatorCodesField(forms.Field):
+    widget = QueryArrayWidget
+
+    def clean(self, value):
+        # ``?indicator=`` (empty, as a form sends it) is no filter, like any empty parameter.
+        codes = [code for code in (value or []) if code not in ("", None)]
+        if any(not CODE.fullmatch(code) for code in codes):
+            raise forms.ValidationError(
+                _("An indicator code has only letters, digits, '-' and '_'."), code="invalid"
+            )
+        return codes
+
+
+@extend_schema_field({"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"})
+class IndicatorCodesFilter(filters.Filter):
+    """``?indicator=code`` (repeatable): values of any of the codes. A code that is not in the
+    catalogue matches nothing (as an unknown town slug does); a malformed one is a 400."""
+
+    field_class = _IndicatorCodesField
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 4})
+class QuarterFilter(filters.NumberFilter):
+    """0 (the whole year) or a quarter 1-4: anything else is a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 4)
+        super().__init__(*args, **kwargs)
 
 
 class IndicatorValueFilter(ClaimFilterSet):
     town, region = town_filters()
     indicator = IndicatorCodesFilter(
-        field_name="indicator__code",
-        to_field_name="code",
-        queryset=Indicator.objects.all(),
-        label="Indicator code (repeat for several)",
+        field_name="indicator__code", label="Indicator code (repeat for several)"
     )
     system = filters.ChoiceFilter(field_name="indicator__system", choices=IndicatorSystem.choices)
     year = YearFilter()
     year_from = YearFilter(field_name="year", lookup_expr="gte")
     year_to = YearFilter(field_name="year", lookup_expr="lte")
-    quarter = filters.NumberFilter()
+    quarter = QuarterFilter()
 
     class Meta:
         model = IndicatorValue

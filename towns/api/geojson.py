@@ -10,44 +10,35 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from towns.api.views import TownViewSet
-from towns.geo import GEOJSON_MEDIA_TYPE, PROPERTIES, TownGeoJSONRenderer, town_features
+from towns.geo import (
+    FEATURE_COLLECTION_SCHEMA,
+    GEOJSON_MEDIA_TYPE,
+    TownGeoJSONRenderer,
+    town_features,
+)
 
-FEATURE_COLLECTION_SCHEMA = {
-    "type": "object",
-    "description": "RFC 7946 FeatureCollection of Point features ([longitude, latitude]).",
-    "properties": {
-        "type": {"type": "string", "enum": ["FeatureCollection"]},
-        "features": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string", "enum": ["Feature"]},
-                    "id": {"type": "string"},
-                    "geometry": {
-                        "type": "object",
-                        "properties": {
-                            "type": {"type": "string", "enum": ["Point"]},
-                            "coordinates": {
-                                "type": "array",
-                                "items": {"type": "number"},
-                                "minItems": 2,
-                                "maxItems": 2,
-                            },
-                        },
-                        "required": ["type", "coordinates"],
-                    },
-                    "properties": {
-                        "type": "object",
-                        "description": "Public profile: " + ", ".join(PROPERTIES) + ".",
-                    },
-                },
-                "required": ["type", "geometry", "properties"],
-            },
-        },
-    },
-    "required": ["type", "features"],
-}
+
+def geojson_schema_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: every ``application/geo+json`` answer is described by the
+    one typed ``TownFeatureCollection`` (:data:`towns.geo.FEATURE_COLLECTION_SCHEMA`), not by
+    the JSON list's schema drf-spectacular would repeat for each renderer."""
+    used = False
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if GEOJSON_MEDIA_TYPE in content and str(code).startswith("2"):
+                    content[GEOJSON_MEDIA_TYPE] = {"schema": {"$ref": REF}}
+                    used = True
+    if used:
+        schemas = result.setdefault("components", {}).setdefault("schemas", {})
+        schemas["TownFeatureCollection"] = FEATURE_COLLECTION_SCHEMA
+    return result
+
+
+REF = "#/components/schemas/TownFeatureCollection"
 
 
 class TownGeoJSONView(TownViewSet):

@@ -8,6 +8,10 @@ come prefetched by the views (already narrowed by ``visible_to``): no method her
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator, URLValidator
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.api.serializers import (
@@ -157,7 +161,49 @@ class SourceSerializer(RedactingModelSerializer):
         ]
 
 
+#: A web address the atlas keeps for a source: http(s) or ftp(s), a host name of up to five
+#: labels (none over 56 characters, so the name stays within DNS's 253), an optional port and
+#: any path. Django's URL check accepts all of these; requiring this form too makes the schema
+#: and the server agree exactly (no user, password or bare IP address in a citation link).
+SOURCE_URL = (
+    r"^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp][Ss]?)://"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,54}[A-Za-z0-9])?\.){1,4}[A-Za-z]{2,24}"
+    r"(?::[0-9]{1,5})?(?:[/?#][^\s\x00]*)?$"
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 500,
+        "pattern": SOURCE_URL,
+        "description": "A web address (http, https, ftp), or empty.",
+    }
+)
+class SourceURLField(serializers.CharField):
+    """Checked by Django's URL validator and by :data:`SOURCE_URL` (which the schema states)."""
+
+    message = _("Enter a web address such as https://example.org/page.")
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=500, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value:
+            # Checked here, not as field validators: the schema states the pattern itself
+            # (validators would add drf-spectacular's looser "format: uri" beside it).
+            for check in (URLValidator(message=self.message), RegexValidator(SOURCE_URL)):
+                try:
+                    check(value)
+                except DjangoValidationError:
+                    raise serializers.ValidationError(self.message, code="invalid") from None
+        return value
+
+
 class SourceWriteSerializer(ResearchWriteSerializer):
+    url = SourceURLField(required=False)
+
     class Meta:
         model = Source
         fields = [
@@ -179,7 +225,7 @@ class SourceWriteSerializer(ResearchWriteSerializer):
 
 
 class PersonSerializer(RedactingModelSerializer):
-    origin_town = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    origin_town = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Person
@@ -417,7 +463,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
 
 
 class IndicatorDetailSerializer(IndicatorSerializer):
-    definition_source = VisibleRefField()
+    definition_source = VisibleRefField(allow_null=True)
 
     class Meta(IndicatorSerializer.Meta):
         fields = [*IndicatorSerializer.Meta.fields, "description", "definition_source"]
@@ -442,7 +488,9 @@ class IndicatorWriteSerializer(ResearchWriteSerializer):
 class IndicatorValueSerializer(RedactingModelSerializer):
     town = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     indicator = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    source = VisibleRefField(help_text="Absent when the viewer may not see the source.")
+    source = VisibleRefField(
+        allow_null=True, help_text="Absent when the viewer may not see the source."
+    )
 
     class Meta:
         model = IndicatorValue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.api.serializers import (
@@ -479,8 +480,42 @@ class SiteDetailSerializer(SiteSerializer):
         fields = [*SiteSerializer.Meta.fields, "description", "sources"]
 
 
+def _coordinate_schema(limit: int, whole: str) -> dict:
+    """A coordinate a client sends: a decimal text within ±``limit`` with up to 5 places (the
+    stored precision, about a metre), or a whole number within it; null for none."""
+    return {
+        "anyOf": [
+            {
+                "type": "string",
+                "format": "decimal",
+                "pattern": rf"^-?(?:{whole}(?:\.\d{{0,5}})?|{limit}(?:\.0{{0,5}})?|\.\d{{1,5}})$",
+            },
+            {"type": "integer", "minimum": -limit, "maximum": limit},
+        ],
+        "nullable": True,
+    }
+
+
+@extend_schema_field(_coordinate_schema(90, r"[0-8]?\d"))
+class LatitudeField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_digits=8, decimal_places=5, min_value=-90, max_value=90, allow_null=True, **kwargs
+        )
+
+
+@extend_schema_field(_coordinate_schema(180, r"(?:1[0-7]\d|\d{1,2})"))
+class LongitudeField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_digits=8, decimal_places=5, min_value=-180, max_value=180, allow_null=True, **kwargs
+        )
+
+
 class SiteWriteSerializer(ResearchWriteSerializer):
     town = TownSlugField()
+    latitude = LatitudeField(required=False)
+    longitude = LongitudeField(required=False)
 
     class Meta:
         model = CommunicationSite

@@ -8,7 +8,7 @@ aggregates). Posts and indicators are reference data researchers may add and cor
 not delete (values and appointments point at them).
 
 Pagination: towns and indicator values page by cursor in their default order (see
-:class:`governance.api.views.CursorUnlessOrdered`); every other list pages by number.
+:class:`governance.api.views.CursorUnlessPaged`); every other list pages by number.
 """
 
 from __future__ import annotations
@@ -26,11 +26,16 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from governance.api.views import CursorUnlessOrdered, ReadOnlyResource, ResearchResource
+from governance.api.views import CursorUnlessPaged, ReadOnlyResource, ResearchResource
 from governance.models import Source
 from towns.api import filters as f
 from towns.api import serializers as s
-from towns.api.bulk import MAX_ROWS, BulkRejected, indicator_values_bulk_create
+from towns.api.bulk import (
+    MAX_ROWS,
+    BulkRejected,
+    BulkValueRowSerializer,
+    indicator_values_bulk_create,
+)
 from towns.api.profile import (
     ProfileQuerySerializer,
     SeriesQuerySerializer,
@@ -64,6 +69,27 @@ def visible_sources(user):
 
 
 # --- Places ------------------------------------------------------------------------------------
+
+BULK_REJECTED = inline_serializer(
+    "BulkRejected",
+    fields={
+        "detail": serializers.CharField(),
+        "errors": inline_serializer(
+            "BulkRowError",
+            fields={
+                "row": serializers.IntegerField(),
+                "field": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+            # A body that is not JSON at all is a 400 with "detail" only.
+            required=False,
+        ),
+    },
+)
+
+#: The years an indicator value may have (the model's validators).
+YEARS = {"type": "integer", "minimum": 1990, "maximum": 2100}
 
 
 class RegionViewSet(ReadOnlyResource):
@@ -106,8 +132,9 @@ class TownViewSet(ReadOnlyResource):
     list_serializer_class = s.TownSerializer
     lookup_field = "slug"
     filterset_class = f.TownFilter
-    pagination_class = CursorUnlessOrdered
-    # ?format=geojson gives the current page as an RFC 7946 FeatureCollection.
+    pagination_class = CursorUnlessPaged
+    # ?format=geojson gives the current page (or the one town) as an RFC 7946
+    # FeatureCollection; the profile and the indicator series are not places, so not GeoJSON.
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, TownGeoJSONRenderer]
     search_fields = ["search_text"]
     search_key_field = "search_text"
@@ -116,6 +143,12 @@ class TownViewSet(ReadOnlyResource):
 
     def get_queryset(self):
         return Town.objects.select_related("region", "district")
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if getattr(self, "action", None) not in ("profile", "indicators"):
+            return renderers
+        return [r for r in renderers if not isinstance(r, TownGeoJSONRenderer)]
 
     @extend_schema(
         parameters=[
@@ -146,10 +179,15 @@ class TownViewSet(ReadOnlyResource):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "indicator", OpenApiTypes.STR, many=True, description="Indicator code(s)."
+                "indicator",
+                {"type": "array", "items": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}},
+                explode=True,
+                description="Indicator code(s); an unknown code is a 400.",
             ),
-            OpenApiParameter("from", OpenApiTypes.INT, description="First year (inclusive)."),
-            OpenApiParameter("to", OpenApiTypes.INT, description="Last year (inclusive)."),
+            OpenApiParameter("from", YEARS, description="First year (inclusive)."),
+            OpenApiParameter(
+                "to", YEARS, description="Last year (inclusive); before 'from': no values."
+            ),
         ],
         responses={200: TownSeriesSerializer},
     )
@@ -157,7 +195,7 @@ class TownViewSet(ReadOnlyResource):
     def indicators(self, request, *args, **kwargs):
         """Time series of one or many indicators of the town (values the viewer may see)."""
         params = request.query_params
-        query = {"indicator": params.getlist("indicator")}
+        query = {"indicator": [code for code in params.getlist("indicator") if code]}
         for key in ("from", "to"):
             if params.get(key):
                 query[key] = params[key]
@@ -342,7 +380,7 @@ class IndicatorValueViewSet(ResearchResource):
     save_service = staticmethod(research_record_save)
     write_scope = "write:indicators"
     filterset_class = f.IndicatorValueFilter
-    pagination_class = CursorUnlessOrdered
+    pagination_class = CursorUnlessPaged
     ordering_fields = ["id", "year", "value", "updated_at"]
     ordering = ["id"]
 
@@ -352,30 +390,22 @@ class IndicatorValueViewSet(ResearchResource):
         )
 
     @extend_schema(
-        request=s.IndicatorValueWriteSerializer(many=True),
+        request=BulkValueRowSerializer(many=True),
         responses={
             201: inline_serializer("BulkCreated", fields={"created": serializers.IntegerField()}),
             400: OpenApiResponse(
-                response=inline_serializer(
-                    "BulkRejected",
-                    fields={
-                        "detail": serializers.CharField(),
-                        "errors": inline_serializer(
-                            "BulkRowError",
-                            fields={
-                                "row": serializers.IntegerField(),
-                                "field": serializers.CharField(),
-                                "message": serializers.CharField(),
-                            },
-                            many=True,
-                            # A body that is not JSON at all is a 400 with "detail" only.
-                            required=False,
-                        ),
-                    },
-                ),
+                response=BULK_REJECTED,
                 description=(
                     "Nothing was saved; each error names its row (from 0) and field. A body "
                     "that cannot be parsed has only the detail."
+                ),
+            ),
+            422: OpenApiResponse(
+                response=BULK_REJECTED,
+                description=(
+                    "Nothing was saved: the rows are well-formed but name a town, indicator or "
+                    "source that does not exist (or that you may not see), repeat a value, or "
+                    "break a rule of the research; each error names its row and field."
                 ),
             ),
         },
@@ -397,7 +427,13 @@ class IndicatorValueViewSet(ResearchResource):
                         for e in rejected.errors
                     ],
                 },
-                status=status.HTTP_400_BAD_REQUEST,
+                # Only unknown names, duplicates and the research's rules: a well-formed
+                # upload the data refuses (422); any malformed row makes it a 400.
+                status=(
+                    status.HTTP_422_UNPROCESSABLE_ENTITY
+                    if all(e.against_data for e in rejected.errors)
+                    else status.HTTP_400_BAD_REQUEST
+                ),
             )
         return Response({"created": created}, status=status.HTTP_201_CREATED)
 
@@ -422,3 +458,15 @@ class ActivityViewSet(ResearchResource):
         if self.action != "list":
             qs = qs.prefetch_related(visible_sources(user))
         return qs
+
+
+def bulk_request_hook(result, generator, request, public, **kwargs):
+    """POSTPROCESSING_HOOKS entry: the bulk upload's body holds 1 to ``MAX_ROWS`` rows (what
+    :func:`towns.api.bulk.indicator_values_bulk_create` accepts; drf-spectacular does not carry
+    a list's bounds over to a request body)."""
+    operation = result.get("paths", {}).get("/api/v1/indicator-values/bulk/", {}).get("post")
+    if operation:
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            if content.get("schema", {}).get("type") == "array":
+                content["schema"].update(minItems=1, maxItems=MAX_ROWS)
+    return result

@@ -1,0 +1,242 @@
+"""schemathesis ``--checks all`` against a live atlas on a throw-away database (issue 18).
+
+What a partner's tooling does, with a tool nobody here wrote: the atlas runs under gunicorn in
+production mode (DEBUG off, two workers) on a database made for this run (migrated, the demo
+loaded, dropped at the end), and ``schemathesis run --checks all`` fuzzes the schema each client
+is served (the schema is tailored to its viewer) with that client's credentials:
+
+* ``anonymous``: no credentials;
+* ``partner``: a partner's read-only token, sent as ``Authorization: Bearer``;
+* ``partner-writer``: a partner's token with ``write:research`` (every write a partner may
+  make), sent as ``Authorization: Token``;
+* ``researcher``: a researcher's token with ``read:restricted`` and ``write:research`` (the
+  full schema, every operation).
+
+Writes land in the throw-away database only. Exit status 0 only if every run reports zero
+failures; the reports (JUnit XML) go to ``test-artifacts/fuzz/``.
+
+    make fuzz                       # or: .venv/bin/python .ci/fuzz_api.py
+    FUZZ_EXAMPLES=20 make fuzz      # more examples per operation (default 4)
+    FUZZ_ONLY=anonymous make fuzz   # one client
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+REPORTS = ROOT / "test-artifacts" / "fuzz"
+
+CLIENTS = {
+    "anonymous": None,
+    "partner": ("partner", ["read:partner"], "Bearer"),
+    "partner-writer": ("partner", ["read:partner", "write:research"], "Token"),
+    "researcher": ("researcher", ["read:restricted", "write:research"], "Token"),
+}
+
+MAKE_TOKENS = """
+import json
+from django.contrib.auth.models import Group
+from django.contrib.auth import get_user_model
+from governance.tokens import token_issue
+keys = {}
+for name, (role, scopes) in json.loads(SPEC).items():
+    user = get_user_model().objects.create_user(username="fuzz-" + name, password=None)
+    user.groups.add(Group.objects.get(name=role))
+    keys[name] = token_issue(user=user, name="fuzz", scopes=scopes, expires_days=1)[1]
+print("KEYS=" + json.dumps(keys))
+"""
+
+
+def log(message: str) -> None:
+    print(f"[fuzz] {message}", flush=True)
+
+
+def _admin_params() -> dict:
+    """Connection keywords for the server the project uses (DATABASE_URL or embedded)."""
+    if os.environ.get("DATABASE_URL"):
+        import environ
+
+        config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+        params = {
+            "host": config.get("HOST") or None,
+            "port": config.get("PORT") or None,
+            "user": config.get("USER") or None,
+            "password": config.get("PASSWORD") or None,
+        }
+    else:
+        sys.path.insert(0, str(ROOT))
+        from governance.embedded_db import ensure_server
+
+        server = ensure_server()
+        params = {"host": server.socket_dir, "port": server.port, "user": server.user}
+    return {key: value for key, value in params.items() if value}
+
+
+def _database_url(params: dict, name: str) -> str:
+    user = quote(params.get("user", ""), safe="")
+    password = ":" + quote(params["password"], safe="") if params.get("password") else ""
+    host = str(params.get("host", ""))
+    port = f":{params['port']}" if params.get("port") else ""
+    if host.startswith("/"):  # a socket directory: libpq reads it from the options
+        return f"postgres://{user}{password}@{port}/{name}?host={quote(host, safe='/')}"
+    return f"postgres://{user}{password}@{host}{port}/{name}"
+
+
+def _admin(params: dict, sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(dbname="postgres", **params)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the atlas did not answer {url}/healthz within {seconds:.0f} s")
+
+
+def main() -> int:
+    examples = os.environ.get("FUZZ_EXAMPLES", "4")
+    only = [n for n in os.environ.get("FUZZ_ONLY", "").split(",") if n]
+    clients = {n: c for n, c in CLIENTS.items() if not only or n in only}
+    params = _admin_params()
+    name = f"atlas_fuzz_{os.getpid()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(params, name),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Plain HTTP on the loopback: no TLS redirect, cookies without the Secure flag.
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        # The fuzzing must not be throttled into 429s (the limits have their own tests).
+        "API_THROTTLE_ANON": "1000000/min",
+        "API_THROTTLE_USER": "1000000/min",
+        "READ_CACHE_URL": "locmemcache://fuzz",
+        "ALLOW_SYNTHETIC_DATA": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DATABASE_REPLICA_URL", None)
+    manage = [str(BIN / "python"), str(ROOT / "manage.py")]
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    failed: list[str] = []
+    server = None
+    _admin(params, f'DROP DATABASE IF EXISTS "{name}"')
+    _admin(params, f'CREATE DATABASE "{name}"')
+    try:
+        started = time.monotonic()
+        for step in (
+            ["migrate", "--no-input", "-v0"],
+            ["collectstatic", "--no-input", "-v0"],
+            ["load_demo"],
+        ):
+            subprocess.run(manage + step, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        spec = {n: list(c[:2]) for n, c in clients.items() if c}
+        made = subprocess.run(
+            [*manage, "shell", "-c", f"SPEC = {json.dumps(json.dumps(spec))}\n{MAKE_TOKENS}"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        keys = json.loads(made.stdout.split("KEYS=", 1)[1])
+        log(f"database {name} ready in {time.monotonic() - started:.0f} s")
+
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "governance.wsgi", "-c", "governance/gunicorn.conf.py"],
+            env={**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=open(REPORTS / "gunicorn.log", "w"),  # noqa: SIM115
+            start_new_session=True,
+        )
+        _wait_ready(url)
+        for client, spec in clients.items():
+            headers = []
+            if spec:
+                headers = ["-H", f"Authorization: {spec[2]} {keys[client]}"]
+            command = [
+                str(BIN / "schemathesis"),
+                "--config-file",
+                str(ROOT / ".ci" / "schemathesis.toml"),
+                "--no-color",
+                "run",
+                f"{url}/api/v1/schema/?format=json",
+                "--checks",
+                "all",
+                "--max-examples",
+                examples,
+                "--seed",
+                "18",
+                "--workers",
+                "2",
+                "--report",
+                "junit",
+                "--report-junit-path",
+                str(REPORTS / f"{client}.xml"),
+                *headers,
+            ]
+            log(f"{client}: schemathesis run --checks all --max-examples {examples}")
+            began = time.monotonic()
+            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            (REPORTS / f"{client}.txt").write_text(result.stdout + result.stderr)
+            summary = [
+                line.strip()
+                for line in result.stdout.splitlines()
+                if "generated" in line or line.startswith(("===", "  ❌", "  ⚠"))
+            ]
+            for line in summary[-8:]:
+                log(f"  {line}")
+            log(f"  exit {result.returncode} in {time.monotonic() - began:.0f} s")
+            if result.returncode != 0:
+                failed.append(client)
+                print(result.stdout[-6000:], flush=True)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        _admin(params, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if failed:
+        log("FAILED: " + ", ".join(failed) + f" (reports in {REPORTS})")
+        return 1
+    log("no failures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
