@@ -69,6 +69,11 @@ class ApiProblemMiddleware:
 
         for name, value in rate_limit_headers(request).items():
             response[name] = value
+        from governance.api.deprecation import deprecation_headers
+
+        for name, value in deprecation_headers(request.path_info).items():
+            existing = response.get(name) if name == "Link" else None
+            response[name] = f"{existing}, {value}" if existing else value
         if response.status_code < 400 or response.get("Content-Type", "").startswith(
             "application/problem+json"
         ):

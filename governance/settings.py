@@ -376,6 +376,9 @@ if CACHES[READ_CACHE_ALIAS]["BACKEND"].endswith(("LocMemCache", "FileBasedCache"
     )
 
 # --- REST API -------------------------------------------------------------------------------
+# What in /api/v1/ is going, and when (governance.api.deprecation; docs/api.md, "Versions,
+# changes and deprecation"). Nothing is deprecated today.
+API_DEPRECATIONS: list[dict] = []
 API_PAGE_SIZE = _int("API_PAGE_SIZE", 50, minimum=1)
 API_MAX_PAGE_SIZE = _int("API_MAX_PAGE_SIZE", 500, minimum=1)
 REST_FRAMEWORK = {
@@ -454,6 +457,7 @@ SPECTACULAR_SETTINGS = {
         "towns.api.geojson.geojson_schema_hook",
         "towns.api.views.bulk_request_hook",
         "governance.api.schema.query_parameters_hook",
+        "governance.api.deprecation.deprecation_schema_hook",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
