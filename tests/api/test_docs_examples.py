@@ -84,6 +84,9 @@ def partner_key(django_user_model):
 def test_guide_has_curl_and_python_examples():
     kinds = [kind for kind, _ in guide_blocks()]
     assert kinds.count("bash") >= 2 and kinds.count("python") >= 2
+    code = "\n".join(code for _, code in guide_blocks())
+    for tool in ("import pandas", "import geopandas", "openapi-python-client generate"):
+        assert tool in code, tool
     assert all("curl" in code for kind, code in guide_blocks() if kind == "bash")
 
 
@@ -116,3 +119,6 @@ def test_every_example_of_the_guide_runs(shared_live_server, partner_key, tmp_pa
     assert "'persons':" in text
     assert re.search(r"^304$", text, re.MULTILINE), "the ETag round trip answers 304"
     assert "datapackage.json" in text
+    # The tools partners use (issue 18): pandas with dtypes, geopandas, a generated client.
+    assert re.search(r"^\d+ points;", text, re.MULTILINE), "geopandas read the GeoJSON"
+    assert re.search(r"^\d+ towns in Vitebsk region; the largest: \[", text, re.MULTILINE)
