@@ -501,6 +501,11 @@ def error_responses_hook(result, generator, request, public, **kwargs):
                 wanted["404"] = _error("Problem", "No such record or page, or not visible to you.")
             if "requestBody" in operation or any(p.get("in") == "query" for p in params):
                 wanted["400"] = _error("ValidationProblem", "Invalid input, with field errors.")
+            if any(p.get("in") == "query" for p in params):
+                # Answered by the HTTP server (gunicorn) before the atlas sees the request.
+                wanted["414"] = {
+                    "description": "The URL is longer than the server reads (about 4 KB)."
+                }
             if method in ("post", "put", "patch", "delete"):
                 wanted["403"] = _error("Problem", "Writing is not allowed to you.")
                 if "bulk" not in operation.get("operationId", ""):

@@ -348,6 +348,10 @@ class AtlasViewMixin(CachedReadMixin):
         handler = getattr(self, request.method.lower(), None)
         if request.method.lower() not in self.http_method_names or handler is None:
             force = True
+        # A write answers in JSON whatever ?format= says: a client that may not write gets
+        # its 401 or 403 (or 405), not a 406 about the format of an answer it cannot have.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            force = True
         return super().perform_content_negotiation(request, force=force)
 
     def _may_call(self, request, method: str) -> bool:
