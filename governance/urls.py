@@ -4,6 +4,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from governance.api.changes import ChangesView
 from governance.api.exceptions import problem_type
 from governance.api.root import APIRootView, AtlasDocsView, AtlasSchemaView
 from governance.views import english_prefix, healthz, switch_language
@@ -28,6 +29,7 @@ urlpatterns = [
     re_path(API, include("towns.api.geojson")),
     re_path(API, include("csos.api.export_urls")),
     re_path(API, include("governance.api.revisions")),
+    re_path(API + r"changes/$", ChangesView.as_view(), name="api-changes"),
 ]
 
 urlpatterns += i18n_patterns(

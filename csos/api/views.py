@@ -64,6 +64,10 @@ class CSOViewSet(ResearchResource):
 class CSOLinkViewSet(ResearchResource):
     """Links between CSOs (partnership, joint project, umbrella, funding, informal)."""
 
+    # A link is listed only while both its CSOs are visible: whether it was at a past time
+    # cannot be read from the link alone (governance.api.changes).
+    tombstones = False
+
     serializer_class = s.CSOLinkDetailSerializer
     list_serializer_class = s.CSOLinkSerializer
     write_serializer_class = s.CSOLinkWriteSerializer

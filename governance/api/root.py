@@ -42,6 +42,7 @@ class APIRootView(APIView):
             ("town-geojson", "towns.geojson"),
             ("export-popolo", "popolo.json"),
             ("export-datapackage", "datapackage.zip"),
+            ("api-changes", "changes"),
         ):
             try:
                 links[key] = reverse(name, request=request, kwargs={"version": "v1"})

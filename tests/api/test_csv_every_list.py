@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 ROOT = "/api/v1/"
 # Root entries that are documents, not paginated lists: the schema and its docs, the GeoJSON of
 # the towns and the whole-atlas exports (Popolo JSON, Data Package zip).
-NOT_LISTS = {"schema", "docs", "towns.geojson", "popolo.json", "datapackage.zip"}
+NOT_LISTS = {"schema", "docs", "towns.geojson", "popolo.json", "datapackage.zip", "changes"}
 
 
 def list_paths(client) -> dict[str, str]:

@@ -293,6 +293,11 @@ ROUTES: dict[str, list[Case] | Callable[[], list[Case]]] = {
     "api/<version>/my-revisions/<pk>/": [
         Case("none of theirs", lambda: {**V1, "pk": 0}, {**every(404), "anonymous": 401})
     ],
+    # Tombstones for incremental sync: open to all, each sees what left their own lists.
+    "api/<version>/changes/": [
+        Case("removals since", lambda: {**V1, "?": "since=2026-01-01T00:00:00Z"}, every(200)),
+        Case("no time given", lambda: V1, every(400)),
+    ],
     # Pages added with the comparison and typology views: public, built from visible records.
     "compare/": [Case("compare", dict, every(200))],
     "compare/data/<key>.csv": [

@@ -256,6 +256,10 @@ class PersonViewSet(ResearchResource):
 class PostViewSet(ResearchResource):
     """Posts (positions) such as the chairman of the district executive committee."""
 
+    # Public only through a visible appointment: not decidable from the post alone
+    # (governance.api.changes).
+    tombstones = False
+
     serializer_class = s.PostSerializer
     write_serializer_class = s.PostWriteSerializer
     http_method_names = ["get", "post", "put", "patch", "head", "options"]

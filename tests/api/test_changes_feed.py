@@ -1,0 +1,123 @@
+"""Incremental sync a partner can trust: updated_since plus the tombstones of /changes/ (issue 18).
+
+A partner copies the lists, a day of mixed edits happens (a value changed, one unpublished, one
+restricted above the partner's level, a CSO deleted, an activity added, one hard-deleted), the
+partner syncs with ``updated_since`` and ``/api/v1/changes/``, and its copy equals a fresh full
+download. The feed never names a record the partner could not see.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+
+from csos.models import CSO
+from governance.access import AccessLevel, PublicationState
+from governance.models import Source
+from governance.tokens import token_issue
+from towns.models import Activity, IndicatorValue
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/"
+#: Covered lists and their keys.
+LISTS = {"indicator-values": "id", "csos": "slug", "activities": "id", "sources": "id"}
+
+
+@pytest.fixture
+def partner(django_user_model):
+    user = django_user_model.objects.create_user(username="sync-partner", password="a-long-9x")
+    user.groups.add(Group.objects.get(name="partner"))
+    _, key = token_issue(user=user, name="sync", scopes=["read:partner"])
+    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def download(client, name: str, **params) -> dict[str, dict]:
+    rows, url, query = {}, f"{API}{name}/", {"page_size": 500, **params}
+    while url:
+        response = client.get(url, query)
+        assert response.status_code == 200, (name, response.content[:300])
+        body = response.json()
+        for row in body["results"]:
+            rows[str(row[LISTS[name]])] = row
+        url, query = body["next"], None
+    return rows
+
+
+def test_a_partner_copy_synced_through_a_day_of_edits_equals_a_fresh_download(
+    partner, writes_without_review
+):
+    with connection.cursor() as cursor:
+        # Every event of this test (one transaction) is stamped with its start: just after.
+        cursor.execute("SELECT now() - interval '1 millisecond'")
+        (since,) = cursor.fetchone()
+    copy = {name: download(partner, name) for name in LISTS}
+    # A source the partner never saw (restricted): it must never be named.
+    hidden = Source.objects.filter(access_level=AccessLevel.RESTRICTED).first()
+    assert hidden is not None and str(hidden.pk) not in copy["sources"]
+
+    values = list(
+        IndicatorValue.objects.visible_to(None).filter(access_level=AccessLevel.PUBLIC)[:3]
+    )
+    changed, unpublished, restricted = values
+    changed.value = changed.value + 1
+    changed.save()
+    unpublished.state = PublicationState.DRAFT
+    unpublished.save()
+    restricted.access_level = AccessLevel.RESTRICTED
+    restricted.save()
+    gone_cso = CSO.objects.visible_to(None).order_by("slug").first()
+    gone_cso.deleted_at = since
+    gone_cso.save()
+    template = Activity.objects.visible_to(None).order_by("pk").first()
+    added = Activity.objects.create(
+        town=template.town,
+        title="Sync test: a new community garden",
+        field=template.field,
+        status=template.status,
+        benefit=3,
+        cost=2,
+        threat=1,
+        access_level=AccessLevel.PUBLIC,
+        state=PublicationState.PUBLISHED,
+        confidence="medium",
+        is_synthetic=True,
+    )
+    hard_deleted = Activity.objects.visible_to(None).exclude(pk=added.pk).order_by("-pk").first()
+    Activity.objects.filter(pk=hard_deleted.pk).delete()
+    # The source the partner never saw changes and is deleted: the feed must not name it.
+    hidden.note = "edited while hidden"
+    hidden.save()
+    hidden.deleted_at = since
+    hidden.save()
+
+    stamp = since.isoformat()
+    for name in LISTS:
+        copy[name].update(download(partner, name, updated_since=stamp))
+    feed = partner.get(f"{API}changes/", {"since": stamp})
+    assert feed.status_code == 200, feed.content
+    body = feed.json()
+    for name, keys in body["removed"].items():
+        for key in keys:
+            copy.get(name, {}).pop(key, None)
+
+    assert body["removed"]["indicator-values"] == sorted(
+        [str(unpublished.pk), str(restricted.pk)], key=int
+    )
+    assert body["removed"]["csos"] == [gone_cso.slug]
+    assert body["removed"]["activities"] == [str(hard_deleted.pk)]
+    assert str(hidden.pk) not in body["removed"].get("sources", [])
+    assert {"cso-links", "posts"} <= set(body["not_covered"])
+    for name in LISTS:
+        assert copy[name] == download(partner, name), name
+
+
+def test_since_must_be_a_time_with_its_offset():
+    client = Client()
+    for value in ("", "yesterday", "2026-12-01T00:00:00"):
+        response = client.get(f"{API}changes/", {"since": value})
+        assert response.status_code == 400, value
+        assert "since" in response.json()["errors"]
+    assert client.get(f"{API}changes/", {"since": "2026-12-01T00:00:00Z"}).status_code == 200
