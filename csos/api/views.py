@@ -14,6 +14,7 @@ from csos.api import filters as f
 from csos.api import serializers as s
 from csos.models import CSO, CooperationCase, CSOLeadership, CSOLink
 from csos.services import csos_record_save
+from governance.api.changes import Needs
 from governance.api.views import CursorUnlessPaged, ResearchResource
 from governance.models import Source
 from towns.models import Town
@@ -64,9 +65,8 @@ class CSOViewSet(ResearchResource):
 class CSOLinkViewSet(ResearchResource):
     """Links between CSOs (partnership, joint project, umbrella, funding, informal)."""
 
-    # A link is listed only while both its CSOs are visible: whether it was at a past time
-    # cannot be read from the link alone (governance.api.changes).
-    tombstones = False
+    # A link is listed only while both its CSOs are visible (governance.api.changes).
+    tombstone_needs = Needs(each={"source_cso": CSO, "target_cso": CSO})
 
     serializer_class = s.CSOLinkDetailSerializer
     list_serializer_class = s.CSOLinkSerializer

@@ -15,16 +15,26 @@ How it decides, without revealing anything the viewer never saw:
 * **in the list at T**: its last event at or before ``T`` (the record as it was at ``T``) is
   not deleted and, below research level, published at a level the viewer may see.
 
-The third test reads the record's own fields at ``T``. Lists whose membership also depends on
-other records (a CSO link needs both CSOs visible; a post needs a visible appointment) cannot
-be judged from the record alone, so they are not covered (``tombstones = False`` on the view,
-listed under ``not_covered`` in the answer): sync those by comparing keys with a full listing.
+The third test reads the record's own fields at ``T``, and, for the lists whose membership
+depends on other records, theirs at ``T`` too, as the view declares (:class:`Needs`):
+
+* ``Needs(each={"source_cso": CSO, ...})``: listed only while every record those foreign
+  keys name is listed (a CSO link needs both its CSOs); a change to one of them counts as a
+  change of the record;
+* ``Needs(any_of=(Appointment, "post"))``: below research level, listed only while at least
+  one record of that model pointing at it is (a post needs a published appointment the viewer
+  may see); a change to such a record counts as a change of what it points at, before and
+  after.
+
+A view with ``tombstones = False`` is listed under ``not_covered`` (none is, today): sync such a
+list by comparing keys with a full listing.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass, field
 
 from django.db.models import Max
 from django.urls import NoReverseMatch, get_resolver, resolve, reverse
@@ -42,6 +52,15 @@ from governance.api.views import AtlasViewMixin
 from governance.audit import event_model_for
 
 LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What else must be listed for a record of a list to be (set as ``tombstone_needs`` on
+    the view; see the module's docstring)."""
+
+    each: dict[str, type] = field(default_factory=dict)  # foreign key → model of its target
+    any_of: tuple[type, str] | None = None  # (model, its foreign key to the record)
 
 
 def list_views() -> dict[str, type]:
@@ -74,10 +93,32 @@ def _listed_at(snapshot, level: Viewer) -> bool:
     )
 
 
+def _snapshots_at(model, ids, since) -> dict:
+    """Each record of ``model`` among ``ids`` as it was at ``since`` (its last event then):
+    object id → event row. A record with no event by then did not exist yet."""
+    events = event_model_for(model)
+    latest = (
+        events.objects.filter(pgh_obj_id__in=list(ids), pgh_created_at__lte=since)
+        .values("pgh_obj_id")
+        .annotate(last=Max("pgh_id"))
+        .values_list("last", flat=True)
+    )
+    return {e.pgh_obj_id: e for e in events.objects.filter(pgh_id__in=list(latest))}
+
+
+def _changed_since(model, since) -> set:
+    events = event_model_for(model)
+    return set(
+        events.objects.filter(pgh_created_at__gt=since)
+        .values_list("pgh_obj_id", flat=True)
+        .distinct()
+    )
+
+
 def removed_since(view_class: type, request, since: datetime.datetime) -> list | None:
     """Keys of the records of ``view_class``'s list that left it for ``request``'s viewer
-    since ``since`` (see the module's docstring); None when the list's records keep no
-    history to tell."""
+    since ``since`` (see the module's docstring); None when the list's records (or those it
+    depends on) keep no history to tell."""
     view = view_class()
     view.request, view.action, view.format_kwarg, view.kwargs, view.args = (
         request,
@@ -87,33 +128,64 @@ def removed_since(view_class: type, request, since: datetime.datetime) -> list |
         (),
     )
     queryset = view.get_queryset()
-    events = event_model_for(queryset.model)
-    if events is None:
+    model = queryset.model
+    needs = getattr(view_class, "tombstone_needs", None) or Needs()
+    related = [*needs.each.values(), *([needs.any_of[0]] if needs.any_of else [])]
+    if event_model_for(model) is None or any(event_model_for(m) is None for m in related):
         return None
-    changed = set(
-        events.objects.filter(pgh_created_at__gt=since)
-        .values_list("pgh_obj_id", flat=True)
-        .distinct()
-    )
+    level = viewer_level(request.user)
+    changed = _changed_since(model, since)
+    for fk, target in needs.each.items():
+        moved = _changed_since(target, since)
+        if moved:
+            changed |= set(
+                model.objects.filter(**{f"{fk}__in": moved}).values_list("pk", flat=True)
+            )
+    if needs.any_of and level != Viewer.RESEARCH:
+        holder, fk = needs.any_of
+        moved = _changed_since(holder, since)
+        if moved:
+            # What they point at now and what they pointed at before: both may have changed.
+            changed |= set(
+                event_model_for(holder)
+                .objects.filter(pgh_obj_id__in=moved)
+                .values_list(f"{fk}_id", flat=True)
+            ) - {None}
     if not changed:
         return []
     gone = changed - set(queryset.filter(pk__in=changed).values_list("pk", flat=True))
     if not gone:
         return []
-    latest = (
-        events.objects.filter(pgh_obj_id__in=gone, pgh_created_at__lte=since)
-        .values("pgh_obj_id")
-        .annotate(last=Max("pgh_id"))
-        .values_list("last", flat=True)
-    )
-    level = viewer_level(request.user)
+    then = {
+        pk: snapshot
+        for pk, snapshot in _snapshots_at(model, gone, since).items()
+        if _listed_at(snapshot, level)
+    }
+    for fk, target in needs.each.items():
+        targets = _snapshots_at(target, {getattr(s, f"{fk}_id") for s in then.values()}, since)
+        then = {
+            pk: snapshot
+            for pk, snapshot in then.items()
+            if (t := targets.get(getattr(snapshot, f"{fk}_id"))) is not None
+            and _listed_at(t, level)
+        }
+    if needs.any_of and level != Viewer.RESEARCH and then:
+        holder, fk = needs.any_of
+        ever = (
+            event_model_for(holder)
+            .objects.filter(**{f"{fk}_id__in": list(then), "pgh_created_at__lte": since})
+            .values_list("pgh_obj_id", flat=True)
+            .distinct()
+        )
+        held = {
+            getattr(h, f"{fk}_id")
+            for h in _snapshots_at(holder, set(ever), since).values()
+            if _listed_at(h, level)
+        }
+        then = {pk: snapshot for pk, snapshot in then.items() if pk in held}
     key = getattr(view_class, "lookup_field", "pk")
     key = "pgh_obj_id" if key in ("pk", "id") else key
-    return sorted(
-        getattr(snapshot, key)
-        for snapshot in events.objects.filter(pgh_id__in=list(latest))
-        if _listed_at(snapshot, level)
-    )
+    return sorted(getattr(snapshot, key) for snapshot in then.values())
 
 
 class ChangesView(APIView):

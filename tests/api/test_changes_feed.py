@@ -1,29 +1,42 @@
 """Incremental sync a partner can trust: updated_since plus the tombstones of /changes/ (issue 18).
 
 A partner copies the lists, a day of mixed edits happens (a value changed, one unpublished, one
-restricted above the partner's level, a CSO deleted, an activity added, one hard-deleted), the
-partner syncs with ``updated_since`` and ``/api/v1/changes/``, and its copy equals a fresh full
-download. The feed never names a record the partner could not see.
+restricted above the partner's level, a CSO deleted, so that its links leave the links list, an
+activity added, one hard-deleted, the one appointment that made a post public unpublished, so
+that the post leaves the posts list), the partner syncs with ``updated_since`` and
+``/api/v1/changes/``, and its copy equals a fresh full download. The feed never names a record
+the partner could not see.
 """
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 
-from csos.models import CSO
+from csos.models import CSO, CSOLink
 from governance.access import AccessLevel, PublicationState
 from governance.models import Source
 from governance.tokens import token_issue
-from towns.models import Activity, IndicatorValue
+from towns.models import Activity, Appointment, IndicatorValue, Post
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/"
 #: Covered lists and their keys.
-LISTS = {"indicator-values": "id", "csos": "slug", "activities": "id", "sources": "id"}
+LISTS = {
+    "indicator-values": "id",
+    "csos": "slug",
+    "activities": "id",
+    "sources": "id",
+    # Lists whose membership depends on other records (governance.api.changes.Needs).
+    "cso-links": "id",
+    "posts": "id",
+    "appointments": "id",
+}
 
 
 @pytest.fixture
@@ -68,9 +81,31 @@ def test_a_partner_copy_synced_through_a_day_of_edits_equals_a_fresh_download(
     unpublished.save()
     restricted.access_level = AccessLevel.RESTRICTED
     restricted.save()
-    gone_cso = CSO.objects.visible_to(None).order_by("slug").first()
+    # A public CSO with public links to other public CSOs: deleting it takes the links out of
+    # the links list although the links themselves do not change.
+    viewer = get_user_model().objects.get(username="sync-partner")
+    public_csos = CSO.objects.visible_to(viewer)
+    public_links = CSOLink.objects.visible_to(viewer).filter(
+        source_cso__in=public_csos, target_cso__in=public_csos
+    )
+    gone_cso = public_csos.filter(links_out__in=public_links).order_by("slug").first()
+    assert gone_cso is not None
+    links_gone = {
+        str(pk)
+        for pk in public_links.filter(Q(source_cso=gone_cso) | Q(target_cso=gone_cso)).values_list(
+            "pk", flat=True
+        )
+    }
+    assert links_gone <= set(copy["cso-links"])
     gone_cso.deleted_at = since
     gone_cso.save()
+    # A post public through its appointments: unpublishing them hides the post.
+    post = Post.objects.visible_to(viewer).order_by("pk").first()
+    appointments = list(Appointment.objects.visible_to(viewer).filter(post=post))
+    assert appointments and str(post.pk) in copy["posts"]
+    for appointment in appointments:
+        appointment.state = PublicationState.DRAFT
+        appointment.save()
     template = Activity.objects.visible_to(None).order_by("pk").first()
     added = Activity.objects.create(
         town=template.town,
@@ -109,7 +144,10 @@ def test_a_partner_copy_synced_through_a_day_of_edits_equals_a_fresh_download(
     assert body["removed"]["csos"] == [gone_cso.slug]
     assert body["removed"]["activities"] == [str(hard_deleted.pk)]
     assert str(hidden.pk) not in body["removed"].get("sources", [])
-    assert {"cso-links", "posts"} <= set(body["not_covered"])
+    assert body["not_covered"] == []
+    assert set(body["removed"]["cso-links"]) == links_gone
+    assert body["removed"]["posts"] == [str(post.pk)]
+    assert body["removed"]["appointments"] == sorted((str(a.pk) for a in appointments), key=int)
     for name in LISTS:
         assert copy[name] == download(partner, name), name
 

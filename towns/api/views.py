@@ -26,6 +26,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from governance.api.changes import Needs
 from governance.api.views import CursorUnlessPaged, ReadOnlyResource, ResearchResource
 from governance.models import Source
 from towns.api import filters as f
@@ -256,9 +257,8 @@ class PersonViewSet(ResearchResource):
 class PostViewSet(ResearchResource):
     """Posts (positions) such as the chairman of the district executive committee."""
 
-    # Public only through a visible appointment: not decidable from the post alone
-    # (governance.api.changes).
-    tombstones = False
+    # Public only through a visible appointment (governance.api.changes).
+    tombstone_needs = Needs(any_of=(Appointment, "post"))
 
     serializer_class = s.PostSerializer
     write_serializer_class = s.PostWriteSerializer
