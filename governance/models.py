@@ -313,7 +313,7 @@ class ApiScope(models.TextChoices):
 
 class RateCounter(models.Model):
     """A request counter of the API's rate limits (governance.api.throttling), one per client
-    and time window, kept in PostgreSQL when no shared cache (``CACHE_URL``) is configured, so
+    and time window, kept in PostgreSQL when no shared cache (``REDIS_URL``) is configured, so
     that every worker and every machine count against the same budget. An UNLOGGED table
     (migration 0009): a crash may lose counts, never slows a write with the WAL."""
 

@@ -352,14 +352,20 @@ CORS_EXPOSE_HEADERS = [
 ]
 
 # --- Cache ----------------------------------------------------------------------------------
-# CACHE_URL: the shared cache (throttling counters and, by default, the read cache), e.g.
-# redis://127.0.0.1:6379/0 when several app servers run; one per process (locmem) otherwise.
-CACHES = {"default": _typed("CACHE_URL", env.cache_url, "locmemcache://atlas")}
+# REDIS_URL: a Redis or Valkey server shared by every worker and machine (redis://host:6379/0,
+# rediss:// with TLS): it then holds the rate-limit counters and the read cache. Without it the
+# counters live in PostgreSQL and the read cache in files of this machine. CACHE_URL (the
+# default cache, any Django cache URL) and READ_CACHE_URL override it for their own part.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis:// or rediss:// (TLS)")
+_SHARED_CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
+CACHES = {"default": _typed("CACHE_URL", env.cache_url, REDIS_URL or "locmemcache://atlas")}
 # The read cache of API representations and public pages (governance/cache.py), keyed by the
 # database state so a write retires every older entry at once. READ_CACHE_TIMEOUT=0 turns it
 # off. By default files in var/read-cache/, shared by every worker of this machine (an entry
-# built by one serves them all) and kept off the workers' memory; CACHE_URL (Redis) shares it
-# between machines. Bounded by READ_CACHE_ENTRIES.
+# built by one serves them all) and kept off the workers' memory; REDIS_URL (or CACHE_URL)
+# shares it between machines. Bounded by READ_CACHE_ENTRIES.
 READ_CACHE_ALIAS = "reads"
 READ_CACHE_TIMEOUT = _int("READ_CACHE_TIMEOUT", 600)
 # Each worker also keeps the most recently used entries in its own memory, up to this many MiB
@@ -368,7 +374,7 @@ READ_CACHE_LOCAL_MB = _int("READ_CACHE_LOCAL_MB", 16, minimum=0)
 CACHES[READ_CACHE_ALIAS] = _typed(
     "READ_CACHE_URL",
     env.cache_url,
-    env.str("CACHE_URL", default="") or f"filecache://{BASE_DIR / 'var' / 'read-cache'}",
+    _SHARED_CACHE_URL or f"filecache://{BASE_DIR / 'var' / 'read-cache'}",
 )
 if CACHES[READ_CACHE_ALIAS]["BACKEND"].endswith(("LocMemCache", "FileBasedCache")):
     CACHES[READ_CACHE_ALIAS].setdefault("OPTIONS", {})["MAX_ENTRIES"] = _int(

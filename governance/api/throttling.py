@@ -13,9 +13,9 @@ instead: one counter per client and period-long window, and the rate is checked 
 current window's count plus the previous window's count weighted by how much of it still
 overlaps the last period. One read and one atomic increment per request, whatever the rate.
 
-The counts are shared by every worker and machine (:func:`counters`): in the shared cache when
-``CACHE_URL`` names one (Redis, Valkey), otherwise in PostgreSQL (an UNLOGGED table), never in
-one process's memory.
+The counts are shared by every worker and machine (:func:`counters`): in Redis or Valkey when
+``REDIS_URL`` (or ``CACHE_URL``) names one, otherwise in PostgreSQL (an UNLOGGED table), never
+in one process's memory.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 
 class CacheCounters:
-    """Counters in a shared cache (Redis or Valkey behind ``CACHE_URL``)."""
+    """Counters in a shared cache (Redis or Valkey behind ``REDIS_URL`` or ``CACHE_URL``)."""
 
     def __init__(self, cache):
         self.cache = cache
@@ -99,9 +99,9 @@ _DATABASE_COUNTERS = DatabaseCounters()
 
 
 def counters():
-    """Where the rate limits count: the shared cache when ``CACHE_URL`` names one, else
-    PostgreSQL; never the memory of one process (each worker would count on its own, so two
-    workers would let twice the rate through)."""
+    """Where the rate limits count: the shared cache when ``REDIS_URL`` or ``CACHE_URL`` names
+    one, else PostgreSQL; never the memory of one process (each worker would count on its own,
+    so two workers would let twice the rate through)."""
     cache = caches["default"]
     if isinstance(cache, LocMemCache | DummyCache):
         return _DATABASE_COUNTERS

