@@ -14,7 +14,7 @@ RUN_ENV := DEBUG=$${DEBUG:-true}
 
 
 .PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser deploy-check \
-	bench soak scale messages fuzz
+	bench bench-exports soak scale messages fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -87,6 +87,9 @@ clean-venv: ## Remove the virtualenv (the database in var/ stays)
 
 bench: $(VENV)/.runtime ## Benchmark vs json_agg and Datasette peers (gunicorn + wrk) -> bench/results/latest.md
 	$(BIN)/python bench/run.py
+
+bench-exports: $(VENV)/.runtime ## First download of the exports after a change (BENCH_EXPORTS_SIZE=scale|demo)
+	$(BIN)/python bench/exports.py
 
 soak: demo ## Soak test, not in CI: SOAK_SECONDS (600) of reads/writes by 4 clients, then a consistency check
 	$(RUN_ENV) $(BIN)/python bench/soak.py

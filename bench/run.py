@@ -111,6 +111,9 @@ def server_env() -> dict[str, str]:
         DEBUG="false",
         # A reverse proxy terminates TLS in production; the load client says so in a header.
         USE_X_FORWARDED_PROTO="true",
+        # The demo research and the scale set are synthetic (marked so); production settings
+        # refuse synthetic data unless told it is a demonstration.
+        ALLOW_SYNTHETIC_DATA="true",
         # One client address makes all the load: the per-client limits would turn it into 429s.
         API_THROTTLE_ANON=os.environ.get("API_THROTTLE_ANON", "100000000/min"),
         API_THROTTLE_USER=os.environ.get("API_THROTTLE_USER", "100000000/min"),

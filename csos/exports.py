@@ -275,6 +275,15 @@ class Column:
     def value(self, obj) -> Any:
         return self.get(obj) if self.get else getattr(obj, self.name)
 
+    @property
+    def lookup(self) -> str | None:
+        """The ORM lookup that reads this column straight from the database (``town__slug``),
+        or None when only Python can (a property, a redacted name)."""
+        if self.get is None:
+            return self.name
+        lookup = getattr(self.get, "lookup", None)
+        return lookup() if callable(lookup) else lookup
+
 
 @dataclass(frozen=True)
 class Table:
@@ -285,6 +294,26 @@ class Table:
     primary_key: str
     foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Written by PostgreSQL (``COPY ... TO STDOUT``, :func:`copy_csv`) instead of row by row in
+    # Python: for the big tables whose columns are all fields of the row or of a related row
+    # (``Column.lookup``), and whose rows need no redaction beyond ``visible_to``. The
+    # indicator values took 4.1 s at demo size (68,000 rows) as model instances and 0.44 s as
+    # tuples; at the benchmark's scale (2.4 million rows) 21 s as tuples, which with the rest
+    # of the package passed gunicorn's 30 s. A test checks that every way writes the same bytes.
+    flat: bool = False
+
+    def records(self) -> Iterable[tuple[Any, ...]]:
+        """The rows as tuples of column values, in column order."""
+        rows = self.rows()
+        if self.flat:
+            return rows.values_list(*self.lookups()).iterator(chunk_size=5000)
+        return (tuple(c.value(obj) for c in self.columns) for obj in rows)
+
+    def lookups(self) -> list[str]:
+        lookups = [c.lookup for c in self.columns]
+        if None in lookups:
+            raise ValueError(f"{self.name}: a flat table needs a lookup for every column")
+        return lookups
 
 
 def _names(what: str) -> tuple[Column, ...]:
@@ -295,11 +324,50 @@ def _names(what: str) -> tuple[Column, ...]:
     )
 
 
-def _slug(attr: str) -> Callable[[Any], Any]:
+def _ref(attr: str, key: str = "slug") -> Callable[[Any], Any]:
+    """A column holding the ``key`` of the related row ``attr`` (its foreign key's target)."""
+
     def get(obj):
         related = getattr(obj, attr)
-        return related.slug if related is not None else None
+        return getattr(related, key) if related is not None else None
 
+    get.lookup = f"{attr}__{key}"
+    return get
+
+
+def _slug(attr: str) -> Callable[[Any], Any]:
+    return _ref(attr, "slug")
+
+
+def _joined(model, relation: str, key: str) -> Callable[[Any], Any]:
+    """A column listing the ``key`` of every row of the many-to-many ``relation``, sorted (by
+    code point, as Python sorts) and separated by spaces: in Python from the prefetched rows,
+    in SQL (``lookup``) as a ``string_agg`` subquery ordered in the "C" collation."""
+
+    def get(obj):
+        return " ".join(sorted(getattr(row, key) for row in getattr(obj, relation).all()))
+
+    def lookup():
+        from django.contrib.postgres.aggregates import StringAgg
+        from django.db.models import F, OuterRef, Subquery
+        from django.db.models.functions import Collate
+
+        field = model._meta.get_field(relation)
+        through = field.remote_field.through
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        joined = (
+            through.objects.filter(**{source: OuterRef("pk")})
+            .values(source)
+            .annotate(
+                joined=StringAgg(
+                    f"{target}__{key}", " ", order_by=Collate(F(f"{target}__{key}"), "C")
+                )
+            )
+            .values("joined")
+        )
+        return Subquery(joined)
+
+    get.lookup = lookup
     return get
 
 
@@ -426,7 +494,7 @@ TABLES: tuple[Table, ...] = (
             Column("id", "integer", "Identifier of the value.", required=True),
             Column("town", "string", "Town (towns.slug).", _slug("town"), True),
             Column(
-                "indicator", "string", "Indicator (indicators.code).", lambda v: v.indicator.code
+                "indicator", "string", "Indicator (indicators.code).", _ref("indicator", "code")
             ),
             Column("year", "integer", "Year."),
             Column("quarter", "integer", "Quarter 1-4, or 0 for the whole year."),
@@ -436,6 +504,7 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("town", "towns", "slug"), ("indicator", "indicators", "code")),
+        flat=True,
     ),
     Table(
         "activities",
@@ -576,17 +645,18 @@ TABLES: tuple[Table, ...] = (
                 "towns",
                 "string",
                 "Towns served (towns.slug), separated by spaces.",
-                lambda c: " ".join(sorted(t.slug for t in c.towns.all())),
+                _joined(CSO, "towns", "slug"),
             ),
             Column(
                 "fields_of_activity",
                 "string",
                 "Fields of activity (fields_of_activity.code), separated by spaces.",
-                lambda c: " ".join(sorted(f.code for f in c.fields_of_activity.all())),
+                _joined(CSO, "fields_of_activity", "code"),
             ),
             SYNTHETIC,
         ),
         "slug",
+        flat=True,
     ),
     Table(
         "cso_links",
@@ -608,6 +678,7 @@ TABLES: tuple[Table, ...] = (
         ),
         "id",
         (("source_cso", "csos", "slug"), ("target_cso", "csos", "slug")),
+        flat=True,
     ),
     Table(
         "cooperation_cases",
@@ -659,13 +730,80 @@ def _csv_value(value: Any) -> str:
     return neutralise(str(value))
 
 
-def table_csv(table: Table) -> bytes:
+#: How PostgreSQL writes a cell the way :func:`_csv_value` does, by Table Schema type.
+_SQL_CELL = {
+    "integer": "{c}::text",
+    # An integral value without its zeros (7147.0000 -> 7147), any other with its scale.
+    "number": "CASE WHEN {c} = trunc({c}) THEN trunc({c})::text ELSE {c}::text END",
+    "boolean": "CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END",
+    "date": "to_char({c}, 'YYYY-MM-DD')",
+    # neutralise(), and no empty string (COPY would quote it; Python writes nothing).
+    "string": (
+        "NULLIF(CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        "AND {c} !~ '{plain}' THEN '''' || {c} ELSE {c} END, '')"
+    ),
+}
+
+
+def copy_csv(table: Table, using: str | None = None) -> bytes | None:
+    """The rows of a flat table as CSV written by PostgreSQL (``COPY ... TO STDOUT``), the
+    same bytes :func:`table_csv` writes in Python; None when that cannot be promised (a column
+    of another type, an ordering not on a column, or a value that needed quoting, since COPY
+    and Python's csv module quote differently): the caller then writes it in Python."""
+    from django.db import connections, router
+
+    from governance.api.renderers import PLAIN_NUMBER_PATTERN
+
+    if any(c.type not in _SQL_CELL for c in table.columns):
+        return None
+    lookups = table.lookups()
+    queryset = table.rows()
+    model = queryset.model
+    order = []
+    for term in queryset.query.order_by or model._meta.ordering:
+        if not isinstance(term, str):
+            return None
+        name = term.lstrip("-")
+        name = model._meta.pk.name if name == "pk" else name
+        if name not in lookups:
+            return None
+        order.append(f"t.c{lookups.index(name)}{' DESC' if term.startswith('-') else ''}")
+    inner, params = queryset.order_by().values_list(*lookups).query.sql_with_params()
+    cells = ", ".join(
+        _SQL_CELL[c.type].format(c=f"t.c{i}", plain=PLAIN_NUMBER_PATTERN)
+        for i, c in enumerate(table.columns)
+    )
+    names = ", ".join(f"c{i}" for i in range(len(lookups)))
+    ordering = f" ORDER BY {', '.join(order)}" if order else ""
+    using = using or router.db_for_read(model)
+    with connections[using].cursor() as cursor:
+        select = cursor.mogrify(
+            f"SELECT {cells} FROM ({inner}) AS t({names}){ordering}",  # noqa: S608 (our own SQL)
+            params,
+        ).decode()
+        out = io.BytesIO()
+        cursor.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", out)
+    data = out.getvalue()
+    if b'"' in data:
+        return None
+    header = ",".join(c.name for c in table.columns).encode() + b"\r\n"
+    # Nothing was quoted, so every LF ends a row: RFC 4180's CRLF, as the csv module writes.
+    return header + data.replace(b"\n", b"\r\n")
+
+
+def table_csv(table: Table, *, using: str | None = None) -> bytes:
+    """The table as CSV (RFC 4180): written by PostgreSQL for a flat table where it can be,
+    else row by row in Python."""
+    if table.flat:
+        written = copy_csv(table, using)
+        if written is not None:
+            return written
     out = io.StringIO()
     # CRLF as RFC 4180 says: with "\n" the csv module would not quote a CR inside a value.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.name for c in table.columns])
-    for obj in table.rows():
-        writer.writerow([_csv_value(c.value(obj)) for c in table.columns])
+    for record in table.records():
+        writer.writerow([_csv_value(value) for value in record])
     return out.getvalue().encode("utf-8")
 
 

@@ -1,7 +1,8 @@
 """Whole-dataset exports of the API, mounted under /api/v1/ by the root URLconf.
 
 * ``export/popolo.json``: Popolo JSON for the viewer (anonymous, token or session), honouring
-  the access levels and the field-redaction policy (:func:`csos.exports.popolo_export`).
+  the access levels and the field-redaction policy (:func:`csos.exports.popolo_export`); kept
+  in the read cache per data state and viewer level, with an ETag (``If-None-Match``: 304).
 * ``export/datapackage.zip``: the public data as CSVs with a Frictionless ``datapackage.json``,
   rebuilt when the data changes; its fingerprint is the ``ETag``, so ``If-None-Match`` answers
   304 while nothing changed.
@@ -16,7 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csos.exports import datapackage_etag, datapackage_zip, popolo_export
+from governance.api.etag import with_etag
 from governance.api.renderers import ZipRenderer
+from governance.cache import CachedReadMixin
 
 _OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
 POPOLO_SCHEMA = {
@@ -37,17 +40,30 @@ POPOLO_SCHEMA = {
 }
 
 
-class PopoloExportView(APIView):
-    """Persons, organisations (influence groups, CSOs), posts and memberships, as Popolo."""
+class PopoloExportView(CachedReadMixin, APIView):
+    """Persons, organisations (influence groups, CSOs), posts and memberships, as Popolo.
+
+    Built once per data change and viewer level (the read cache, as every API read; research
+    reads are never cached, and are logged), with a weak ETag of what this viewer receives, so
+    a write to records the viewer may not see leaves the tag alone."""
 
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response = with_etag(request, response)
+        self.keep_read(response)
+        return response
 
     @extend_schema(
         operation_id="export_popolo",
         tags=["export"],
         summary="Popolo JSON export",
-        responses={200: OpenApiResponse(POPOLO_SCHEMA, description="The Popolo document.")},
+        responses={
+            200: OpenApiResponse(POPOLO_SCHEMA, description="The Popolo document."),
+            304: OpenApiResponse(description="Not modified: the If-None-Match ETag is current."),
+        },
     )
     def get(self, request, *args, **kwargs):
         return Response(popolo_export(request.user, request=request))

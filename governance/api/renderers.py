@@ -31,7 +31,10 @@ from governance.access import Viewer, viewer_level
 from governance.redaction import note_restricted_read, restricted_fields_shown
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits, to the very end (``$`` would accept a trailing newline): the data package
+# writes its big tables with PostgreSQL (csos.exports.copy_csv), whose test must agree.
+PLAIN_NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER_PATTERN[:-1] + r"\Z")
 LIST_SEPARATOR = "; "
 
 

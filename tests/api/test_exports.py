@@ -360,3 +360,136 @@ def test_datapackage_follows_a_write_that_leaves_updated_at_alone():
     assert exported_population() == str(town.population)
     Town.objects.filter(pk=town.pk).update(population=town.population + 777)
     assert exported_population() == str(town.population + 777)
+
+
+def test_flat_tables_write_the_same_bytes_as_model_instances():
+    """The big tables are written by PostgreSQL (``Table.flat``, ``copy_csv``: 4.1 s → 0.1 s
+    for the indicator values at demo size, 21 s → 4 s at scale); they must write exactly what
+    reading each row as a model instance writes, redaction (``visible_to``) included."""
+    import dataclasses
+
+    from csos.exports import TABLES, copy_csv, table_csv
+
+    flat = [t for t in TABLES if t.flat]
+    assert "indicator_values" in {t.name for t in flat}
+    for table in flat:
+        by_postgres = copy_csv(table)
+        assert by_postgres is not None, f"{table.name}: COPY fell back to Python"
+        as_instances = table_csv(dataclasses.replace(table, flat=False))
+        assert by_postgres.count(b"\r\n") > 20, table.name
+        assert by_postgres == as_instances, table.name
+        assert _python_csv(table.columns, table.records()) == as_instances, table.name
+
+
+def _python_csv(columns, records) -> bytes:
+    from csos.exports import _csv_value
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.name for c in columns])
+    for record in records:
+        writer.writerow([_csv_value(value) for value in record])
+    return out.getvalue().encode()
+
+
+def test_postgres_writes_hostile_cells_as_python_does():
+    """Formula prefixes, numbers that only look like formulas, non-ASCII digits, empty
+    strings, dates, booleans, integral and fractional numbers: COPY writes each cell as the
+    Python writer does; a value that needs quoting makes it hand the table back to Python."""
+    import dataclasses
+    from decimal import Decimal
+
+    from csos.exports import Column, Table, copy_csv, table_csv
+    from towns.models import IndicatorValue
+
+    names = ["=SUM(A1)", "-12", "+1e5", "@home", "\tTab", "-\u0663", "", "-.5", "--1", "ok"]
+    towns = list(Town.objects.order_by("pk")[: len(names)])
+    for town, name in zip(towns, names, strict=True):
+        Town.objects.filter(pk=town.pk).update(name_be=name, updated_at=timezone.now())
+    values = list(IndicatorValue.objects.order_by("pk")[:3])
+    for value, number in zip(values, ("7147.0000", "7.5000", "-0.2500"), strict=True):
+        IndicatorValue.objects.filter(pk=value.pk).update(value=Decimal(number))
+    pks = [t.pk for t in towns]
+    table = Table(
+        "hostile",
+        "Hostile cells",
+        lambda: Town.objects.filter(pk__in=pks).order_by("-pk"),
+        (
+            Column("id", "integer", "Id."),
+            Column("name_be", "string", "A hostile name."),
+            Column("population", "integer", "Population."),
+        ),
+        "id",
+    )
+    flat = dataclasses.replace(table, flat=True)
+    assert copy_csv(flat) == table_csv(table)
+    assert b"'=SUM(A1)" in table_csv(table) and b",-12," in table_csv(table)
+    assert b"'-\xd9\xa3" in table_csv(table)  # a non-ASCII digit is not a plain number
+    numbers = Table(
+        "numbers",
+        "Numbers and booleans",
+        lambda: IndicatorValue.objects.filter(pk__in=[v.pk for v in values]).order_by("pk"),
+        (
+            Column("id", "integer", "Id."),
+            Column("value", "number", "Value."),
+            Column("is_synthetic", "boolean", "Synthetic."),
+        ),
+        "id",
+    )
+    written = copy_csv(dataclasses.replace(numbers, flat=True))
+    assert written == table_csv(numbers)
+    assert b",7147," in written and b",7.5000," in written and b",-0.2500," in written
+    dated = Table(
+        "dated",
+        "Dates",
+        lambda: Appointment.objects.order_by("-start_date", "pk"),
+        (
+            Column("id", "integer", "Id."),
+            Column("start_date", "date", "Start."),
+            Column("end_date", "date", "End."),
+        ),
+        "id",
+    )
+    assert Appointment.objects.filter(start_date__isnull=False).exists()
+    assert copy_csv(dataclasses.replace(dated, flat=True)) == table_csv(dated)
+    Town.objects.filter(pk=pks[0]).update(name_be="needs, quoting")
+    assert copy_csv(flat) is None
+    assert table_csv(flat) == table_csv(table)
+
+
+def test_a_flat_table_needs_a_lookup_for_every_column():
+    import dataclasses
+
+    from csos.exports import TABLES, Column
+
+    table = next(t for t in TABLES if t.flat)
+    computed = Column("shown", "string", "A computed column.", lambda obj: str(obj))
+    broken = dataclasses.replace(table, columns=(*table.columns, computed))
+    with pytest.raises(ValueError, match="needs a lookup"):
+        list(broken.records())
+
+
+def test_popolo_has_an_etag_that_moves_only_with_what_the_viewer_sees():
+    """Issue 18: every export carries an ETag that changes only with what the viewer may see.
+    The Popolo document is tagged by its content, for each viewer, and kept in the read cache
+    per data state (a write of any kind makes a new one)."""
+    from governance.cache import clear as clear_read_cache
+
+    clear_read_cache()
+    url = "/api/v1/export/popolo.json"
+    first = Client().get(url)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag.startswith('W/"')
+    again = Client().get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["ETag"] == etag
+    # A write to a record the public does not see: same document, same tag.
+    hidden = CSO.objects.exclude(access_level="public").first()
+    assert hidden is not None
+    CSO.objects.filter(pk=hidden.pk).update(name_en=hidden.name_en + " (renamed)")
+    assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    # A write the public sees (made with a queryset update: no updated_at, no signal).
+    public = CSO.objects.visible_to(None).first()
+    CSO.objects.filter(pk=public.pk).update(name_en="Renamed for the ETag test")
+    changed = Client().get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert "Renamed for the ETag test" in changed.content.decode()
