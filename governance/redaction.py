@@ -11,9 +11,11 @@ the page helpers; nothing else decides which field a viewer sees.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import models
 from django.utils.translation import gettext_lazy
@@ -239,7 +241,7 @@ class Redacted(Mapping):
     __slots__ = ("_label", "_model", "_values")
     withheld = False
 
-    def __init__(self, model: str, values: dict, label: str):
+    def __init__(self, model: str, values: dict, label):
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_values", dict(values))
         object.__setattr__(self, "_label", label)
@@ -263,10 +265,14 @@ class Redacted(Mapping):
         return len(self._values)
 
     def __str__(self) -> str:
-        return self._label
+        label = self._label
+        if callable(label):  # worked out when first shown: str() may read related records
+            label = str(label())
+            object.__setattr__(self, "_label", label)
+        return label
 
     def __repr__(self) -> str:
-        return f"<Redacted {self._model} {self._label!r}>"
+        return f"<Redacted {self._model} {str(self)!r}>"
 
     def __eq__(self, other):
         return self is other
@@ -278,14 +284,26 @@ class Redacted(Mapping):
         return self._model
 
 
+class RelatedList(list):
+    """The visible related records of a redacted record (a prefetched many-to-many or reverse
+    relation), redacted. ``all()`` gives the list itself, so that a template written for a
+    model instance (``{% for s in record.sources.all %}``) reads a redacted record the same
+    way."""
+
+    def all(self):
+        return self
+
+
 class Withheld(Redacted):
-    """A related record the viewer may not see: a placeholder without any of its values."""
+    """A related record the viewer may not see: a placeholder without any of its values but
+    one, ``is_synthetic``: whether the record is invented demo data is never sensitive, and a
+    page must say so wherever it shows a trace of one (issue 16)."""
 
     __slots__ = ()
     withheld = True
 
-    def __init__(self, model: str, label: str):
-        super().__init__(model, {"withheld": True}, label)
+    def __init__(self, model: str, label: str, *, is_synthetic: bool = False):
+        super().__init__(model, {"withheld": True, "is_synthetic": is_synthetic}, label)
 
     def __bool__(self) -> bool:
         return True
@@ -315,9 +333,17 @@ def sensitive_related(model) -> bool:
     return bool(POLICY.get(model._meta.label_lower))
 
 
-def withheld(model: type[models.Model]) -> Withheld:
+def withheld(model: type[models.Model], instance: models.Model | None = None) -> Withheld:
     label = NAME_WITHHELD if model._meta.label_lower == "towns.person" else RECORD_WITHHELD
-    return Withheld(model._meta.label_lower, str(label))
+    synthetic = bool(getattr(instance, "is_synthetic", False))
+    return Withheld(model._meta.label_lower, str(label), is_synthetic=synthetic)
+
+
+#: Properties of a model that a redacted view carries besides its fields: computed from fields
+#: that have no level of their own (a property reading a sensitive field never belongs here).
+PRESENTED_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "towns.indicator": ("local_unit",),
+}
 
 
 def redacted(
@@ -345,7 +371,7 @@ def redacted(
         return None
     model = type(instance)
     if not record_visible(instance, user):
-        return withheld(model)
+        return withheld(model, instance)
     meta = instance._meta
     hidden = hidden_fields(instance, user) | NEVER_SHOWN
     values: dict = {"pk": instance.pk, "id": instance.pk, "withheld": False}
@@ -366,11 +392,13 @@ def redacted(
     for name, items in prefetched.items():
         if name in hidden:
             continue
-        values[name] = [
+        values[name] = RelatedList(
             redacted(item, user, request=request) for item in items if record_visible(item, user)
-        ]
+        )
     if "name" in dir(model) and "name" not in hidden and "name_en" not in hidden:
         values["name"] = instance.name
+    for name in PRESENTED_PROPERTIES.get(meta.label_lower, ()):
+        values[name] = getattr(instance, name)
     if hasattr(instance, "get_absolute_url"):
         values["get_absolute_url"] = instance.get_absolute_url()
         values.setdefault("url", values["get_absolute_url"])
@@ -380,7 +408,9 @@ def redacted(
         note_restricted_read(
             request, instance, restricted_fields_shown(instance, user) & set(values)
         )
-    return Redacted(meta.label_lower, values, _label_of(instance, hidden, values))
+    # The text only when shown: a record's str() may read a relation that is not loaded (a
+    # mechanism's town), a query for every record of a page that never prints it.
+    return Redacted(meta.label_lower, values, lambda: _label_of(instance, hidden, values))
 
 
 def redacted_list(instances, user, *, request=None, related: tuple[str, ...] = ()) -> list:
@@ -390,3 +420,66 @@ def redacted_list(instances, user, *, request=None, related: tuple[str, ...] = (
         for i in instances
         if record_visible(i, user)
     ]
+
+
+# --- Presenting a page's context -------------------------------------------------------------
+
+
+@cache
+def needs_redaction(model: type[models.Model]) -> bool:
+    """Whether an instance of ``model`` may not reach a template as it is: it has sensitive
+    fields of its own, or points at records that have (an appointment's person, an activity's
+    sources): through a foreign key or a many-to-many field of its own. (Reverse relations are
+    not followed: a town's appointments reach a page through a view, which presents them.)"""
+    if sensitive_fields(model):
+        return True
+    return any(
+        f.related_model is not None and sensitive_fields(f.related_model)
+        for f in (*model._meta.concrete_fields, *model._meta.many_to_many)
+        if f.is_relation
+    )
+
+
+_PLAIN = (str, bytes, int, float, type(None), Redacted)
+
+
+def present(value, user, *, request=None, _depth: int = 0):
+    """``value`` as a template may receive it: every model instance that
+    :func:`needs_redaction` becomes its :class:`Redacted` view for ``user`` (with the related
+    records it has loaded, each redacted by its own rules), inside lists, tuples, dicts and
+    dataclasses (copied with the redacted values; their methods still work). Anything else is
+    returned as it is, the same object when nothing inside changed. Views call it on their
+    context (and template tags on what they return), so that a template cannot read a
+    sensitive attribute the viewer may not see: it never holds the instance."""
+    if _depth > 8 or isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, models.Model):
+        return redacted(value, user, request=request) if needs_redaction(type(value)) else value
+
+    def inner(item):
+        return present(item, user, request=request, _depth=_depth + 1)
+
+    if isinstance(value, list):
+        items = [inner(item) for item in value]
+        if not any(a is not b for a, b in zip(items, value, strict=True)):
+            return value
+        return items if type(value) is list else type(value)(items)
+    if isinstance(value, tuple):
+        items = [inner(item) for item in value]
+        if not any(a is not b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, dict):
+        items = {key: inner(item) for key, item in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            if not f.init:
+                continue
+            current = getattr(value, f.name)
+            shown = inner(current)
+            if shown is not current:
+                changes[f.name] = shown
+        return dataclasses.replace(value, **changes) if changes else value
+    return value

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from governance.api.renderers import neutralise
 from governance.panels import panels_for
+from governance.redaction import present
 from governance.text import search_filter
 from towns import pages, selectors, society_profile, summary
 from towns.models import ActivityStatus, Indicator, Town, TownKind, Typology
@@ -99,6 +100,13 @@ class MapFilters:
         return True
 
 
+def render_page(request, template: str, context: dict, **kwargs):
+    """``render`` with the context as the viewer may see it (:func:`present`): templates get
+    redacted views of every record with sensitive fields, never the model instances; the
+    restricted fields they carry are noted for the access log, as on the CSO pages."""
+    return render(request, template, present(context, request.user, request=request), **kwargs)
+
+
 def home(request):
     """Every town on a map coloured by typology, with filters and a sortable list beside it."""
     indicators = list(Indicator.objects.order_by("system", "code"))
@@ -127,7 +135,7 @@ def home(request):
         town.typology_svg = pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES.get(town.typology, "circle")]
     params = request.GET.copy()
     params.pop("page", None)
-    return render(
+    return render_page(
         request,
         "towns/home.html",
         {
@@ -217,7 +225,7 @@ def town_detail(request, slug):
         typology_svg=pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES.get(town.typology, "circle")],
         profile_api_url=pages.profile_api_url(town),
     )
-    return render(request, "towns/town_detail.html", context)
+    return render_page(request, "towns/town_detail.html", context)
 
 
 def chart_csv(request, slug, key):
@@ -329,7 +337,7 @@ def compare(request):
             )
             for p in context["profiles"]
         ]
-    return render(request, "towns/compare.html", context, status=400 if error else 200)
+    return render_page(request, "towns/compare.html", context, status=400 if error else 200)
 
 
 def compare_context(towns: list[Town], user) -> dict:
@@ -471,7 +479,7 @@ def typology(request):
                 "synthetic": any(t.aggregates_synthetic for t in members),
             }
         )
-    return render(
+    return render_page(
         request,
         "towns/typology.html",
         {

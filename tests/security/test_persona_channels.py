@@ -537,7 +537,7 @@ def sensitive_instances(value, depth=0):
         model = value.__class__  # a lazy object (request.user) passes for its model
         related = [
             f
-            for f in model._meta.concrete_fields
+            for f in (*model._meta.concrete_fields, *model._meta.many_to_many)
             if f.is_relation and sensitive_fields(f.related_model)
         ]
         return [value] if sensitive_fields(model) or related else []
@@ -555,23 +555,32 @@ def sensitive_instances(value, depth=0):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "donor", "researcher"])
-@pytest.mark.parametrize("page", ["cso", "cso directory", "town"])
-def test_csos_templates_receive_only_redacted_records(
-    restricted_scenario, django_user_model, who, page
+@pytest.mark.parametrize("page", ["cso", "cso directory", "town", "compare", "typology", "home"])
+def test_page_templates_receive_only_redacted_records(
+    restricted_scenario, django_user_model, settings, who, page
 ):
+    """Issue 15: "templates receive redacted objects, not model instances". Every template of
+    the atlas's own pages (csos/ and towns/, includes and template tags' results too) on every
+    public page kind, for three viewers. Before, the town pages passed 82-91 instances
+    (appointments, influences, indicators, sources, society records) to their templates."""
+    settings.READ_CACHE_TIMEOUT = 0  # a cached page renders no template
     spec = next(p for p in PERSONAS if p.name == who)
     client, _user = build_client(spec, django_user_model)
     s = restricted_scenario
+    other = Town.objects.exclude(pk=s.town.pk).order_by("slug").first()
     url = {
         "cso": reverse("csos:detail", kwargs={"slug": s.cso.slug}),
         "cso directory": reverse("csos:list") + "?q=Persona-channel",
         "town": reverse("towns:detail", kwargs={"slug": s.town.slug}),
+        "compare": reverse("towns:compare") + f"?towns={s.town.slug},{other.slug}",
+        "typology": reverse("towns:typology"),
+        "home": reverse("towns:home") + "?indicator=population",
     }[page]
     response = client.get(url)
     assert response.status_code == 200
     checked = 0
     for template, context in zip(response.templates, response.context, strict=False):
-        if not (template.name or "").startswith("csos/"):
+        if not (template.name or "").startswith(("csos/", "towns/")):
             continue
         checked += 1
         flat = {}
