@@ -23,6 +23,8 @@ from email.utils import format_datetime
 
 from django.conf import settings
 
+from governance.api.schema import schema_operations
+
 #: Where a client reads what is deprecated: the schema, which marks it (an entry's ``link``
 #: may name a page of its own).
 SCHEMA_LINK = "/api/v1/schema/"
@@ -61,11 +63,10 @@ def deprecation_schema_hook(result, generator, request, public, **kwargs):
         parameter = entry.get("parameter")
         if not parameter:
             continue
-        for path, operations in result.get("paths", {}).items():
+        for path, _method, operation in schema_operations(result):
             if not re.search(entry["path"], path):
                 continue
-            for operation in operations.values():
-                for item in operation.get("parameters", []) if isinstance(operation, dict) else []:
-                    if item.get("name") == parameter:
-                        item["deprecated"] = True
+            for item in operation.get("parameters", []):
+                if item.get("name") == parameter:
+                    item["deprecated"] = True
     return result

@@ -57,6 +57,26 @@ LEVEL_NOTE = {
 # --- Which viewer ------------------------------------------------------------------------------
 
 
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head")
+
+
+def schema_operations(result):
+    """``(path, method, operation)`` of every operation in a generated schema (the hooks'
+    one walk over ``paths``; entries of a path item that are not operations are skipped)."""
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method in HTTP_METHODS and isinstance(operation, dict):
+                yield path, method, operation
+
+
+def success_contents(result):
+    """The ``content`` mapping (media type → description) of every 2xx response."""
+    for _path, _method, operation in schema_operations(result):
+        for code, response in operation.get("responses", {}).items():
+            if str(code).startswith("2"):
+                yield response.get("content") or {}
+
+
 def schema_level(view) -> Viewer:
     """The viewer level the schema is being generated for (full schema when unknown)."""
     return getattr(view, LEVEL_ATTR, Viewer.RESEARCH)
@@ -468,80 +488,73 @@ def error_responses_hook(result, generator, request, public, **kwargs):
     retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}}
     pending_used = False  # a schema without writes (a reader's) has no 202 to describe
     saved_used = False
-    for operations in result.get("paths", {}).values():
-        for method, operation in operations.items():
-            if method not in ("get", "post", "put", "patch", "delete", "head"):
-                continue
-            security = operation.get("security")
-            if method in ("get", "head") and security and {} not in security:
-                security.append({})
-            responses = operation.setdefault("responses", {})
-            params = operation.get("parameters", [])
-            wanted = {
-                "401": _error(
-                    "Problem",
-                    "The token is invalid, expired or revoked, or the "
-                    "Authorization header is not Bearer or Token.",
-                ),
-                "406": _error("Problem", "No acceptable media type."),
-                "429": _error(
-                    "Problem", "Too many requests; retry after Retry-After seconds.", retry_after
-                ),
-                "500": _error("Problem", "A server fault (logged)."),
-                "503": _error(
-                    "Problem",
-                    "The database is unavailable, being restored or migrated; retry after "
-                    "Retry-After seconds.",
-                    retry_after,
-                ),
-            }
-            if any(p.get("in") == "path" for p in params) or any(
-                p.get("name") in ("page", "cursor") for p in params
-            ):
-                wanted["404"] = _error("Problem", "No such record or page, or not visible to you.")
-            if "requestBody" in operation or any(p.get("in") == "query" for p in params):
-                wanted["400"] = _error("ValidationProblem", "Invalid input, with field errors.")
-            if any(p.get("in") == "query" for p in params):
-                # Answered by the HTTP server (gunicorn) before the atlas sees the request.
-                wanted["414"] = {
-                    "description": "The URL is longer than the server reads (about 4 KB)."
+    for _path, method, operation in schema_operations(result):
+        security = operation.get("security")
+        if method in ("get", "head") and security and {} not in security:
+            security.append({})
+        responses = operation.setdefault("responses", {})
+        params = operation.get("parameters", [])
+        wanted = {
+            "401": _error(
+                "Problem",
+                "The token is invalid, expired or revoked, or the "
+                "Authorization header is not Bearer or Token.",
+            ),
+            "406": _error("Problem", "No acceptable media type."),
+            "429": _error(
+                "Problem", "Too many requests; retry after Retry-After seconds.", retry_after
+            ),
+            "500": _error("Problem", "A server fault (logged)."),
+            "503": _error(
+                "Problem",
+                "The database is unavailable, being restored or migrated; retry after "
+                "Retry-After seconds.",
+                retry_after,
+            ),
+        }
+        if any(p.get("in") == "path" for p in params) or any(
+            p.get("name") in ("page", "cursor") for p in params
+        ):
+            wanted["404"] = _error("Problem", "No such record or page, or not visible to you.")
+        if "requestBody" in operation or any(p.get("in") == "query" for p in params):
+            wanted["400"] = _error("ValidationProblem", "Invalid input, with field errors.")
+        if any(p.get("in") == "query" for p in params):
+            # Answered by the HTTP server (gunicorn) before the atlas sees the request.
+            wanted["414"] = {"description": "The URL is longer than the server reads (about 4 KB)."}
+        if method in ("post", "put", "patch", "delete"):
+            wanted["403"] = _error("Problem", "Writing is not allowed to you.")
+            if "bulk" not in operation.get("operationId", ""):
+                pending_used = True
+                wanted["202"] = {
+                    "description": "Saved for review (see PendingReview).",
+                    "content": {_JSON: {"schema": {"$ref": REF_PREFIX + "PendingReview"}}},
                 }
-            if method in ("post", "put", "patch", "delete"):
-                wanted["403"] = _error("Problem", "Writing is not allowed to you.")
-                if "bulk" not in operation.get("operationId", ""):
-                    pending_used = True
-                    wanted["202"] = {
-                        "description": "Saved for review (see PendingReview).",
-                        "content": {_JSON: {"schema": {"$ref": REF_PREFIX + "PendingReview"}}},
+        if "requestBody" in operation:
+            wanted["422"] = _error(
+                "ValidationProblem",
+                "Well-formed, but the data refuses it: a record named that does not exist "
+                "or is hidden from you, a duplicate, or a rule of the research.",
+            )
+            wanted["413"] = _error("Problem", "The request body is too large.")
+            wanted["415"] = _error("Problem", "The request body is not JSON.")
+        for code, response in wanted.items():
+            responses.setdefault(code, response)
+        for code, response in responses.items():
+            # An error the view documented itself (409, 412…): its body is a problem too.
+            content = response.get("content")
+            if content and _JSON in content and str(code).startswith(("4", "5")):
+                content[PROBLEM_MEDIA_TYPE] = content.pop(_JSON)
+        if method in ("post", "put", "patch") and "bulk" not in operation.get("operationId", ""):
+            for code in ("200", "201"):
+                content = responses.get(code, {}).get("content", {})
+                if _JSON in content and "schema" in content[_JSON]:
+                    saved_used = True
+                    content[_JSON]["schema"] = {
+                        "anyOf": [
+                            content[_JSON]["schema"],
+                            {"$ref": REF_PREFIX + "SavedNotVisible"},
+                        ]
                     }
-            if "requestBody" in operation:
-                wanted["422"] = _error(
-                    "ValidationProblem",
-                    "Well-formed, but the data refuses it: a record named that does not exist "
-                    "or is hidden from you, a duplicate, or a rule of the research.",
-                )
-                wanted["413"] = _error("Problem", "The request body is too large.")
-                wanted["415"] = _error("Problem", "The request body is not JSON.")
-            for code, response in wanted.items():
-                responses.setdefault(code, response)
-            for code, response in responses.items():
-                # An error the view documented itself (409, 412…): its body is a problem too.
-                content = response.get("content")
-                if content and _JSON in content and str(code).startswith(("4", "5")):
-                    content[PROBLEM_MEDIA_TYPE] = content.pop(_JSON)
-            if method in ("post", "put", "patch") and "bulk" not in operation.get(
-                "operationId", ""
-            ):
-                for code in ("200", "201"):
-                    content = responses.get(code, {}).get("content", {})
-                    if _JSON in content and "schema" in content[_JSON]:
-                        saved_used = True
-                        content[_JSON]["schema"] = {
-                            "anyOf": [
-                                content[_JSON]["schema"],
-                                {"$ref": REF_PREFIX + "SavedNotVisible"},
-                            ]
-                        }
     for name, component in ERROR_COMPONENTS.items():
         if name == "PendingReview" and not pending_used:
             continue
@@ -600,14 +613,9 @@ _NUL_FREE = "^[^\\x00]*$"
 def media_types_hook(result, generator, request, public, **kwargs):
     """POSTPROCESSING_HOOKS entry: a CSV answer is described as text, not as the JSON list's
     object (drf-spectacular repeats one schema for every renderer of a view)."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if not isinstance(operation, dict):
-                continue
-            for code, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if str(code).startswith("2") and "text/csv" in content:
-                    content["text/csv"] = {"schema": CSV_SCHEMA}
+    for content in success_contents(result):
+        if "text/csv" in content:
+            content["text/csv"] = {"schema": CSV_SCHEMA}
     return result
 
 
@@ -621,22 +629,19 @@ def query_parameters_hook(result, generator, request, public, **kwargs):
     * ``page`` counts from 1.
     * Text a client sends in a body holds no NUL either.
     """
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if not isinstance(operation, dict):
+    for _path, _method, operation in schema_operations(result):
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+            if parameter.get("in") not in ("query", "path"):
                 continue
-            for parameter in operation.get("parameters", []):
-                schema = parameter.get("schema", {})
-                if parameter.get("in") == "query" and not parameter.get("required"):
-                    parameter["allowEmptyValue"] = True
-                if parameter.get("in") not in ("query", "path"):
-                    continue
-                if schema.get("type") == "string" and not (
-                    {"enum", "format", "pattern"} & schema.keys()
-                ):
-                    schema["pattern"] = _NUL_FREE
-                if parameter.get("name") == "page" and schema.get("type") == "integer":
-                    schema.setdefault("minimum", 1)
+            if schema.get("type") == "string" and not (
+                {"enum", "format", "pattern"} & schema.keys()
+            ):
+                schema["pattern"] = _NUL_FREE
+            if parameter.get("name") == "page" and schema.get("type") == "integer":
+                schema.setdefault("minimum", 1)
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if not name.endswith("Request"):  # what a client sends (COMPONENT_SPLIT_REQUEST)
             continue

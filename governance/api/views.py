@@ -154,47 +154,41 @@ def dated_overlap(queryset, *, year_from: int | None = None, year_to: int | None
     return queryset
 
 
-@extend_schema_field({"type": "integer", "minimum": 1000, "maximum": 2999})
-class YearFilter(filters.NumberFilter):
-    """A whole year between 1000 and 2999: anything else is a 400, not a database error."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1000)
-        kwargs.setdefault("max_value", 2999)
-        super().__init__(*args, **kwargs)
+PG_INTEGER_MAX = 2147483647
 
 
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2147483647})
-class IdFilter(filters.NumberFilter):
-    """A record id: a whole number from 1 (what PostgreSQL's integer holds); else a 400."""
+def bounded_filter(name: str, minimum, maximum, doc: str, *, integer: bool = True) -> type:
+    """A number filter that refuses, with a 400, any value outside ``minimum``-``maximum`` (or
+    not whole, for ``integer``), and says its bounds in the OpenAPI schema: a value the schema
+    allows is never refused by the server, and one it refuses never reaches the database."""
 
-    field_class = forms.IntegerField
+    class Bounded(filters.NumberFilter):
+        if integer:
+            field_class = forms.IntegerField
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2147483647)
-        super().__init__(*args, **kwargs)
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("min_value", minimum)
+            kwargs.setdefault("max_value", maximum)
+            super().__init__(*args, **kwargs)
 
-
-@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 2147483647})
-class CountFilter(IdFilter):
-    """A whole number from 0 (a population): anything else is a 400."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 0)
-        super().__init__(*args, **kwargs)
+    Bounded.__name__ = Bounded.__qualname__ = name
+    Bounded.__doc__ = doc
+    schema = {"type": "integer" if integer else "number", "minimum": minimum, "maximum": maximum}
+    return extend_schema_field(schema)(Bounded)
 
 
-@extend_schema_field({"type": "number", "minimum": 0, "maximum": 1})
-class ShareFilter(filters.NumberFilter):
-    """A share between 0 and 1: anything else is a 400."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 0)
-        kwargs.setdefault("max_value", 1)
-        super().__init__(*args, **kwargs)
+YearFilter = bounded_filter(
+    "YearFilter", 1000, 2999, "A whole year between 1000 and 2999: anything else is a 400."
+)
+IdFilter = bounded_filter(
+    "IdFilter", 1, PG_INTEGER_MAX, "A record id: a whole number from 1 (PostgreSQL's integer)."
+)
+CountFilter = bounded_filter(
+    "CountFilter", 0, PG_INTEGER_MAX, "A whole number from 0 (a population)."
+)
+ShareFilter = bounded_filter(
+    "ShareFilter", 0, 1, "A share between 0 and 1: anything else is a 400.", integer=False
+)
 
 
 class DatedFilterSet(ClaimFilterSet):

@@ -25,6 +25,7 @@ from governance.api.views import (
     ResearchFilterSet,
     ShareFilter,
     YearFilter,
+    bounded_filter,
 )
 from governance.models import Source
 from towns.models import (
@@ -212,16 +213,9 @@ class IndicatorCodesFilter(filters.Filter):
         return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
 
 
-@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 4})
-class QuarterFilter(filters.NumberFilter):
-    """0 (the whole year) or a quarter 1-4: anything else is a 400."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 0)
-        kwargs.setdefault("max_value", 4)
-        super().__init__(*args, **kwargs)
+QuarterFilter = bounded_filter(
+    "QuarterFilter", 0, 4, "0 (the whole year) or a quarter 1-4: anything else is a 400."
+)
 
 
 class IndicatorValueFilter(ClaimFilterSet):

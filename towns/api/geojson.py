@@ -9,6 +9,7 @@ from django.urls import re_path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from governance.api.schema import success_contents
 from towns.api.views import TownViewSet
 from towns.geo import (
     FEATURE_COLLECTION_SCHEMA,
@@ -23,15 +24,10 @@ def geojson_schema_hook(result, generator, request, public, **kwargs):
     one typed ``TownFeatureCollection`` (:data:`towns.geo.FEATURE_COLLECTION_SCHEMA`), not by
     the JSON list's schema drf-spectacular would repeat for each renderer."""
     used = False
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if not isinstance(operation, dict):
-                continue
-            for code, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if GEOJSON_MEDIA_TYPE in content and str(code).startswith("2"):
-                    content[GEOJSON_MEDIA_TYPE] = {"schema": {"$ref": REF}}
-                    used = True
+    for content in success_contents(result):
+        if GEOJSON_MEDIA_TYPE in content:
+            content[GEOJSON_MEDIA_TYPE] = {"schema": {"$ref": REF}}
+            used = True
     if used:
         schemas = result.setdefault("components", {}).setdefault("schemas", {})
         schemas["TownFeatureCollection"] = FEATURE_COLLECTION_SCHEMA
