@@ -36,7 +36,7 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Max
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import NoReverseMatch, get_resolver, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -106,13 +106,9 @@ def _snapshots_at(model, ids, since) -> dict:
     return {e.pgh_obj_id: e for e in events.objects.filter(pgh_id__in=list(latest))}
 
 
-def _changed_since(model, since) -> set:
-    events = event_model_for(model)
-    return set(
-        events.objects.filter(pgh_created_at__gt=since)
-        .values_list("pgh_obj_id", flat=True)
-        .distinct()
-    )
+def _since(model, since):
+    """The events of ``model``'s records after ``since`` (a queryset, not run)."""
+    return event_model_for(model).objects.filter(pgh_created_at__gt=since)
 
 
 def removed_since(view_class: type, request, since: datetime.datetime) -> list | None:
@@ -134,26 +130,32 @@ def removed_since(view_class: type, request, since: datetime.datetime) -> list |
     if event_model_for(model) is None or any(event_model_for(m) is None for m in related):
         return None
     level = viewer_level(request.user)
-    changed = _changed_since(model, since)
+    # Everything in SQL: the records changed since ``since`` can be millions (a bulk import),
+    # the ones that left the list are few. Only those are fetched.
+    listed = queryset.order_by().filter(pk=OuterRef("pk_to_check")).values("pk")
+    gone = set(
+        _since(model, since)
+        .annotate(pk_to_check=F("pgh_obj_id"))
+        .filter(~Exists(listed))
+        .values_list("pgh_obj_id", flat=True)
+        .distinct()
+    )
+    related_changes = Q()
     for fk, target in needs.each.items():
-        moved = _changed_since(target, since)
-        if moved:
-            changed |= set(
-                model.objects.filter(**{f"{fk}__in": moved}).values_list("pk", flat=True)
-            )
+        related_changes |= Q(**{f"{fk}__in": _since(target, since).values("pgh_obj_id")})
     if needs.any_of and level != Viewer.RESEARCH:
         holder, fk = needs.any_of
-        moved = _changed_since(holder, since)
-        if moved:
-            # What they point at now and what they pointed at before: both may have changed.
-            changed |= set(
-                event_model_for(holder)
-                .objects.filter(pgh_obj_id__in=moved)
-                .values_list(f"{fk}_id", flat=True)
-            ) - {None}
-    if not changed:
-        return []
-    gone = changed - set(queryset.filter(pk__in=changed).values_list("pk", flat=True))
+        events = event_model_for(holder).objects
+        moved = _since(holder, since).values("pgh_obj_id")
+        # What they point at now and what they pointed at before: both may have changed.
+        related_changes |= Q(pk__in=events.filter(pgh_obj_id__in=moved).values(f"{fk}_id"))
+    if related_changes:
+        gone |= set(
+            model.objects.filter(related_changes)
+            .annotate(pk_to_check=F("pk"))
+            .filter(~Exists(listed))
+            .values_list("pk", flat=True)
+        )
     if not gone:
         return []
     then = {
