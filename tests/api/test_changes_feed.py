@@ -59,9 +59,13 @@ def download(client, name: str, **params) -> dict[str, dict]:
     return rows
 
 
+@pytest.mark.parametrize("few", [10_000, 0], ids=["by key", "by set difference"])
 def test_a_partner_copy_synced_through_a_day_of_edits_equals_a_fresh_download(
-    partner, writes_without_review
+    partner, writes_without_review, monkeypatch, few
 ):
+    # Both ways of finding what left a list: a few candidates looked up by key, many (a bulk
+    # load since the last sync) subtracted in one EXCEPT (governance.api.changes.FEW).
+    monkeypatch.setattr("governance.api.changes.FEW", few)
     with connection.cursor() as cursor:
         # Every event of this test (one transaction) is stamped with its start: just after.
         cursor.execute("SELECT now() - interval '1 millisecond'")
