@@ -13,6 +13,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import F, FloatField, Func, JSONField, TextField, Value
+from django.db.models.functions import Cast, Concat, Round
+from django.urls import reverse
 from rest_framework.renderers import BaseRenderer
 
 from towns.models import Town, TownKind, Typology
@@ -78,6 +81,82 @@ def town_features(queryset: Iterable[Town]) -> dict[str, Any]:
         "numberReturned": len(features),
         "links": [],
         "features": features,
+    }
+
+
+class _JSON(Func):
+    """PostgreSQL's ``json_build_object`` / ``json_build_array`` (keys keep their order, unlike
+    the ``jsonb`` functions Django's JSONObject uses)."""
+
+    output_field = JSONField()
+
+
+class RenderedFeatures(list):
+    """Features already written as JSON text by PostgreSQL: the renderer puts them in as they
+    are (a list of ``str``)."""
+
+
+def town_features_rendered(queryset) -> dict[str, Any]:
+    """:func:`town_features` with each feature written by PostgreSQL in the query that finds the
+    towns (``json_build_object``): Python only joins the texts. For the whole map
+    (``/api/v1/towns.geojson``), where building 2,261 features in Python was two thirds of an
+    uncached request (issue 19). Same members and values as :func:`town_feature`."""
+    marker = "0-atlas-slug-0"
+    prefix, _, suffix = reverse("towns:detail", kwargs={"slug": marker}).partition(marker)
+
+    def obj(*pairs):
+        return _JSON(*pairs, function="json_build_object")
+
+    def point(field):
+        return Cast(Round(field, 5), FloatField())
+
+    feature = obj(
+        Value("type"),
+        Value("Feature"),
+        Value("id"),
+        F("slug"),
+        Value("geometry"),
+        obj(
+            Value("type"),
+            Value("Point"),
+            Value("coordinates"),
+            _JSON(point(F("longitude")), point(F("latitude")), function="json_build_array"),
+        ),
+        Value("properties"),
+        obj(
+            *(
+                item
+                for name, expression in (
+                    ("slug", F("slug")),
+                    ("name_en", F("name_en")),
+                    ("name_be", F("name_be")),
+                    ("name_ru", F("name_ru")),
+                    ("region", F("region__slug")),
+                    ("district", F("district__slug")),
+                    ("kind", F("kind")),
+                    ("population", F("population")),
+                    ("population_year", F("population_year")),
+                    ("typology", F("typology")),
+                    ("own_share", Cast(F("own_share"), FloatField())),
+                    ("aggregates_synthetic", F("aggregates_synthetic")),
+                    ("is_synthetic", F("is_synthetic")),
+                    ("url", Concat(Value(prefix), F("slug"), Value(suffix))),
+                )
+                for item in (Value(name), expression)
+            )
+        ),
+    )
+    texts = RenderedFeatures(
+        queryset.annotate(atlas_feature=Cast(feature, TextField())).values_list(
+            "atlas_feature", flat=True
+        )
+    )
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": len(texts),
+        "numberReturned": len(texts),
+        "links": [],
+        "features": texts,
     }
 
 
@@ -222,4 +301,12 @@ class TownGeoJSONRenderer(BaseRenderer):
             if page is not None:
                 data["numberMatched"] = page.get("count", data["numberMatched"])
                 data["links"] = page_links(page)
+        features = data.get("features") if isinstance(data, dict) else None
+        if isinstance(features, RenderedFeatures):
+            head = json.dumps(
+                {k: v for k, v in data.items() if k != "features"},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            return (head[:-1] + ',"features":[' + ",".join(features) + "]}").encode("utf-8")
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

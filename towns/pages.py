@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Aggregate, FloatField, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from governance.models import Source
 from governance.redaction import person_label, person_names_visible
+from towns import selectors
 from towns.models import (
     ActivityStatus,
     Direction,
@@ -442,21 +443,14 @@ class IndicatorSeries:
     sources: list[Source]
 
 
-class Median(Aggregate):
-    """PostgreSQL's ``percentile_cont(0.5)``: the median, computed where the rows are."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
 def indicator_series(
     *, towns: list[Town], user, regional_median: bool = True
 ) -> list[IndicatorSeries]:
     """Annual series of every indicator for ``towns``, with the median of each year over the
     towns of the first town's region (when ``regional_median``). Four queries whatever the
-    data: the towns' values, the region's medians (aggregated in PostgreSQL, not fetched: a
-    region holds hundreds of thousands of values at scale), the indicators and the sources.
+    data: the towns' values, the region's medians (kept per change in PostgreSQL, see
+    :class:`~towns.models.RegionalIndicatorStat`: a region holds hundreds of thousands of values
+    at scale), the indicators and the sources.
     """
     if not towns:
         return []
@@ -478,13 +472,9 @@ def indicator_series(
             source_ids[indicator_id].add(source_id)
     medians: dict[int, dict[int, float]] = defaultdict(dict)
     if regional_median and own:
-        for m in (
-            visible.filter(town__region_id=towns[0].region_id, indicator_id__in=own.keys())
-            .values("indicator_id", "year")
-            .annotate(median=Median("value"))
-            .order_by()
-        ):
-            medians[m["indicator_id"]][m["year"]] = m["median"]
+        medians = selectors.regional_medians(
+            region_id=towns[0].region_id, indicator_ids=list(own.keys()), user=user
+        )
     wanted = {pk for pks in source_ids.values() for pk in pks}
     sources = (
         {s.pk: s for s in Source.objects.visible_to(user).filter(pk__in=wanted)} if wanted else {}

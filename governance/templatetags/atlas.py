@@ -2,11 +2,15 @@
 
 import html
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.template import defaultfilters
 from django.template.loader import render_to_string
+from django.utils import formats
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from governance.models import active_language
@@ -140,3 +144,67 @@ def language_of(text) -> str:
     sign: for a ``lang`` attribute where no ``<span>`` may go (an ``<option>``)."""
     page = active_language()
     return text_language(str(text or ""), page) or page
+
+
+class NumberFormat:
+    """``floatformat:"-2g"`` for many numbers of one page: the page language's separators are
+    looked up once, not once per number (a dashboard's chart tables hold about 3,000 numbers;
+    Django's filter spent a third of the page's time looking them up). Gives exactly what the
+    filter gives (tested against it); anything but a finite int, float or Decimal of ordinary
+    size goes to the filter itself."""
+
+    def __init__(self):
+        self.decimal = str(formats.get_format("DECIMAL_SEPARATOR"))
+        self.thousands = str(formats.get_format("THOUSAND_SEPARATOR"))
+        grouping = formats.get_format("NUMBER_GROUPING")
+        self.grouping = grouping if isinstance(grouping, int) and grouping > 0 else None
+
+    def __call__(self, value) -> str:
+        if self.grouping is None or isinstance(value, bool):
+            return defaultfilters.floatformat(value, "-2g")
+        if isinstance(value, int):
+            d = Decimal(value)
+        elif isinstance(value, float | Decimal):
+            d = Decimal(str(value))
+        else:
+            return defaultfilters.floatformat(value, "-2g")
+        if not d.is_finite() or abs(d.adjusted()) > 30:
+            return defaultfilters.floatformat(value, "-2g")
+        if d == d.to_integral_value():
+            text = f"{int(d):d}"
+        else:
+            rounded = d.quantize(_CENTS, ROUND_HALF_UP)
+            text = f"{rounded:f}" if rounded else "0.00"
+        sign = "-" if text.startswith("-") else ""
+        whole, _, cents = text.lstrip("-").partition(".")
+        size = self.grouping
+        groups = [whole[max(0, end - size) : end] for end in range(len(whole), 0, -size)]
+        whole = self.thousands.join(reversed(groups))
+        return sign + whole + (self.decimal + cents if cents else "")
+
+
+_CENTS = Decimal("0.01")
+
+
+@register.filter
+def chart_table_body(chart):
+    """The ``<tbody>`` of a chart's data table: the first cell of a row is its heading, the
+    others numbers (``floatformat:"-2g"``) or text in its language, "—" when empty. Written in
+    one pass rather than by a template loop per cell (about 3,000 cells on a dashboard)."""
+    if not chart.rows:
+        return format_html(
+            '<tbody><tr><td colspan="{}">{}</td></tr></tbody>',
+            len(chart.columns),
+            gettext("No data."),
+        )
+    number = NumberFormat()
+    parts = ["<tbody>"]
+    for row in chart.rows:
+        parts.append(f'<tr><th scope="row">{in_its_language(row[0])}</th>')
+        for cell in row[1:]:
+            empty = cell == "" or cell is None
+            text = "—" if empty else number(cell) or in_its_language(cell)
+            parts.append(f'<td class="num">{text}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody>")
+    return mark_safe("".join(parts))  # noqa: S308 (every cell escaped above)

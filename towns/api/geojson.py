@@ -15,7 +15,7 @@ from towns.geo import (
     FEATURE_COLLECTION_SCHEMA,
     GEOJSON_MEDIA_TYPE,
     TownGeoJSONRenderer,
-    town_features,
+    town_features_rendered,
 )
 
 
@@ -56,7 +56,7 @@ class TownGeoJSONView(TownViewSet):
     )
     def collection(self, request, *args, **kwargs):
         # Not named "list": the response is one FeatureCollection, not an array of towns.
-        return Response(town_features(self.filter_queryset(self.get_queryset())))
+        return Response(town_features_rendered(self.filter_queryset(self.get_queryset())))
 
 
 urlpatterns = [

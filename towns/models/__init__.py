@@ -6,6 +6,7 @@ from towns.models.indicators import (
     Indicator,
     IndicatorSystem,
     IndicatorValue,
+    RegionalIndicatorStat,
     StandardKind,
 )
 from towns.models.places import District, Region, Town, TownKind, Typology
@@ -76,6 +77,7 @@ __all__ = [
     "PostKind",
     "RecruitedFrom",
     "Region",
+    "RegionalIndicatorStat",
     "ResearchSettings",
     "SelfOrganisationEvent",
     "SiteKind",
