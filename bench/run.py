@@ -16,13 +16,24 @@ It prepares everything itself, then measures:
    the atlas and, for the reads, on both peers in the same run and on the same rows;
 6. the RSS of each atlas worker before and after ``BENCH_MEMORY_REQUESTS`` read requests.
 
+The atlas is measured on each read scenario in each of ``BENCH_MODES`` (issue 19): *warm* (read
+cache on, after a warm-up pass), *cold* (a second atlas server with the read cache off,
+``READ_CACHE_TIMEOUT=0``), *writes* (warm, while a partner token posts one value a second) and
+*batches* (warm, while it posts 100-value batches back to back); the latency of those writes
+is reported too. The peers are measured once per scenario: they have no cache to warm or to
+retire, and they read the same PostgreSQL database (json_agg: every index the atlas has) or
+a mirror given the equivalent indexes (Datasette). The ratio table has one column per mode;
+the last line takes the lowest ratio over all of them, and the targets of issue 19 (cold p95
+of the dashboard and the GeoJSON; write p95 during reads) are printed met or not.
+
 The table goes to stdout and to bench/results/latest.md; the last line printed is
 ``lowest read ratio vs peers: X.XX``.
 
 Environment (defaults): BENCH_TOWNS 2000, BENCH_INDICATORS 60, BENCH_YEARS 20, BENCH_CSOS
 20000, BENCH_SECONDS 20, BENCH_CONNECTIONS 8, BENCH_THREADS 2, BENCH_TIMEOUT 10,
 BENCH_MEMORY_REQUESTS 10000, BENCH_MEMORY_SECONDS 600, BENCH_PORT 8200, BENCH_DB_NAME atlas_bench,
-WEB_CONCURRENCY 2, BENCH_SCENARIOS (e.g. "1,3,7"; default all), BENCH_READ_CACHE_URL (default
+WEB_CONCURRENCY 2, BENCH_SCENARIOS (e.g. "1,3,7"; default all), BENCH_MODES (default
+"warm,cold,writes,batches"), BENCH_READ_CACHE_URL (default
 files in var/bench/read-cache, emptied at the start of each run).
 """
 
@@ -41,6 +52,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -89,6 +101,11 @@ class Config:
     port: int = env_int("BENCH_PORT", 8200)
     db_name: str = os.environ.get("BENCH_DB_NAME", "atlas_bench")
     scenarios: str = os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6,7")
+    # How the atlas is measured on each read scenario (issue 19): "warm" (the read cache on,
+    # after a warm-up pass), "cold" (a second server with the read cache off,
+    # READ_CACHE_TIMEOUT=0), "writes" (warm, while a writer posts one value a second) and
+    # "batches" (warm, while a writer posts 100-value batches back to back).
+    modes: str = os.environ.get("BENCH_MODES", "warm,cold,writes,batches")
 
 
 CFG = Config()
@@ -576,6 +593,98 @@ class Result:
     errors: int
     requests: int
     queries: str
+    mode: str = ""  # for the atlas: warm, cold, writes, batches
+    writes: dict | None = None  # writes made during the measurement: count, p50, p95, errors
+
+    @property
+    def label(self) -> str:
+        return f"{self.server} ({self.mode})" if self.mode else self.server
+
+
+#: The atlas's modes, as labelled in the tables.
+MODE_NAMES = {
+    "warm": "read cache on, warm",
+    "cold": "read cache off",
+    "writes": "warm + 1 write/s",
+    "batches": "warm + 100-row batches back to back",
+}
+
+
+class Writer:
+    """A partner writing while the reads are measured: POSTs of ``rows`` indicator values
+    every ``interval`` seconds (0: back to back), each timed; values of years no data uses,
+    removed afterwards (remove_written_values)."""
+
+    def __init__(
+        self,
+        base: str,
+        headers: dict,
+        towns: list[str],
+        codes: list[str],
+        *,
+        rows: int,
+        interval: float,
+    ):
+        self.base, self.headers, self.towns, self.codes = base, headers, towns, codes
+        self.rows, self.interval = rows, interval
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.counter = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def batch(self) -> list[dict]:
+        out = []
+        for _ in range(self.rows):
+            k = self.counter
+            self.counter += 1
+            out.append(
+                {
+                    "town": self.towns[k % len(self.towns)],
+                    "indicator": self.codes[(k // len(self.towns)) % len(self.codes)],
+                    "year": BENCH_YEAR_FROM + 1 + k // (len(self.towns) * len(self.codes) * 5),
+                    "quarter": (k // (len(self.towns) * len(self.codes))) % 5,
+                    "value": "1.5",
+                    "confidence": "medium",
+                    "is_synthetic": True,
+                }
+            )
+        return out
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            started = time.perf_counter()
+            request = urllib.request.Request(  # noqa: S310 (loopback http URL built here)
+                self.base + "/api/v1/indicator-values/bulk/",
+                data=json.dumps(self.batch()).encode(),
+                headers={**self.headers, "Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                    response.read()
+            except (OSError, http.client.HTTPException):
+                self.errors += 1
+            self.latencies.append((time.perf_counter() - started) * 1000)
+            wait = self.interval - (time.perf_counter() - started)
+            if wait > 0:
+                self.stopping.wait(wait)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(90)
+
+    def summary(self) -> dict:
+        ordered = sorted(self.latencies)
+
+        def pct(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+        return {"count": len(ordered), "p50": pct(0.50), "p95": pct(0.95), "errors": self.errors}
 
 
 def sample(target: Target, count: int = 3) -> tuple[str, list[str]]:
@@ -652,7 +761,9 @@ def warm_up(target: Target) -> None:
             done += 1
 
 
-def measure(wrk: str, scenario: Scenario, target: Target) -> Result:
+def measure(
+    wrk: str, scenario: Scenario, target: Target, *, mode: str = "", writer: Writer | None = None
+) -> Result:
     if not scenario.write and CFG.warmup:
         warm_up(target)
     if scenario.write:
@@ -663,7 +774,11 @@ def measure(wrk: str, scenario: Scenario, target: Target) -> Result:
         queries, problems = sample(target)
     for problem in problems:
         log(f"  ! scenario {scenario.number} {target.server}: {problem}")
-    raw = run_wrk(wrk, target, seconds=CFG.seconds, write=scenario.write)
+    if writer is not None:
+        with writer:
+            raw = run_wrk(wrk, target, seconds=CFG.seconds, write=scenario.write)
+    else:
+        raw = run_wrk(wrk, target, seconds=CFG.seconds, write=scenario.write)
     seconds = raw["duration_us"] / 1e6
     errors = raw["status"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
     stuck = raw["timeout"] or raw["requests"] < CFG.connections
@@ -683,11 +798,17 @@ def measure(wrk: str, scenario: Scenario, target: Target) -> Result:
         errors,
         raw["requests"],
         queries,
+        mode,
+        writer.summary() if writer is not None else None,
     )
+    extra = ""
+    if result.writes:
+        w = result.writes
+        extra = f"  writes {w['count']} p50 {w['p50']:.0f} p95 {w['p95']:.0f} ms err {w['errors']}"
     log(
-        f"  {scenario.number} {target.server:12} {result.rps:8.1f} req/s  p50 {result.p50:7.1f}  "
+        f"  {scenario.number} {result.label:24} {result.rps:8.1f} req/s  p50 {result.p50:7.1f}  "
         f"p95 {result.p95:7.1f}  p99 {result.p99:7.1f} ms  errors {errors}/{raw['requests']}  "
-        f"queries {queries}"
+        f"queries {queries}{extra}"
     )
     return result
 
@@ -733,6 +854,32 @@ def write_queries(target: Target) -> str:
 # --- Report ----------------------------------------------------------------------------------
 
 
+#: The latency targets of issue 19 (scale data, 2 cores, read cache off), by scenario number.
+COLD_P95_TARGETS = {5: 150.0, 6: 100.0}
+WRITE_P95_TARGET = 500.0
+
+
+def targets(results: list[Result], scenarios: list[Scenario]) -> list[str]:
+    """Each latency target, met or not, with the figure."""
+    out = ["Targets (issue 19):", ""]
+    for r in results:
+        if r.server == "atlas" and r.mode == "cold" and r.scenario in COLD_P95_TARGETS:
+            goal = COLD_P95_TARGETS[r.scenario]
+            verdict = "met" if r.p95 < goal else "NOT met"
+            out.append(
+                f"- scenario {r.scenario}, read cache off: p95 {r.p95:.0f} ms "
+                f"(target < {goal:.0f} ms): {verdict}"
+            )
+    for r in results:
+        if r.writes and r.writes["count"]:
+            verdict = "met" if r.writes["p95"] < WRITE_P95_TARGET else "NOT met"
+            out.append(
+                f"- writes during scenario {r.scenario} ({r.mode}): p95 {r.writes['p95']:.0f} ms "
+                f"over {r.writes['count']} writes (target < {WRITE_P95_TARGET:.0f} ms): {verdict}"
+            )
+    return out
+
+
 def render(
     results: list[Result], scenarios: list[Scenario], facts: dict, memory: list[str]
 ) -> tuple[str, float | None]:
@@ -754,36 +901,59 @@ def render(
             else "No warm-up (BENCH_WARMUP=0): every server measured cold."
         ),
         "",
-        "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | queries/req |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | queries/req "
+        "| writes meanwhile: n, p50 / p95 ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
+        w = r.writes
         lines.append(
-            f"| {r.scenario}. {names[r.scenario]} | {r.server} | {r.rps:.1f} | {r.p50:.1f} | "
+            f"| {r.scenario}. {names[r.scenario]} | {r.label} | {r.rps:.1f} | {r.p50:.1f} | "
             f"{r.p95:.1f} | {r.p99:.1f} | "
             + (f"{r.errors} / {r.requests}" if r.requests else "none answered in time")
-            + f" | {r.queries} |"
+            + f" | {r.queries} | "
+            + (f"{w['count']}, {w['p50']:.0f} / {w['p95']:.0f}" if w else "")
+            + (f" ({w['errors']} failed)" if w and w["errors"] else "")
+            + " |"
         )
-    lines += ["", "Throughput of the atlas as a ratio to each peer (read scenarios):", ""]
-    lines += ["| scenario | vs pg json_agg | vs datasette |", "| --- | ---: | ---: |"]
-    ratios = []
-    by_key = {(r.scenario, r.server): r for r in results}
-    for s in scenarios:
-        if s.write:
+    modes = [m for m in CFG.modes.split(",") if m in MODE_NAMES]
+    lines += [
+        "",
+        "Throughput of the atlas as a ratio to each peer (read scenarios; *vs json_agg / vs "
+        "Datasette*), per way the atlas was measured:",
+        "",
+        "| scenario | " + " | ".join(MODE_NAMES[m] for m in modes) + " |",
+        "| --- |" + " ---: |" * len(modes),
+    ]
+    ratios: list[tuple[float, str]] = []
+    by_key = {(r.scenario, r.server, r.mode): r for r in results}
+    for sc in scenarios:
+        if sc.write:
             continue
-        atlas = by_key.get((s.number, "atlas"))
         cells = []
-        for peer in ("pg json_agg", "datasette"):
-            other = by_key.get((s.number, peer))
-            if atlas and other and other.rps:
-                ratio = atlas.rps / other.rps
-                ratios.append(ratio)
-                cells.append(f"{ratio:.2f}×")
-            else:
-                cells.append("n/a")
-        lines.append(f"| {s.number}. {s.name} | {cells[0]} | {cells[1]} |")
+        for mode in modes:
+            atlas = by_key.get((sc.number, "atlas", mode))
+            parts = []
+            for peer in ("pg json_agg", "datasette"):
+                other = by_key.get((sc.number, peer, ""))
+                if atlas and other and other.rps:
+                    ratio = atlas.rps / other.rps
+                    ratios.append((ratio, f"{sc.number} {mode} vs {peer}"))
+                    parts.append(f"{ratio:.2f}×")
+                else:
+                    parts.append("n/a")
+            cells.append(" / ".join(parts))
+        lines.append(f"| {sc.number}. {sc.name} | " + " | ".join(cells) + " |")
+    lines += ["", *targets(results, scenarios)]
     lines += ["", *memory]
-    lowest = min(ratios) if ratios else None
+    lowest = min(ratios)[0] if ratios else None
+    below = sorted(r for r in ratios if r[0] < 1.0)
+    lines += [
+        "",
+        "Below 1.0×: "
+        + (", ".join(f"{name} {ratio:.2f}×" for ratio, name in below) or "none")
+        + ".",
+    ]
     lines += [
         "",
         "Peers: *pg json_agg* is bench/peers.py (one SQL query renders the JSON in PostgreSQL; "
@@ -834,11 +1004,15 @@ def main() -> int:
     taken: set[int] = set()
     atlas_port = free_port(CFG.port, taken)
     taken.add(atlas_port)
-    ds_port = free_port(atlas_port + 1, taken)
+    cold_port = free_port(atlas_port + 1, taken)
+    taken.add(cold_port)
+    ds_port = free_port(cold_port + 1, taken)
     env = server_env()
     env.update(BIND=f"127.0.0.1:{atlas_port}", WEB_CONCURRENCY=str(CFG.workers))
     atlas_base, ds_base = f"http://127.0.0.1:{atlas_port}", f"http://127.0.0.1:{ds_port}"
-    atlas = datasette = None
+    cold_base = f"http://127.0.0.1:{cold_port}"
+    atlas = datasette = cold = None
+    modes = [m for m in CFG.modes.split(",") if m in MODE_NAMES] or ["warm"]
     try:
         log(f"starting the atlas (gunicorn, {CFG.workers} workers) on {atlas_base}")
         atlas = start(
@@ -851,6 +1025,18 @@ def main() -> int:
             env,
             "atlas.log",
         )
+        if "cold" in modes:
+            log(f"starting the atlas with the read cache off on {cold_base}")
+            cold = start(
+                [
+                    str(ROOT / ".venv" / "bin" / "gunicorn"),
+                    "governance.wsgi",
+                    "-c",
+                    "governance/gunicorn.conf.py",
+                ],
+                {**env, "BIND": f"127.0.0.1:{cold_port}", "READ_CACHE_TIMEOUT": "0"},
+                "atlas-cold.log",
+            )
         log(f"starting Datasette (gunicorn + uvicorn, {CFG.workers} workers) on {ds_base}")
         ds_env = {
             "PATH": os.environ.get("PATH", ""),
@@ -876,14 +1062,22 @@ def main() -> int:
         )
         wait_ready(atlas_base + "/healthz", {"X-Forwarded-Proto": "https"}, atlas, "atlas")
         wait_ready(ds_base + "/-/versions.json", {}, datasette, "datasette")
+        if cold is not None:
+            wait_ready(cold_base + "/healthz", {"X-Forwarded-Proto": "https"}, cold, "atlas-cold")
         env_fresh = worker_rss(atlas.pid)
         scenarios = build_scenarios(atlas_base, ds_base, tokens)
+        writer = writer_setup(atlas_base, tokens)
         results = []
         done: list[Scenario] = []
         for scenario in scenarios:
             log(f"scenario {scenario.number}: {scenario.name}")
             for target in scenario.targets:
-                results.append(measure(wrk, scenario, target))
+                if target.server != "atlas" or scenario.write:
+                    results.append(measure(wrk, scenario, target))
+                    continue
+                for mode in modes:
+                    results.append(measure_mode(wrk, scenario, target, mode, cold_base, writer))
+                    remove_written_values()
             if scenario.write:
                 remove_written_values()
             done.append(scenario)
@@ -892,6 +1086,7 @@ def main() -> int:
         memory = measure_memory(wrk, atlas, scenarios, env_fresh, results)
     finally:
         stop(atlas)
+        stop(cold)
         stop(datasette)
         with contextlib.suppress(Exception):
             remove_written_values()
@@ -906,6 +1101,47 @@ def main() -> int:
         else "lowest read ratio vs peers: n/a"
     )
     return 0
+
+
+def writer_setup(base: str, tokens: dict[str, str]) -> dict:
+    """What a Writer needs: the atlas, the writer token, the scale towns and indicator codes."""
+    from towns.models import IndicatorValue, Town
+
+    towns = list(
+        Town.objects.filter(slug__startswith="scale-")
+        .order_by("slug")
+        .values_list("slug", flat=True)
+    ) or list(Town.objects.order_by("slug").values_list("slug", flat=True))
+    codes = list(
+        IndicatorValue.objects.filter(town__slug=towns[0])
+        .order_by("indicator__code")
+        .values_list("indicator__code", flat=True)
+        .distinct()
+    )
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "Authorization": f"Token {tokens['write:indicators']}",
+    }
+    return {"base": base, "headers": headers, "towns": towns, "codes": codes}
+
+
+def measure_mode(
+    wrk: str, scenario: Scenario, target: Target, mode: str, cold_base: str, writer: dict
+) -> Result:
+    """The atlas on one read scenario in one mode (MODE_NAMES)."""
+    if mode == "cold":
+        return measure(
+            wrk,
+            scenario,
+            Target(target.server, cold_base, target.paths, target.headers),
+            mode=mode,
+        )
+    if mode in ("writes", "batches"):
+        rows, interval = (1, 1.0) if mode == "writes" else (100, 0.0)
+        return measure(
+            wrk, scenario, target, mode=mode, writer=Writer(**writer, rows=rows, interval=interval)
+        )
+    return measure(wrk, scenario, target, mode=mode)
 
 
 def measure_memory(

@@ -60,7 +60,21 @@ DATA_APPS = ("governance", "towns", "csos")
 #: Tables of those apps that never change what a reader sees: the access log, and the API's
 #: rate counters (written by every API request: counting them would retire the whole cache
 #: on every read).
-NOT_DATA = {"governance.fieldaccesslog", "governance.ratecounter"}
+NOT_DATA = {
+    "governance.fieldaccesslog",
+    "governance.ratecounter",
+    # The review's own tables (pending changes, their events, a researcher's entry defaults):
+    # read only by the workspace and by a requester's own list, never by a cached channel. A
+    # proposal changes nothing a public or partner reader sees until it is approved, and the
+    # approval writes the record itself.
+    "governance.revision",
+    "governance.reviewevent",
+    "governance.entrydefault",
+    # Derived from the indicator values in the same transaction (towns.RegionalIndicatorStat):
+    # the write to the values is what counts (a draft value refreshes its research figures
+    # only, which no cached reader sees).
+    "towns.regionalindicatorstat",
+}
 #: Tables outside them that decide who a token or user is (the cached token resolution of
 #: governance.api.authentication): a revoked token or a changed role retires it at once.
 IDENTITY_TABLES = ("auth_user", "auth_user_groups", "auth_group", "knox_authtoken")
@@ -76,7 +90,7 @@ CREATE TABLE IF NOT EXISTS atlas_data_writes (
 )
 """
 TRIGGER_FUNCTION = """
-CREATE OR REPLACE FUNCTION atlas_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION atlas_log_write() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
 BEGIN
@@ -103,6 +117,42 @@ BEGIN
             INSERT INTO atlas_data_writes (weight)
             SELECT sum(weight) FROM gone HAVING count(*) > 0;
         END IF;
+    END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION atlas_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM atlas_log_write();
+    RETURN NULL;
+END
+$$;
+-- A statement counts only if it wrote a row (a DELETE of nothing, as Django's deletion sends
+-- for each empty relation, changes nothing), and on a table of research records (argument
+-- 'research': a publication state per row) only if a row it wrote is published, as it is now
+-- or as it was. Drafts and records in review are seen by researchers alone, whose reads are
+-- never cached: a researcher's day of drafting, or a partner's proposed values (they arrive
+-- as drafts), retires no public or partner entry.
+CREATE OR REPLACE FUNCTION atlas_note_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    counts boolean;
+BEGIN
+    -- Each branch names only columns its tables have (a plain table has no state).
+    IF TG_ARGV[0] = 'research' THEN
+        IF TG_OP = 'INSERT' THEN
+            counts := EXISTS (SELECT 1 FROM atlas_new WHERE state = 'published');
+        ELSIF TG_OP = 'DELETE' THEN
+            counts := EXISTS (SELECT 1 FROM atlas_old WHERE state = 'published');
+        ELSE
+            counts := EXISTS (SELECT 1 FROM atlas_new WHERE state = 'published')
+                OR EXISTS (SELECT 1 FROM atlas_old WHERE state = 'published');
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        counts := EXISTS (SELECT 1 FROM atlas_old);
+    ELSE
+        counts := EXISTS (SELECT 1 FROM atlas_new);
+    END IF;
+    IF counts THEN
+        PERFORM atlas_log_write();
     END IF;
     RETURN NULL;
 END
@@ -144,11 +194,35 @@ BEGIN
 END
 $$;
 """
-TRIGGER = (
-    "CREATE OR REPLACE TRIGGER atlas_note_write "
-    "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-    "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_write()"
+#: On every data table: a truncate counts; each row-writing event is looked at with the rows it
+#: wrote (a trigger with transition tables takes one event), by atlas_note_rows('research')
+#: on a table of research records, atlas_note_rows('plain') on the others.
+TRIGGERS = (
+    "CREATE OR REPLACE TRIGGER atlas_note_write AFTER TRUNCATE ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_write()",
+    "CREATE OR REPLACE TRIGGER atlas_note_write_insert AFTER INSERT ON {table} "
+    "REFERENCING NEW TABLE AS atlas_new "
+    "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_rows('{kind}')",
+    "CREATE OR REPLACE TRIGGER atlas_note_write_update AFTER UPDATE ON {table} "
+    "REFERENCING OLD TABLE AS atlas_old NEW TABLE AS atlas_new "
+    "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_rows('{kind}')",
+    "CREATE OR REPLACE TRIGGER atlas_note_write_delete AFTER DELETE ON {table} "
+    "REFERENCING OLD TABLE AS atlas_old "
+    "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_rows('{kind}')",
 )
+
+
+def research_tables() -> set[str]:
+    """The data tables whose rows have a publication state: only a write to a published row
+    counts (:data:`TRIGGERS`)."""
+    from governance.models import ResearchRecord
+
+    return {
+        model._meta.db_table
+        for app_label in DATA_APPS
+        for model in apps.get_app_config(app_label).get_models()
+        if issubclass(model, ResearchRecord) and not model._meta.proxy
+    }
 
 
 def data_tables() -> list[str]:
@@ -181,15 +255,23 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
         cursor.execute(WRITES_TABLE)
         cursor.execute(TRIGGER_FUNCTION)
         cursor.execute(STATE_FUNCTION)
+        research = research_tables()
         for table in data_tables():
-            if table in existing:
-                cursor.execute(TRIGGER.format(table=conn.ops.quote_name(table)))
+            if table not in existing:
+                continue
+            kind = "research" if table in research else "plain"
+            for statement in TRIGGERS:
+                cursor.execute(statement.format(table=conn.ops.quote_name(table), kind=kind))
+        # The row function of an earlier release (its triggers were replaced just now).
+        cursor.execute("DROP FUNCTION IF EXISTS atlas_note_research_write()")
         for label in NOT_DATA:  # a table that stopped being data loses the trigger
             table = apps.get_model(label)._meta.db_table
             if table in existing:
-                cursor.execute(
-                    f"DROP TRIGGER IF EXISTS atlas_note_write ON {conn.ops.quote_name(table)}"
-                )
+                for name in ("", "_insert", "_update", "_delete"):
+                    cursor.execute(
+                        f"DROP TRIGGER IF EXISTS atlas_note_write{name} "
+                        f"ON {conn.ops.quote_name(table)}"
+                    )
 
 
 def data_state(using: str | None = None) -> str:
