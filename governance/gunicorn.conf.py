@@ -11,6 +11,14 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
 preload_app = False
+# Several gunicorn masters (instances) may listen on the same host:port: with SO_REUSEPORT the
+# kernel spreads new connections over them, so an instance can be restarted or added behind one
+# address without a balancer in front (docs/deploy.md, docs/scaling.md). Off by default: a
+# second server started by mistake on a taken port then fails instead of sharing it.
+_reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "").strip().lower()
+if _reuse_port not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+    raise ValueError(f"GUNICORN_REUSE_PORT must be true or false, got {_reuse_port!r}")
+reuse_port = _reuse_port in ("1", "true", "yes", "on")
 accesslog = "-"
 errorlog = "-"
 # Structured request logs without personal data: no query string (it may hold names or a

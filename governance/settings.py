@@ -138,6 +138,10 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     _replica_db["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica_db
 DATABASE_ROUTERS = ["governance.routers.ReplicaRouter"]
+# Read-your-writes with a replica: for this many seconds after a write, reads by the same client
+# (session cookie or Authorization header) go to the primary until the replica has replayed
+# the write; kept in the default cache (Redis with REDIS_URL, so every instance knows). 0: off.
+READ_YOUR_WRITES_SECONDS = _int("READ_YOUR_WRITES_SECONDS", 300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications ---------------------------------------------------------------------------
@@ -177,6 +181,9 @@ MIDDLEWARE = [
     # Every error under /api/ as RFC 9457 problem details; a NUL in a URL is a 400 everywhere.
     "governance.middleware.ApiProblemMiddleware",
     "governance.middleware.RejectInvalidInputMiddleware",
+    # Writes, the workspace and a writer's next reads go to the primary when a replica is
+    # configured: before the read cache and the session, which read the database too.
+    "governance.routers.PrimaryForWritesMiddleware",
     # Repeated public/partner API reads are answered here, before the rest (governance/cache.py).
     "governance.cache.ReadShortcutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -192,7 +199,6 @@ MIDDLEWARE = [
     "governance.middleware.PrivateDataNoStoreMiddleware",
     # Writes the access log of restricted fields a page or an export showed (after rendering).
     "governance.middleware.RestrictedReadLogMiddleware",
-    "governance.routers.PrimaryForWritesMiddleware",
     # Last, as django-axes requires: it turns lockouts into responses.
     "axes.middleware.AxesMiddleware",
 ]
