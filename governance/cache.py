@@ -8,9 +8,13 @@ Exact invalidation, on every write path
 ---------------------------------------
 Entries are never deleted when data changes; instead every key contains a fingerprint of the
 data it was built from (:func:`data_state`), so a write makes every older entry unreachable at
-the moment it commits. A statement-level trigger on every research table
-(:func:`install_write_triggers`, installed after each ``migrate``) does two things on the first
-write of a transaction, however it is made (admin, API, import, a command, ``psql``):
+the moment it commits. Statement-level triggers on every research table
+(:func:`install_write_triggers`, installed after each ``migrate``) look at the rows each
+statement wrote, however it is made (admin, API, import, a command, ``psql``). A statement
+counts when it wrote a row and, on a table of research records, when a row it wrote is
+published as it is now or as it was (drafts and records in review are seen by researchers
+alone, whose reads are never cached); a ``TRUNCATE`` always counts. The first statement of a
+transaction that counts does two things:
 
 * it adds a row of weight 1 to ``atlas_data_writes``; the fingerprint includes the sum of the
   weights the reader can see, which grows by one exactly when a writing transaction commits
@@ -24,8 +28,9 @@ write of a transaction, however it is made (admin, API, import, a command, ``psq
 The fingerprint is read before the representation is built; under READ COMMITTED every later
 statement sees at least that state, so an entry can only be newer than its key, never older.
 Writers never wait for each other (each inserts its own row), and correctness never depends on
-knowing which keys a write touches. The price is that any write to research data retires all
-entries; reads far outnumber writes here (``bench/`` measures the hit rate).
+knowing which keys a write touches. The price is that a write a public or partner reader can
+see retires all entries, not only those of the town it touched; reads far outnumber such writes
+here (``make bench`` measures reads under a steady writer, ``docs/scaling.md``).
 
 Who is cached
 -------------
@@ -51,6 +56,7 @@ from django.core.cache import caches
 from django.db import connection, connections, router
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 
 from governance.access import Viewer, viewer_level
@@ -673,31 +679,37 @@ def _throttled(request, user, token) -> HttpResponse | None:
 
 
 def cached_public_page(view):
-    """Serve a public page from the read cache to anonymous visitors.
+    """Serve a public page from the read cache to anonymous visitors, with an ETag for CDNs.
 
     A visitor with a session or pending messages, a page that used a CSRF token (it would be
-    someone else's) and any response that sets a cookie are never cached.
+    someone else's) and any response that sets a cookie are never cached. An anonymous 200
+    carries a strong ``ETag`` (a hash of the body, kept with the entry) and ``Cache-Control:
+    public, no-cache``: a CDN or a browser may keep the page but must revalidate it on every
+    request, so an unpublished record never outlives its page anywhere; a matching
+    ``If-None-Match`` is answered 304 (from the cache: one fingerprint query and a lookup).
+    The same holds with the read cache off, at the cost of building the page.
     """
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if (
             request.method not in ("GET", "HEAD")
-            or settings.READ_CACHE_TIMEOUT <= 0
             or settings.SESSION_COOKIE_NAME in request.COOKIES
             or "messages" in request.COOKIES
             or request.user.is_authenticated
         ):
             return view(request, *args, **kwargs)
-        key = cache_key(
-            "page",
-            level=str(Viewer.PUBLIC),
-            path=request_url(request),
-            state=request_state(request),
-        )
-        hit = lookup(key, request)
-        if hit is not None:
-            return hit
+        caching = settings.READ_CACHE_TIMEOUT > 0
+        if caching:
+            key = cache_key(
+                "page",
+                level=str(Viewer.PUBLIC),
+                path=request_url(request),
+                state=request_state(request),
+            )
+            hit = lookup(key, request)
+            if hit is not None:
+                return _public_page(hit)
         response = view(request, *args, **kwargs)
         if (
             response.status_code == 200
@@ -707,7 +719,20 @@ def cached_public_page(view):
         ):
             if hasattr(response, "render"):
                 response.render()
-            store(key, response)
+            response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+            if caching:
+                store(key, response)
+            if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), response["ETag"]):
+                not_modified = HttpResponseNotModified()
+                not_modified["ETag"] = response["ETag"]
+                return _public_page(not_modified)
+            return _public_page(response)
         return response
 
     return wrapper
+
+
+def _public_page(response):
+    """Who may keep an anonymous page: anyone, revalidating it each time (see above)."""
+    patch_cache_control(response, public=True, no_cache=True)
+    return response

@@ -382,7 +382,11 @@ CACHES[READ_CACHE_ALIAS] = _typed(
     env.cache_url,
     _SHARED_CACHE_URL or f"filecache://{BASE_DIR / 'var' / 'read-cache'}",
 )
-if CACHES[READ_CACHE_ALIAS]["BACKEND"].endswith(("LocMemCache", "FileBasedCache")):
+# A file cache (the default) is Django's without its per-write directory listing
+# (governance/filecache.py).
+if CACHES[READ_CACHE_ALIAS]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
+    CACHES[READ_CACHE_ALIAS]["BACKEND"] = "governance.filecache.FileCache"
+if CACHES[READ_CACHE_ALIAS]["BACKEND"].endswith(("LocMemCache", "FileCache")):
     CACHES[READ_CACHE_ALIAS].setdefault("OPTIONS", {})["MAX_ENTRIES"] = _int(
         "READ_CACHE_ENTRIES", 5000, minimum=10
     )

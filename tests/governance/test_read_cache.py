@@ -274,6 +274,30 @@ def test_a_page_is_cached_for_the_public_and_follows_writes(personas):
     assert not hit(get(donor, page))
 
 
+@pytest.mark.parametrize("timeout", [600, 0], ids=["cache on", "cache off"])
+@pytest.mark.usefixtures("writes_without_review")  # edits published records
+def test_a_public_page_is_revalidated_with_its_etag(personas, settings, timeout):
+    """What a CDN in front needs: a tag, a 304 for it, and a new tag once the page changed."""
+    settings.READ_CACHE_TIMEOUT = timeout
+    town = Town.objects.get(slug="turau")
+    page = reverse("towns:detail", args=[town.slug])
+    first = get(Client(), page)
+    etag = first["ETag"]
+    assert etag.startswith('"') and len(etag) == 34
+    assert {"public", "no-cache"} <= {p.strip() for p in first["Cache-Control"].split(",")}
+    assert "Accept-Language" in first["Vary"]
+    again = Client().get(page, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["ETag"] == etag and not again.content
+    assert "no-cache" in again["Cache-Control"]
+    Town.objects.filter(pk=town.pk).update(name_en="Turau-Etagcheck")
+    changed = Client().get(page, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and b"Turau-Etagcheck" in changed.content
+    assert changed["ETag"] != etag
+    # A signed-in viewer's page may hold more than the public's: never kept by anyone.
+    donor = get(personas["donor"].client, page)
+    assert "ETag" not in donor and "no-store" in donor["Cache-Control"]
+
+
 def test_public_pages_carry_no_csrf_token_or_cookie():
     """Pages shared through the cache must hold nothing of one visitor."""
     response = get(Client(), reverse("towns:home"))
