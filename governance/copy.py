@@ -266,6 +266,9 @@ def bulk_load(model: type[models.Model], *, rows: int = 0) -> Iterator[None]:
     * its history triggers are disabled (``ALTER TABLE … DISABLE TRIGGER``, by name: other
       triggers, e.g. statement-level ones, keep firing) — the caller writes the events with
       :func:`write_history`;
+    * the statement triggers the model names in ``BULK_DEFERRED_TRIGGERS`` (triggers that keep
+      derived figures, too costly to run per ``COPY`` chunk) are disabled too, and its
+      ``BULK_AFTER_SQL`` recomputes what they keep once, at the end, after the indexes;
     * its foreign keys are dropped and added back (:func:`foreign_keys_rebuilt`);
     * when the load is large (``rows`` ≥ :data:`REBUILD_INDEXES_FROM`) and at least the size of
       the table, its plain secondary indexes (not the primary key, not unique ones, so every
@@ -278,6 +281,7 @@ def bulk_load(model: type[models.Model], *, rows: int = 0) -> Iterator[None]:
     table = model._meta.db_table
     quote = connection.ops.quote_name
     triggers = [trigger.get_pgid(model) for trigger in _history_triggers(model)]
+    triggers += list(getattr(model, "BULK_DEFERRED_TRIGGERS", ()))
     indexes: list[tuple[str, str]] = []
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -305,6 +309,8 @@ def bulk_load(model: type[models.Model], *, rows: int = 0) -> Iterator[None]:
                     cursor.execute(definition)
                 cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
     with connection.cursor() as cursor:
+        if getattr(model, "BULK_AFTER_SQL", None):
+            cursor.execute(model.BULK_AFTER_SQL)
         for name in triggers:
             cursor.execute(f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(name)}")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -350,3 +350,39 @@ def test_make_towns_is_fast_enough_for_query_count_tests(monkeypatch):
     assert Appointment.pgh_event_model.objects.filter(pgh_obj__in=appointments).count() == 3 * 2000
     # Generous bound for a loaded CI machine; about a second or two when idle.
     assert seconds < 30, seconds
+
+
+def test_regional_figures_are_rebuilt_once_after_a_bulk_load(rebuilt_indexes):
+    """The triggers that keep towns.RegionalIndicatorStat are off during the load (a scan of
+    the table per group and COPY chunk with the indexes dropped) and the figures are computed
+    once at the end: equal to a recomputation, and the triggers are on again."""
+    from towns.models import RegionalIndicatorStat
+
+    run()
+    kept = {
+        (s.region_id, s.indicator_id, s.year): (s.public_n, s.public_median, s.research_n)
+        for s in RegionalIndicatorStat.objects.all()
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM towns_regionalindicatorstat")
+        cursor.execute(IndicatorValue.BULK_AFTER_SQL)
+    again = {
+        (s.region_id, s.indicator_id, s.year): (s.public_n, s.public_median, s.research_n)
+        for s in RegionalIndicatorStat.objects.all()
+    }
+    scale_groups = {
+        (t.region_id, i, y)
+        for t in Town.objects.filter(slug__startswith=scale.SCALE_PREFIX)
+        for i, y in IndicatorValue.objects.filter(town=t, quarter=0).values_list(
+            "indicator_id", "year"
+        )
+    }
+    assert scale_groups and scale_groups <= set(kept)
+    assert kept == again
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass",
+            [IndicatorValue._meta.db_table],
+        )
+        enabled = dict(cursor.fetchall())
+    assert {enabled[name] for name in IndicatorValue.BULK_DEFERRED_TRIGGERS} == {"O"}

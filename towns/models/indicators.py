@@ -106,6 +106,25 @@ class IndicatorValue(Claim):
     plain unique constraint.
     """
 
+    #: What :func:`governance.copy.bulk_load` does about the triggers that keep
+    #: :class:`RegionalIndicatorStat`: off during a large load (each ``COPY`` chunk would
+    #: otherwise recompute every group it touched while the indexes are dropped, a scan of the
+    #: table per group), then every group recomputed once, after the indexes are back.
+    BULK_DEFERRED_TRIGGERS = (
+        "atlas_regional_stats_insert",
+        "atlas_regional_stats_update",
+        "atlas_regional_stats_delete",
+    )
+    BULK_AFTER_SQL = """
+        SELECT atlas_regional_stats_refresh(
+            array_agg(region_id), array_agg(indicator_id), array_agg(year))
+        FROM (
+            SELECT DISTINCT t.region_id, iv.indicator_id, iv.year
+            FROM towns_indicatorvalue iv JOIN towns_town t ON t.id = iv.town_id
+            WHERE iv.quarter = 0
+        ) groups
+    """
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="indicator_values")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
     year = models.PositiveSmallIntegerField(
