@@ -99,6 +99,9 @@ class Config:
     memory_requests: int = env_int("BENCH_MEMORY_REQUESTS", 10000, minimum=0)
     memory_seconds: int = env_int("BENCH_MEMORY_SECONDS", 600)
     workers: int = env_int("WEB_CONCURRENCY", 2)
+    # Workers of the separate write pool the writer posts to during the "writes" and "batches"
+    # modes (docs/deploy.md routes writes to one); 0: the writer posts to the read pool.
+    write_workers: int = env_int("BENCH_WRITE_WORKERS", 1, minimum=0)
     port: int = env_int("BENCH_PORT", 8200)
     db_name: str = os.environ.get("BENCH_DB_NAME", "atlas_bench")
     scenarios: str = os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6,7")
@@ -932,7 +935,14 @@ def render(
         f"{facts['CSOs']:,} CSOs (scale set {CFG.towns} × {CFG.indicators} × {CFG.years}, "
         f"{CFG.csos} CSOs). wrk {CFG.threads} threads, {CFG.connections} connections, "
         f"{CFG.seconds} s per server and scenario; gunicorn {CFG.workers} workers "
-        f"(atlas and Datasette alike). "
+        f"(atlas and Datasette alike), sync, {os.environ.get('GUNICORN_THREADS', '1')} "
+        "thread(s) each"
+        + (
+            f"; during the writer modes the writes go to a separate pool of {CFG.write_workers} "
+            "worker(s), as docs/deploy.md's proxy routes them. "
+            if CFG.write_workers
+            else "; the writes go to the same workers as the reads. "
+        )
         + (
             f"Before each read measurement, {CFG.warmup} warm-up pass(es) over that scenario's "
             "requests for every server (the atlas's read cache, PostgreSQL's and SQLite's "
@@ -1047,11 +1057,14 @@ def main() -> int:
     cold_port = free_port(atlas_port + 1, taken)
     taken.add(cold_port)
     ds_port = free_port(cold_port + 1, taken)
+    taken.add(ds_port)
+    write_port = free_port(ds_port + 1, taken)
     env = server_env()
     env.update(BIND=f"127.0.0.1:{atlas_port}", WEB_CONCURRENCY=str(CFG.workers))
     atlas_base, ds_base = f"http://127.0.0.1:{atlas_port}", f"http://127.0.0.1:{ds_port}"
     cold_base = f"http://127.0.0.1:{cold_port}"
-    atlas = datasette = cold = None
+    write_base = f"http://127.0.0.1:{write_port}" if CFG.write_workers else atlas_base
+    atlas = datasette = cold = write_pool = None
     modes = [m for m in CFG.modes.split(",") if m in MODE_NAMES] or ["warm"]
     try:
         log(f"starting the atlas (gunicorn, {CFG.workers} workers) on {atlas_base}")
@@ -1076,6 +1089,24 @@ def main() -> int:
                 ],
                 {**env, "BIND": f"127.0.0.1:{cold_port}", "READ_CACHE_TIMEOUT": "0"},
                 "atlas-cold.log",
+            )
+        if CFG.write_workers and {"writes", "batches"} & set(modes):
+            # What docs/deploy.md's proxy does: every request but GET/HEAD/OPTIONS goes to a
+            # pool of its own, so that a write never waits behind the reads in a queue.
+            log(f"starting the write pool ({CFG.write_workers} worker) on {write_base}")
+            write_pool = start(
+                [
+                    str(ROOT / ".venv" / "bin" / "gunicorn"),
+                    "governance.wsgi",
+                    "-c",
+                    "governance/gunicorn.conf.py",
+                ],
+                {
+                    **env,
+                    "BIND": f"127.0.0.1:{write_port}",
+                    "WEB_CONCURRENCY": str(CFG.write_workers),
+                },
+                "atlas-writes.log",
             )
         log(f"starting Datasette (gunicorn + uvicorn, {CFG.workers} workers) on {ds_base}")
         ds_env = {
@@ -1104,9 +1135,12 @@ def main() -> int:
         wait_ready(ds_base + "/-/versions.json", {}, datasette, "datasette")
         if cold is not None:
             wait_ready(cold_base + "/healthz", {"X-Forwarded-Proto": "https"}, cold, "atlas-cold")
+        if write_pool is not None:
+            proto = {"X-Forwarded-Proto": "https"}
+            wait_ready(write_base + "/healthz", proto, write_pool, "writes")
         env_fresh = worker_rss(atlas.pid)
         scenarios = build_scenarios(atlas_base, ds_base, tokens)
-        writer = writer_setup(atlas_base, tokens)
+        writer = writer_setup(write_base, tokens)
         results = []
         done: list[Scenario] = []
         for scenario in scenarios:
@@ -1127,6 +1161,7 @@ def main() -> int:
     finally:
         stop(atlas)
         stop(cold)
+        stop(write_pool)
         stop(datasette)
         with contextlib.suppress(Exception):
             remove_written_values()
