@@ -80,6 +80,8 @@ NOT_DATA = {
     # the write to the values is what counts (a draft value refreshes its research figures
     # only, which no cached reader sees).
     "towns.regionalindicatorstat",
+    # The map's features, written from the towns in the same transaction (towns.TownMapFeature).
+    "towns.townmapfeature",
 }
 #: Tables outside them that decide who a token or user is (the cached token resolution of
 #: governance.api.authentication): a revoked token or a changed role retires it at once.

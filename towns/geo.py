@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import F, FloatField, Func, JSONField, TextField, Value
-from django.db.models.functions import Cast, Concat, Round
+from django.db.models.functions import Cast, Coalesce, Concat, Round
 from django.urls import reverse
 from rest_framework.renderers import BaseRenderer
 
@@ -96,13 +96,30 @@ class RenderedFeatures(list):
     are (a list of ``str``)."""
 
 
+class _Joined(Func):
+    """``a || b || …``: NULL when any part is NULL (Django's Concat makes NULL an empty text)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = TextField()
+
+
 def town_features_rendered(queryset) -> dict[str, Any]:
-    """:func:`town_features` with each feature written by PostgreSQL in the query that finds the
-    towns (``json_build_object``): Python only joins the texts. For the whole map
-    (``/api/v1/towns.geojson``), where building 2,261 features in Python was two thirds of an
-    uncached request (issue 19). Same members and values as :func:`town_feature`."""
+    """:func:`town_features` with each feature written by PostgreSQL: Python only joins the
+    texts. For the whole map (``/api/v1/towns.geojson``), where building 2,261 features in
+    Python was two thirds of an uncached request (issue 19). Same members and values as
+    :func:`town_feature`.
+
+    Each feature is read from :class:`~towns.models.TownMapFeature` (kept per change by
+    PostgreSQL), with its language-dependent ``url`` added; a town without one (there should be
+    none) gets its feature built in the same query (``json_build_object``), so the answer never
+    depends on the kept text being there.
+    """
     marker = "0-atlas-slug-0"
     prefix, _, suffix = reverse("towns:detail", kwargs={"slug": marker}).partition(marker)
+    # The URL goes into the JSON text as it is: it must need no escaping.
+    if any(c in prefix + suffix for c in '"\\') or any(ord(c) < 32 for c in prefix + suffix):
+        raise ValueError(f"a town URL that JSON would escape: {prefix!r} {suffix!r}")
 
     def obj(*pairs):
         return _JSON(*pairs, function="json_build_object")
@@ -146,8 +163,14 @@ def town_features_rendered(queryset) -> dict[str, Any]:
             )
         ),
     )
+    kept = _Joined(
+        F("map_feature__text"),
+        Value(f', "url" : "{prefix}'),
+        F("slug"),
+        Value(f'{suffix}"}}}}'),
+    )
     texts = RenderedFeatures(
-        queryset.annotate(atlas_feature=Cast(feature, TextField())).values_list(
+        queryset.annotate(atlas_feature=Coalesce(kept, Cast(feature, TextField()))).values_list(
             "atlas_feature", flat=True
         )
     )

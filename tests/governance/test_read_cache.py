@@ -61,6 +61,7 @@ def test_every_data_table_has_the_write_trigger():
         "governance_reviewevent",
         "governance_entrydefault",
         "towns_regionalindicatorstat",
+        "towns_townmapfeature",
     }
     with connection.cursor() as cursor:
         cursor.execute(

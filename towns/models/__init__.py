@@ -9,7 +9,7 @@ from towns.models.indicators import (
     RegionalIndicatorStat,
     StandardKind,
 )
-from towns.models.places import District, Region, Town, TownKind, Typology
+from towns.models.places import District, Region, Town, TownKind, TownMapFeature, Typology
 from towns.models.power import (
     Appointment,
     CorporateSector,
@@ -90,6 +90,7 @@ __all__ = [
     "TieKind",
     "Town",
     "TownKind",
+    "TownMapFeature",
     "Typology",
     "WayOfLife",
     "WayOfLifeCategory",

@@ -210,3 +210,32 @@ class Town(MultilingualName, TimeStamped):
 
     def all_names(self) -> list[str]:
         return [self.name_en, self.name_be, self.name_ru, *self.alternate_name_list]
+
+
+class TownMapFeature(models.Model):
+    """Derived, never edited: a town's GeoJSON feature for the map, as text, kept by PostgreSQL
+    (``towns/migrations/0014_town_map_features``).
+
+    ``/api/v1/towns.geojson`` wrote 2,261 features with ``json_build_object`` on every request
+    (15 of its 35 ms at the scale data, issue 19). Here a statement trigger on ``towns_town``
+    (insert, update) and on ``towns_region`` / ``towns_district`` (a changed slug) writes the
+    features of the towns the statement touched, in the same transaction, so the text is never
+    behind the town and every write path keeps it; the table's rows go with their town (``ON
+    DELETE CASCADE``, in the table's SQL). The text is the feature up to its last property,
+    without the closing braces and without ``url``, which depends on the language of the
+    request and is added when the feature is read (:func:`towns.geo.town_features_rendered`).
+    """
+
+    town = models.OneToOneField(
+        Town,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="map_feature",
+        # The constraint is the migration's, with ON DELETE CASCADE: a town deleted in SQL
+        # takes its feature with it, as one deleted through Django does.
+        db_constraint=False,
+    )
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return str(self.town_id)
