@@ -75,3 +75,22 @@ def english_by_default():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+def pytest_collection_modifyitems(items):
+    """Refuse transactional tests: their flush empties the session's database, and every
+    test after them on the same worker (the browser tests above all) would find no demo data.
+    A test that needs committed rows writes them on a connection of its own (a thread) and
+    removes them afterwards (tests/governance/test_concurrency.py, test_regional_stats.py)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        if (
+            (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+            or "transactional_db" in fixtures
+            or "live_server" in fixtures
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid} is transactional: its flush would wipe the demo data "
+                "the rest of the session reads (see tests/conftest.py)"
+            )

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.db.models import Count
 
 from governance.access import AccessLevel, PublicationState
 from towns.models import Indicator, IndicatorValue, Region, RegionalIndicatorStat, Town
@@ -112,12 +113,37 @@ def test_a_truncate_empties_them():
     assert_kept_equals_live()
 
 
-@pytest.mark.django_db(transaction=True)
+def in_own_connection(work) -> None:
+    """Run ``work`` in a thread, hence on a connection of its own, committed (the test's own
+    connection stays in its transaction, which is rolled back)."""
+    errors = []
+
+    def run():
+        try:
+            with transaction.atomic():
+                work()
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert not errors
+
+
+@pytest.mark.django_db
 def test_two_writers_of_one_group_at_once_both_count():
     """Two transactions add a value to the same (region, indicator, year) at the same moment;
-    the second waits for the first at the group's row, then counts both."""
-    town, neighbour = Town.objects.filter(region__code__isnull=False).order_by("pk")[:2]
-    Town.objects.filter(pk=neighbour.pk).update(region=town.region)
+    the second waits for the first at the group's row, then counts both.
+
+    Committed on connections of their own and removed afterwards: a transactional test would
+    flush the demo data the browser tests of the same worker read."""
+    region = (
+        Town.objects.values("region").annotate(n=Count("pk")).filter(n__gte=2).order_by("region")
+    )[0]["region"]
+    town, neighbour = Town.objects.filter(region=region).order_by("pk")[:2]
     indicator = Indicator.objects.first()
     inserted, release = threading.Event(), threading.Event()
     errors = []
@@ -142,18 +168,30 @@ def test_two_writers_of_one_group_at_once_both_count():
         finally:
             connection.close()
 
-    holder = threading.Thread(target=add, args=(neighbour, 2), kwargs={"hold": True})
-    holder.start()
-    assert inserted.wait(20)
-    other = threading.Thread(target=add, args=(town, 1))
-    other.start()
-    other.join(1.0)
-    assert other.is_alive()  # waiting for the holder at the group's row
-    release.set()
-    holder.join(20)
-    other.join(20)
-    assert not errors
-    stat = RegionalIndicatorStat.objects.get(region=town.region, indicator=indicator, year=2032)
-    assert stat.public_n == 2
-    assert stat.public_values == [Decimal(1), Decimal(2)]
-    assert_kept_equals_live()
+    def remove():
+        written = IndicatorValue.objects.filter(indicator=indicator, year=2032)
+        ids = list(written.values_list("pk", flat=True))
+        written.delete()
+        IndicatorValue.pgh_event_model.objects.filter(pgh_obj_id__in=ids).delete()
+        RegionalIndicatorStat.objects.filter(indicator=indicator, year=2032).delete()
+
+    try:
+        holder = threading.Thread(target=add, args=(neighbour, 2), kwargs={"hold": True})
+        holder.start()
+        assert inserted.wait(20)
+        other = threading.Thread(target=add, args=(town, 1))
+        other.start()
+        other.join(1.0)
+        assert other.is_alive()  # waiting for the holder at the group's row
+        release.set()
+        holder.join(20)
+        other.join(20)
+        assert not errors
+        stat = RegionalIndicatorStat.objects.get(region=region, indicator=indicator, year=2032)
+        assert stat.public_n == 2
+        assert stat.public_values == [Decimal(1), Decimal(2)]
+        assert_kept_equals_live()
+    finally:
+        release.set()
+        in_own_connection(remove)
+    assert not IndicatorValue.objects.filter(indicator=indicator, year=2032).exists()
