@@ -86,3 +86,18 @@ def test_a_town_without_a_kept_feature_is_still_on_the_map():
     towns = Town.objects.select_related("region", "district").order_by("name_en", "pk")
     TownMapFeature.objects.filter(town__in=towns[:5]).delete()
     assert rendered(towns) == town_features(towns)
+
+
+def test_the_maps_etag_follows_its_features():
+    """The map's tag (governance.api.etag) over the kept texts: a 304 while nothing changed, a
+    new tag once one town's feature did."""
+    client = Client()
+    first = client.get("/api/v1/towns.geojson", secure=True)
+    etag = first["ETag"]
+    assert etag.startswith('W/"')
+    again = client.get("/api/v1/towns.geojson", secure=True, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    town = Town.objects.order_by("pk").last()
+    Town.objects.filter(pk=town.pk).update(population=(town.population or 0) + 1)
+    changed = client.get("/api/v1/towns.geojson", secure=True, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
