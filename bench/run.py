@@ -847,7 +847,10 @@ def measure(
     extra = ""
     if result.writes:
         w = result.writes
-        extra = f"  writes {w['count']} p50 {w['p50']:.0f} p95 {w['p95']:.0f} ms err {w['errors']}"
+        extra = (
+            f"  writes {w['count']} p50 {w['p50']:.0f} p95 {w['p95']:.0f} ms "
+            f"err {w['errors']} approvals {w['approvals']}"
+        )
     log(
         f"  {scenario.number} {result.label:24} {result.rps:8.1f} req/s  p50 {result.p50:7.1f}  "
         f"p95 {result.p95:7.1f}  p99 {result.p99:7.1f} ms  errors {errors}/{raw['requests']}  "
@@ -1066,27 +1069,24 @@ def main() -> int:
     write_base = f"http://127.0.0.1:{write_port}" if CFG.write_workers else atlas_base
     atlas = datasette = cold = write_pool = None
     modes = [m for m in CFG.modes.split(",") if m in MODE_NAMES] or ["warm"]
+    # Every atlas server (warm, cold, write pool) is the production one.
+    gunicorn = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "governance.wsgi",
+        "-c",
+        "governance/gunicorn.conf.py",
+    ]
     try:
         log(f"starting the atlas (gunicorn, {CFG.workers} workers) on {atlas_base}")
         atlas = start(
-            [
-                str(ROOT / ".venv" / "bin" / "gunicorn"),
-                "governance.wsgi",
-                "-c",
-                "governance/gunicorn.conf.py",
-            ],
+            gunicorn,
             env,
             "atlas.log",
         )
         if "cold" in modes:
             log(f"starting the atlas with the read cache off on {cold_base}")
             cold = start(
-                [
-                    str(ROOT / ".venv" / "bin" / "gunicorn"),
-                    "governance.wsgi",
-                    "-c",
-                    "governance/gunicorn.conf.py",
-                ],
+                gunicorn,
                 {**env, "BIND": f"127.0.0.1:{cold_port}", "READ_CACHE_TIMEOUT": "0"},
                 "atlas-cold.log",
             )
@@ -1095,12 +1095,7 @@ def main() -> int:
             # pool of its own, so that a write never waits behind the reads in a queue.
             log(f"starting the write pool ({CFG.write_workers} worker) on {write_base}")
             write_pool = start(
-                [
-                    str(ROOT / ".venv" / "bin" / "gunicorn"),
-                    "governance.wsgi",
-                    "-c",
-                    "governance/gunicorn.conf.py",
-                ],
+                gunicorn,
                 {
                     **env,
                     "BIND": f"127.0.0.1:{write_port}",

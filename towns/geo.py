@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import F, FloatField, Func, JSONField, TextField, Value
-from django.db.models.functions import Cast, Coalesce, Concat, Round
+from django.db.models import F, Func, TextField, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework.renderers import BaseRenderer
 
@@ -84,13 +84,6 @@ def town_features(queryset: Iterable[Town]) -> dict[str, Any]:
     }
 
 
-class _JSON(Func):
-    """PostgreSQL's ``json_build_object`` / ``json_build_array`` (keys keep their order, unlike
-    the ``jsonb`` functions Django's JSONObject uses)."""
-
-    output_field = JSONField()
-
-
 class RenderedFeatures(list):
     """Features already written as JSON text by PostgreSQL: the renderer puts them in as they
     are (a list of ``str``)."""
@@ -112,8 +105,8 @@ def town_features_rendered(queryset) -> dict[str, Any]:
 
     Each feature is read from :class:`~towns.models.TownMapFeature` (kept per change by
     PostgreSQL), with its language-dependent ``url`` added; a town without one (there should be
-    none) gets its feature built in the same query (``json_build_object``), so the answer never
-    depends on the kept text being there.
+    none) gets it built in the same query by the SQL function that writes the kept texts
+    (``atlas_town_feature``), so the answer never depends on the kept text being there.
     """
     marker = "0-atlas-slug-0"
     prefix, _, suffix = reverse("towns:detail", kwargs={"slug": marker}).partition(marker)
@@ -121,58 +114,17 @@ def town_features_rendered(queryset) -> dict[str, Any]:
     if any(c in prefix + suffix for c in '"\\') or any(ord(c) < 32 for c in prefix + suffix):
         raise ValueError(f"a town URL that JSON would escape: {prefix!r} {suffix!r}")
 
-    def obj(*pairs):
-        return _JSON(*pairs, function="json_build_object")
-
-    def point(field):
-        return Cast(Round(field, 5), FloatField())
-
-    feature = obj(
-        Value("type"),
-        Value("Feature"),
-        Value("id"),
-        F("slug"),
-        Value("geometry"),
-        obj(
-            Value("type"),
-            Value("Point"),
-            Value("coordinates"),
-            _JSON(point(F("longitude")), point(F("latitude")), function="json_build_array"),
+    feature = _Joined(
+        Coalesce(
+            F("map_feature__text"),
+            Func(F("pk"), function="atlas_town_feature", output_field=TextField()),
         ),
-        Value("properties"),
-        obj(
-            *(
-                item
-                for name, expression in (
-                    ("slug", F("slug")),
-                    ("name_en", F("name_en")),
-                    ("name_be", F("name_be")),
-                    ("name_ru", F("name_ru")),
-                    ("region", F("region__slug")),
-                    ("district", F("district__slug")),
-                    ("kind", F("kind")),
-                    ("population", F("population")),
-                    ("population_year", F("population_year")),
-                    ("typology", F("typology")),
-                    ("own_share", Cast(F("own_share"), FloatField())),
-                    ("aggregates_synthetic", F("aggregates_synthetic")),
-                    ("is_synthetic", F("is_synthetic")),
-                    ("url", Concat(Value(prefix), F("slug"), Value(suffix))),
-                )
-                for item in (Value(name), expression)
-            )
-        ),
-    )
-    kept = _Joined(
-        F("map_feature__text"),
         Value(f', "url" : "{prefix}'),
         F("slug"),
         Value(f'{suffix}"}}}}'),
     )
     texts = RenderedFeatures(
-        queryset.annotate(atlas_feature=Coalesce(kept, Cast(feature, TextField()))).values_list(
-            "atlas_feature", flat=True
-        )
+        queryset.annotate(atlas_feature=feature).values_list("atlas_feature", flat=True)
     )
     return {
         "type": "FeatureCollection",

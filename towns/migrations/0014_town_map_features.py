@@ -3,14 +3,14 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-#: The feature of each town in ``towns`` (ids), as towns.geo.town_features_rendered read it
-#: before (same members, same order), up to its last property: the closing braces are cut, and
-#: the reader adds ``"url"`` and closes it.
+#: The feature of one town, as towns.geo.town_features_rendered reads it (same members, same
+#: order), up to its last property: the closing braces are cut, and the reader adds ``"url"``
+#: and closes it. Written into towns_townmapfeature by the refresh below, and called by the
+#: reader for a town that has no kept text (there should be none): one definition for both.
 REFRESH = """
-CREATE OR REPLACE FUNCTION atlas_town_features_refresh(towns bigint[])
-RETURNS void LANGUAGE sql AS $$
-    INSERT INTO towns_townmapfeature (town_id, text)
-    SELECT t.id, left(json_build_object(
+CREATE OR REPLACE FUNCTION atlas_town_feature(town bigint)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT left(json_build_object(
         'type', 'Feature',
         'id', t.slug,
         'geometry', json_build_object(
@@ -35,7 +35,12 @@ RETURNS void LANGUAGE sql AS $$
     FROM towns_town t
     JOIN towns_region r ON r.id = t.region_id
     LEFT JOIN towns_district d ON d.id = t.district_id
-    WHERE t.id = ANY(towns)
+    WHERE t.id = town;
+$$;
+CREATE OR REPLACE FUNCTION atlas_town_features_refresh(towns bigint[])
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO towns_townmapfeature (town_id, text)
+    SELECT t.id, atlas_town_feature(t.id) FROM towns_town t WHERE t.id = ANY(towns)
     ON CONFLICT (town_id) DO UPDATE SET text = EXCLUDED.text;
 $$;
 """
@@ -89,6 +94,7 @@ DROP TRIGGER IF EXISTS atlas_town_features_district ON towns_district;
 DROP FUNCTION IF EXISTS atlas_town_features_towns();
 DROP FUNCTION IF EXISTS atlas_town_features_places();
 DROP FUNCTION IF EXISTS atlas_town_features_refresh(bigint[]);
+DROP FUNCTION IF EXISTS atlas_town_feature(bigint);
 ALTER TABLE towns_townmapfeature DROP CONSTRAINT IF EXISTS towns_townmapfeature_town_fk;
 """
 
