@@ -10,6 +10,13 @@ class GovernanceConfig(AppConfig):
     verbose_name = _("Platform core")
 
     def ready(self) -> None:
+        from django.db import models
+        from rest_framework.serializers import ModelSerializer
+
+        from governance.api.serializers import URIField
+
+        # Every URL field of every model serializer goes out as a URI (see URIField).
+        ModelSerializer.serializer_field_mapping[models.URLField] = URIField
         from governance.cache import install_write_triggers
         from governance.roles import sync_role_permissions
 

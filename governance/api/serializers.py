@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from django.db import models
+from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -74,6 +75,16 @@ class RedactingSerializerMixin:
         if shown:
             note_restricted_read(request, instance, shown)
         return ret
+
+
+class URIField(serializers.URLField):
+    """A URL written as a URI: a stored IRI (``https://ru.wikipedia.org/wiki/Ольшаны``) goes
+    out percent-encoded, as the schema's ``format: uri`` promises (RFC 3986 allows ASCII only);
+    what a client sends is validated as before. Every model serializer's ``URLField`` is one
+    (governance.apps)."""
+
+    def to_representation(self, value):
+        return iri_to_uri(super().to_representation(value))
 
 
 class RedactingModelSerializer(RedactingSerializerMixin, serializers.ModelSerializer):
