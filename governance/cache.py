@@ -17,9 +17,9 @@ alone, whose reads are never cached); a ``TRUNCATE`` always counts. The first st
 transaction that counts does two things:
 
 * it adds a row of weight 1 to ``atlas_data_writes``; the fingerprint includes the sum of the
-  weights the reader can see, which grows by one exactly when a writing transaction commits
-  (rows of transactions still running or rolled back are invisible). Every 20th writer folds
-  the older rows it sees and no other folder holds into one row of the same total weight, so
+  weights the reader can see, which grows exactly when a writing transaction commits (rows of
+  transactions still running or rolled back are invisible). Every 20th writer folds the older
+  rows it sees and no other folder holds into one row per scope of the same total weight, so
   the sum (read on every request) stays a scan of a few rows and never goes back;
 * it counts the transaction's write statements in ``atlas.local_writes``, a transaction-local
   setting; with the transaction's id it keeps a read inside the writing transaction itself (a
@@ -27,10 +27,26 @@ transaction that counts does two things:
 
 The fingerprint is read before the representation is built; under READ COMMITTED every later
 statement sees at least that state, so an entry can only be newer than its key, never older.
-Writers never wait for each other (each inserts its own row), and correctness never depends on
-knowing which keys a write touches. The price is that a write a public or partner reader can
-see retires all entries, not only those of the town it touched; reads far outnumber such writes
-here (``make bench`` measures reads under a steady writer, ``docs/scaling.md``).
+Writers never wait for each other (each inserts its own row).
+
+Scoped reads
+------------
+A write of published indicator values (the bulk of the data, and what partners send) is
+confined to the regions of the towns it wrote: its rows carry the region as their ``scope``
+(a model opts in with ``READ_CACHE_TOWN_COLUMN``; its statement trigger looks the regions up
+in the same statement). Every other counted write has no scope and counts for every reader.
+
+* A read about one town (the views in :data:`TOWN_SCOPED_VIEWS`: its dashboard, chart data,
+  API record, profile and series) reads that town's values and, through the regional ranks and
+  medians, its region's; everything else it shows (the town itself, reference data, people,
+  CSOs) has unscoped writes. Its key holds the sum of the unscoped rows and of its region's
+  rows, and whether the demonstration banner shows (which depends on every region's records).
+  A value written in Hrodna keeps every cached page of a town in Viciebsk.
+* Every other read (lists, the map, comparisons, exports) holds the sum of all rows: any
+  counted write retires it, as before.
+
+The region is looked up from the slug in the same query that reads the sums; a town that moves
+to another region or changes its slug is a write to the towns, which counts for everything.
 
 Who is cached
 -------------
@@ -55,6 +71,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, connections, router
 from django.http import HttpResponse, HttpResponseNotModified
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
@@ -95,21 +112,31 @@ WRITES_TABLE = """
 CREATE TABLE IF NOT EXISTS atlas_data_writes (
     id bigserial PRIMARY KEY,
     weight bigint NOT NULL DEFAULT 1
-)
+);
+-- The region a write was confined to (NULL: it may change any reader; see "Scoped reads").
+ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS scope bigint;
 """
 TRIGGER_FUNCTION = """
-CREATE OR REPLACE FUNCTION atlas_log_write() RETURNS void LANGUAGE plpgsql AS $$
+-- An earlier release's function took no argument: with the new one's default, a call would be
+-- ambiguous between the two.
+DROP FUNCTION IF EXISTS atlas_log_write();
+CREATE OR REPLACE FUNCTION atlas_log_write(region bigint DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
+    -- What this transaction logged already: ',g,' (everything), ',<region>,' per region.
+    logged text := coalesce(nullif(current_setting('atlas.write_logged', true), ''), ',');
+    mark text := coalesce(region::text, 'g');
 BEGIN
     PERFORM set_config(
         'atlas.local_writes',
         (coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0')::bigint + 1)::text,
         true
     );
-    IF coalesce(current_setting('atlas.write_logged', true), '') = '' THEN
-        INSERT INTO atlas_data_writes (weight) VALUES (1) RETURNING id INTO written;
-        PERFORM set_config('atlas.write_logged', '1', true);
+    -- One row per transaction and scope: a write to everything after it covers every region.
+    IF position(',g,' IN logged) = 0 AND position(',' || mark || ',' IN logged) = 0 THEN
+        INSERT INTO atlas_data_writes (weight, scope) VALUES (1, region) RETURNING id INTO written;
+        PERFORM set_config('atlas.write_logged', logged || mark || ',', true);
         -- Fold the older rows into one of the same weight, never waiting: a folder takes
         -- only the rows no other folder holds (SKIP LOCKED), so a folder whose transaction
         -- stays open keeps just its own rows from being folded, not everyone's. Rows of
@@ -120,10 +147,10 @@ BEGIN
                 DELETE FROM atlas_data_writes WHERE id IN (
                     SELECT id FROM atlas_data_writes WHERE id < written
                     FOR UPDATE SKIP LOCKED
-                ) RETURNING weight
+                ) RETURNING weight, scope
             )
-            INSERT INTO atlas_data_writes (weight)
-            SELECT sum(weight) FROM gone HAVING count(*) > 0;
+            INSERT INTO atlas_data_writes (weight, scope)
+            SELECT sum(weight), scope FROM gone GROUP BY scope;
         END IF;
     END IF;
 END
@@ -166,6 +193,48 @@ BEGIN
 END
 $$;
 """
+#: On a table of research records whose rows each belong to one town (a model's
+#: ``READ_CACHE_TOWN_COLUMN``): like ``atlas_note_rows('research')``, but a published row
+#: written counts for its town's region only (see "Scoped reads"); a row whose town or region
+#: cannot be found counts for everything. One function per table, its columns named in it.
+SCOPED_ROWS_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    regions bigint[];
+    unplaced boolean;
+    region bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT t.region_id), bool_or(t.region_id IS NULL)
+        INTO regions, unplaced
+        FROM atlas_new w LEFT JOIN {towns} t ON t.id = w.{column}
+        WHERE w.state = 'published';
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT t.region_id), bool_or(t.region_id IS NULL)
+        INTO regions, unplaced
+        FROM atlas_old w LEFT JOIN {towns} t ON t.id = w.{column}
+        WHERE w.state = 'published';
+    ELSE
+        -- As the row is and as it was: a value moved to another town retires both regions.
+        SELECT array_agg(DISTINCT t.region_id), bool_or(t.region_id IS NULL)
+        INTO regions, unplaced
+        FROM (
+            SELECT {column}, state FROM atlas_new
+            UNION ALL SELECT {column}, state FROM atlas_old
+        ) w LEFT JOIN {towns} t ON t.id = w.{column}
+        WHERE w.state = 'published';
+    END IF;
+    IF unplaced THEN
+        PERFORM atlas_log_write();
+    ELSIF regions IS NOT NULL THEN
+        FOREACH region IN ARRAY regions LOOP
+            PERFORM atlas_log_write(region);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+"""
 #: The fingerprint's parts in one call: a PL/pgSQL function keeps its query's plan for the
 #: session, and planning the sum was most of the cost of the bare query (measured: 0.12 ms of
 #: planning for 0.08 ms of execution).
@@ -178,10 +247,15 @@ $$;
 #: counter table itself (its OID: a restore, which goes into an empty database, creates it
 #: anew, as does anything else that drops and re-creates it).
 STATE_FUNCTION = """
-CREATE OR REPLACE FUNCTION atlas_data_state() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+-- An earlier release's function took no argument (ambiguous with the new one's default).
+DROP FUNCTION IF EXISTS atlas_data_state();
+CREATE OR REPLACE FUNCTION atlas_data_state(town text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     place text := current_setting('atlas.data_place', true);
     writes text;
+    region bigint;
+    counted text;
 BEGIN
     -- The cluster and the database never change for a session: read once (reading the
     -- control file cost 17 us a call), kept in a session setting.
@@ -191,11 +265,24 @@ BEGIN
         PERFORM set_config('atlas.data_place', place, false);
     END IF;
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
+    -- A read about one town (its slug given) counts the writes to everything and those
+    -- confined to its region; any other read, every write. An unknown slug counts every write.
+    IF town IS NOT NULL THEN
+        SELECT region_id INTO region FROM {towns} WHERE slug = town;
+    END IF;
+    IF region IS NULL THEN
+        counted := (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text;
+    ELSE
+        counted := 'r' || region::text || ':' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes
+            WHERE scope IS NULL OR scope = region
+        )::text;
+    END IF;
     -- The transaction's id only when it wrote research data (a write to a table that is not
     -- data, such as the API's rate counters, assigns an id too but changes nothing a reader
     -- sees).
     RETURN place || '.' || 'atlas_data_writes'::regclass::oid::text
-        || '/' || (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text
+        || '/' || counted
         || '/' || CASE WHEN writes = '0' THEN ''
                        ELSE coalesce(pg_current_xact_id_if_assigned()::text, '') END
         || '/' || writes;
@@ -218,6 +305,26 @@ TRIGGERS = (
     "REFERENCING OLD TABLE AS atlas_old "
     "FOR EACH STATEMENT EXECUTE FUNCTION atlas_note_rows('{kind}')",
 )
+
+
+def town_scoped_tables() -> dict[str, str]:
+    """Table → town column, for the research tables whose published writes count for their
+    towns' regions only (models declaring ``READ_CACHE_TOWN_COLUMN``)."""
+    research = research_tables()
+    return {
+        model._meta.db_table: model.READ_CACHE_TOWN_COLUMN
+        for app_label in DATA_APPS
+        for model in apps.get_app_config(app_label).get_models()
+        if getattr(model, "READ_CACHE_TOWN_COLUMN", None) and model._meta.db_table in research
+    }
+
+
+def scoped_function(table: str) -> str:
+    return f"atlas_note_scoped_{table}"
+
+
+def _towns_table() -> str:
+    return apps.get_model("towns", "Town")._meta.db_table
 
 
 def research_tables() -> set[str]:
@@ -259,16 +366,34 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
     if conn.vendor != "postgresql":
         return
     existing = set(conn.introspection.table_names())
+    towns = conn.ops.quote_name(_towns_table())
     with conn.cursor() as cursor:
         cursor.execute(WRITES_TABLE)
         cursor.execute(TRIGGER_FUNCTION)
-        cursor.execute(STATE_FUNCTION)
+        cursor.execute(STATE_FUNCTION.format(towns=towns))
         research = research_tables()
+        scoped = town_scoped_tables()
         for table in data_tables():
             if table not in existing:
                 continue
             kind = "research" if table in research else "plain"
-            for statement in TRIGGERS:
+            statements = TRIGGERS
+            if table in scoped:
+                function = scoped_function(table)
+                cursor.execute(
+                    SCOPED_ROWS_FUNCTION.format(
+                        function=function, towns=towns, column=conn.ops.quote_name(scoped[table])
+                    )
+                )
+                # The truncate keeps its trigger; the row events call the table's function.
+                statements = (
+                    TRIGGERS[0],
+                    *(
+                        t.replace("atlas_note_rows('{kind}')", f"{function}()")
+                        for t in TRIGGERS[1:]
+                    ),
+                )
+            for statement in statements:
                 cursor.execute(statement.format(table=conn.ops.quote_name(table), kind=kind))
         # The row function of an earlier release (its triggers were replaced just now).
         cursor.execute("DROP FUNCTION IF EXISTS atlas_note_research_write()")
@@ -282,12 +407,17 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
                     )
 
 
-def data_state(using: str | None = None) -> str:
-    """The fingerprint of the committed data as this connection sees it now (see above)."""
+def data_state(using: str | None = None, *, town: str | None = None) -> str:
+    """The fingerprint of the committed data as this connection sees it now (see above); with
+    ``town`` (a slug), of what a read about that town depends on ("Scoped reads")."""
     conn = connections[using] if using else connection
     with conn.cursor() as cursor:
-        cursor.execute("SELECT atlas_data_state()")
+        cursor.execute("SELECT atlas_data_state(%s)", [town])
         (state,) = cursor.fetchone()
+    return _placed(conn, state)
+
+
+def _placed(conn, state: str) -> str:
     # Inside a transaction that wrote, its id keeps its entries apart from every other
     # transaction's (one rolled back may have counted the same number of writes). The
     # database's name and server keep two databases sharing one cache apart.
@@ -306,9 +436,63 @@ def request_state(request) -> str:
     http = getattr(request, "_request", request)
     state = getattr(http, "_atlas_data_state", None)
     if state is None:
-        state = data_state(read_database())
-        http._atlas_data_state = state
+        _read_states(http)
+        state = http._atlas_data_state
     return state
+
+
+def _read_states(http) -> None:
+    """Read the request's fingerprints, both in one query: every write's, and, for a read
+    about one town (:func:`request_town`), the one its key holds."""
+    town = request_town(http)
+    conn = connections[read_database()]
+    with conn.cursor() as cursor:
+        if town is None:
+            cursor.execute("SELECT atlas_data_state(), NULL")
+        else:
+            cursor.execute("SELECT atlas_data_state(), atlas_data_state(%s)", [town])
+        everything, scoped = cursor.fetchone()
+    http._atlas_data_state = _placed(conn, everything)
+    http._atlas_key_state = _placed(conn, scoped) if scoped is not None else None
+
+
+#: Views that read about one town (``slug`` in the URL): its own records and, through the
+#: regional ranks and medians, the published records of its region's towns, besides data no
+#: region holds (reference data, people, CSOs, identity), whose writes count for every read.
+#: Added to by the apps that own them (``towns.apps``).
+TOWN_SCOPED_VIEWS: set[str] = set()
+
+
+def request_town(request) -> str | None:
+    """The slug of the town a read is about, when its view is town-scoped, else None."""
+    http = getattr(request, "_request", request)
+    match = getattr(http, "resolver_match", None)
+    if match is None:
+        # Before URL resolving (the short-cut): the API is not under a language prefix.
+        try:
+            match = resolve(http.path_info)
+        except Resolver404:
+            return None
+    if match.view_name in TOWN_SCOPED_VIEWS:
+        return match.kwargs.get("slug")
+    return None
+
+
+def key_state(request) -> str:
+    """The fingerprint a read cache key holds (see "Scoped reads").
+
+    A read about one town holds its region's count and whether the site shows the
+    demonstration banner: that is the one thing on such a page that depends on every region's
+    records (``towns.context_processors``), and it is answered under :func:`request_state`.
+    """
+    state = request_state(request)
+    http = getattr(request, "_request", request)
+    scoped = getattr(http, "_atlas_key_state", None)
+    if scoped is None:
+        return state
+    from towns.context_processors import public_synthetic_exists_for
+
+    return f"{scoped}|demo={int(public_synthetic_exists_for(http))}"
 
 
 def read_database() -> str:
@@ -522,7 +706,7 @@ class CachedReadMixin:
             level=level,
             path=request_url(request),
             media_type=media_type,
-            state=request_state(request),
+            state=key_state(request),
         )
         self.read_cache_key = key
         hit = lookup(key, request)
@@ -593,7 +777,7 @@ class ReadShortcutMiddleware:
                     request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
                 )
             ),
-            state=request_state(request),
+            state=key_state(request),
         )
         hit = lookup(key, request)
         if hit is not None:
@@ -707,7 +891,7 @@ def cached_public_page(view):
                 "page",
                 level=str(Viewer.PUBLIC),
                 path=request_url(request),
-                state=request_state(request),
+                state=key_state(request),
             )
             hit = lookup(key, request)
             if hit is not None:

@@ -18,7 +18,13 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from governance.access import AccessLevel, PublicationState
-from governance.cache import data_state, data_tables, research_tables
+from governance.cache import (
+    data_state,
+    data_tables,
+    research_tables,
+    scoped_function,
+    town_scoped_tables,
+)
 from towns.imports import TownFactsResource
 from towns.models import Activity, Town
 
@@ -72,12 +78,16 @@ def test_every_data_table_has_the_write_trigger():
     # A truncate and each row-writing event, on every data table; tables of research records
     # count only writes of published rows.
     research = research_tables()
+    scoped = town_scoped_tables()
     assert {"towns_indicatorvalue", "csos_cso", "towns_activity"} <= research <= tables
+    assert set(scoped) <= research
     expected = {f"atlas_note_write{e}" for e in ("", "_insert", "_update", "_delete")}
     for table in tables:
         mine = [(name, definition) for t, name, definition in triggers if t == table]
         assert {name for name, _d in mine} == expected, table
         kind = "'research'" if table in research else "'plain'"
+        if table in scoped:  # its region's writes only (tests/governance/test_scoped_reads.py)
+            kind = f"{scoped_function(table)}()"
         assert all(kind in d for name, d in mine if name != "atlas_note_write"), table
 
 

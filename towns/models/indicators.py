@@ -125,6 +125,11 @@ class IndicatorValue(Claim):
         ) groups
     """
 
+    #: A published value is read by its town's pages and, through the regional ranks and
+    #: medians, by those of its region's towns, besides the lists and exports of all towns: its
+    #: writes retire only those (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="indicator_values")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
     year = models.PositiveSmallIntegerField(

@@ -1,0 +1,200 @@
+"""Scoped reads (governance/cache.py): a published value written in one region retires the
+cached reads about that region's towns, the lists and the exports, and nothing else.
+
+The writes here are committed on a connection of their own (the test's transaction is never
+committed, and inside a writing transaction every key moves, scoped or not); each test puts
+back what it changed.
+"""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+from django.db import connection
+from django.test import Client
+
+from governance.cache import data_state, town_scoped_tables
+from towns.models import IndicatorValue, Town
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/"
+
+
+def get(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, response.content[:300]
+    return response
+
+
+def hit(response) -> bool:
+    return response.get("X-Atlas-Cache") == "hit"
+
+
+@pytest.fixture
+def commit():
+    """Run one statement on a connection of its own and commit it; ``undo`` is run the same
+    way once the test is over."""
+    other = psycopg2.connect(**connection.get_connection_params())
+    undo: list[tuple[str, list]] = []
+
+    def run(sql: str, params=(), *, revert: tuple[str, list] | None = None) -> None:
+        with other, other.cursor() as cursor:
+            cursor.execute(sql, list(params))
+        if revert:
+            undo.append(revert)
+
+    yield run
+    try:
+        for sql, params in reversed(undo):
+            with other, other.cursor() as cursor:
+                cursor.execute(sql, params)
+    finally:
+        other.close()
+
+
+@pytest.fixture
+def three_towns():
+    """Three towns with public published values: two in one region, one in another."""
+    public = IndicatorValue.objects.visible_to(None)
+    with_values = Town.objects.filter(pk__in=public.values("town")).order_by("slug")
+    here = with_values.get(slug="turau")
+    neighbour = with_values.filter(region=here.region).exclude(pk=here.pk).first()
+    elsewhere = with_values.exclude(region=here.region).first()
+    assert neighbour and elsewhere, "the demo data has towns with values in several regions"
+    return here, neighbour, elsewhere
+
+
+def touch_value(commit, town: Town) -> None:
+    """Write one of ``town``'s public values back unchanged, as an approval does."""
+    value = IndicatorValue.objects.visible_to(None).filter(town=town).first()
+    commit("UPDATE towns_indicatorvalue SET value = value WHERE id = %s", [value.pk])
+
+
+def reads(town: Town) -> list[str]:
+    """The cached reads about ``town``: its dashboard, a chart's data, its API record, profile
+    and series (through the short-cut: anonymous, no cookie)."""
+    code = IndicatorValue.objects.visible_to(None).filter(town=town).first().indicator.code
+    return [
+        f"/towns/{town.slug}/",
+        f"/be/towns/{town.slug}/",  # another language, the same scope
+        f"/towns/{town.slug}/data/indicator-{code}.csv",
+        f"{API}towns/{town.slug}/",
+        f"{API}towns/{town.slug}/profile/",
+        f"{API}towns/{town.slug}/indicators/?indicator={code}",
+    ]
+
+
+EVERYONES = [f"{API}towns/?page_size=10", f"{API}towns.geojson", "/compare/", "/"]
+
+
+def prime(client, paths):
+    for path in paths:
+        get(client, path)
+        assert hit(get(client, path)), path
+
+
+def test_a_value_retires_its_regions_reads_and_the_lists_only(three_towns, commit):
+    here, neighbour, elsewhere = three_towns
+    client = Client()
+    prime(client, reads(here) + reads(elsewhere) + EVERYONES)
+    touch_value(commit, neighbour)
+    # The neighbour's value is in the regional ranks and medians of every town of its region.
+    for path in reads(here):
+        assert not hit(get(client, path)), f"{path} kept a read its region's write retired"
+    for path in EVERYONES:
+        assert not hit(get(client, path)), f"{path} kept a read every write retires"
+    for path in reads(elsewhere):
+        assert hit(get(client, path)), f"{path} lost its entry to another region's write"
+
+
+def test_a_partner_read_is_scoped_the_same_way(three_towns, commit, personas):
+    here, neighbour, elsewhere = three_towns
+    partner = personas["partner"].api_client()
+    prime(partner, [f"{API}towns/{here.slug}/profile/", f"{API}towns/{elsewhere.slug}/profile/"])
+    touch_value(commit, neighbour)
+    assert not hit(get(partner, f"{API}towns/{here.slug}/profile/"))
+    assert hit(get(partner, f"{API}towns/{elsewhere.slug}/profile/"))
+
+
+def test_a_scoped_read_shows_the_new_value(three_towns, commit):
+    here, _neighbour, _elsewhere = three_towns
+    value = IndicatorValue.objects.visible_to(None).filter(town=here).first()
+    path = f"{API}towns/{here.slug}/indicators/?indicator={value.indicator.code}"
+    client = Client()
+    prime(client, [path])
+    commit(
+        "UPDATE towns_indicatorvalue SET value = 987654.321 WHERE id = %s",
+        [value.pk],
+        revert=(
+            "UPDATE towns_indicatorvalue SET value = %s WHERE id = %s",
+            [value.value, value.pk],
+        ),
+    )
+    fresh = get(client, path)
+    assert not hit(fresh) and "987654.321" in fresh.content.decode()
+
+
+def test_any_other_write_retires_every_read(three_towns, commit):
+    """Writes without a region (a region's name, a town, reference data) count for all."""
+    here, _neighbour, elsewhere = three_towns
+    client = Client()
+    prime(client, reads(here)[:2] + reads(elsewhere)[:2])
+    commit("UPDATE towns_region SET name_en = name_en WHERE id = %s", [here.region_id])
+    for path in reads(here)[:2] + reads(elsewhere)[:2]:
+        assert not hit(get(client, path)), path
+    prime(client, reads(elsewhere)[:1])
+    commit("UPDATE towns_town SET name_en = name_en WHERE id = %s", [here.pk])
+    assert not hit(get(client, reads(elsewhere)[0]))
+
+
+def test_a_value_written_elsewhere_that_changes_the_banner_retires_the_page(
+    three_towns, commit, monkeypatch
+):
+    """The demonstration banner depends on every region's records: a page about a town in
+    another region is rebuilt when it changes."""
+    import towns.context_processors as banner
+
+    _here, neighbour, elsewhere = three_towns
+    page = f"/towns/{elsewhere.slug}/"
+    client = Client()
+    shown = banner.public_synthetic_exists()
+    prime(client, [page])
+    monkeypatch.setattr(banner, "public_synthetic_exists", lambda: not shown)
+    touch_value(commit, neighbour)
+    after = get(client, page)
+    assert not hit(after), "a page kept a banner the data no longer calls for"
+    assert (b"data-demonstration-banner" in after.content) is (not shown)
+
+
+def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, commit):
+    here, neighbour, elsewhere = three_towns
+    assert town_scoped_tables() == {"towns_indicatorvalue": "town_id"}
+
+    def states():
+        return {t.slug: data_state(town=t.slug) for t in (here, neighbour, elsewhere)}
+
+    start, everything = states(), data_state()
+    touch_value(commit, elsewhere)
+    moved = states()
+    assert moved[elsewhere.slug] != start[elsewhere.slug]
+    assert moved[here.slug] == start[here.slug] and moved[neighbour.slug] == start[neighbour.slug]
+    assert data_state() != everything
+    # A value moved to a town of another region retires both regions.
+    value = IndicatorValue.objects.visible_to(None).filter(town=here).first()
+    commit(
+        "UPDATE towns_indicatorvalue SET town_id = %s, year = 2099 WHERE id = %s",
+        [elsewhere.pk, value.pk],
+        revert=(
+            "UPDATE towns_indicatorvalue SET town_id = %s, year = %s WHERE id = %s",
+            [here.pk, value.year, value.pk],
+        ),
+    )
+    after = states()
+    assert after[here.slug] != moved[here.slug] and after[elsewhere.slug] != moved[elsewhere.slug]
+    # A draft written anywhere retires nothing; an unknown slug counts every write.
+    draft = IndicatorValue.objects.filter(town=here, state="draft").first()
+    if draft is not None:
+        commit("UPDATE towns_indicatorvalue SET value = value WHERE id = %s", [draft.pk])
+        assert states() == after
+    assert data_state(town="no-such-town").split("/")[-3] == data_state().split("/")[-3]
