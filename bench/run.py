@@ -622,8 +622,9 @@ class Writer:
       report); values of years no data uses, removed afterwards (remove_written_values). They
       arrive as drafts for review, which no public or partner reader sees;
     * so a reviewer's approval is played too: ``rows`` published values are written again in
-      one statement (what approving a change does to the table), which retires the cached
-      public and partner entries as a real edit would.
+      one statement (what approving a change does to the table), one value per town, which
+      retires the cached public and partner entries a real edit would (the towns' regions,
+      the lists).
     """
 
     def __init__(
@@ -1192,10 +1193,14 @@ def writer_setup(base: str, tokens: dict[str, str]) -> dict:
         "X-Forwarded-Proto": "https",
         "Authorization": f"Token {tokens['write:indicators']}",
     }
+    # One published value per town, towns in slug order (their regions drawn at random): each
+    # approval is in another town, so the writer does not favour the read cache's scoping by
+    # region (a 100-row approval touches 100 towns, i.e. every region).
     published = list(
-        IndicatorValue.objects.filter(town__slug__in=towns[:100], state="published")
+        IndicatorValue.objects.filter(town__slug__in=towns[:1000], state="published")
         .order_by("town__slug", "indicator__code", "year", "quarter")
-        .values_list("id", flat=True)[:1000]
+        .distinct("town__slug")
+        .values_list("id", flat=True)
     )
     return {
         "base": base,

@@ -42,8 +42,10 @@ in the same statement). Every other counted write has no scope and counts for ev
   CSOs) has unscoped writes. Its key holds the sum of the unscoped rows and of its region's
   rows, and whether the demonstration banner shows (which depends on every region's records).
   A value written in Hrodna keeps every cached page of a town in Viciebsk.
-* Every other read (lists, the map, comparisons, exports) holds the sum of all rows: any
-  counted write retires it, as before.
+* A read of no value at all (the views in :data:`REGIONLESS_VIEWS`: the town list and
+  records, regions, districts, the map) holds the sum of the unscoped rows only.
+* Every other read (comparisons, the home page, the values' lists, exports) holds the sum of
+  all rows: any counted write retires it, as before.
 
 The region is looked up from the slug in the same query that reads the sums; a town that moves
 to another region or changes its slug is a write to the towns, which counts for everything.
@@ -247,10 +249,12 @@ $$;
 #: counter table itself (its OID: a restore, which goes into an empty database, creates it
 #: anew, as does anything else that drops and re-creates it).
 STATE_FUNCTION = """
--- An earlier release's function took no argument (ambiguous with the new one's default).
+-- Earlier releases' functions took fewer arguments (ambiguous with this one's defaults).
 DROP FUNCTION IF EXISTS atlas_data_state();
-CREATE OR REPLACE FUNCTION atlas_data_state(town text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+DROP FUNCTION IF EXISTS atlas_data_state(text);
+CREATE OR REPLACE FUNCTION atlas_data_state(
+    town text DEFAULT NULL, regionless boolean DEFAULT false
+) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     place text := current_setting('atlas.data_place', true);
     writes text;
@@ -266,11 +270,16 @@ BEGIN
     END IF;
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
     -- A read about one town (its slug given) counts the writes to everything and those
-    -- confined to its region; any other read, every write. An unknown slug counts every write.
+    -- confined to its region; a read of no table whose writes carry a region, only the writes
+    -- to everything; any other read, every write. An unknown slug counts every write.
     IF town IS NOT NULL THEN
         SELECT region_id INTO region FROM {towns} WHERE slug = town;
     END IF;
-    IF region IS NULL THEN
+    IF regionless THEN
+        counted := 'n:' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes WHERE scope IS NULL
+        )::text;
+    ELSIF region IS NULL THEN
         counted := (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text;
     ELSE
         counted := 'r' || region::text || ':' || (
@@ -407,12 +416,15 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
                     )
 
 
-def data_state(using: str | None = None, *, town: str | None = None) -> str:
+def data_state(
+    using: str | None = None, *, town: str | None = None, regionless: bool = False
+) -> str:
     """The fingerprint of the committed data as this connection sees it now (see above); with
-    ``town`` (a slug), of what a read about that town depends on ("Scoped reads")."""
+    ``town`` (a slug), of what a read about that town depends on, with ``regionless``, of what
+    a read of no value depends on ("Scoped reads")."""
     conn = connections[using] if using else connection
     with conn.cursor() as cursor:
-        cursor.execute("SELECT atlas_data_state(%s)", [town])
+        cursor.execute("SELECT atlas_data_state(%s, %s)", [town, regionless])
         (state,) = cursor.fetchone()
     return _placed(conn, state)
 
@@ -442,15 +454,17 @@ def request_state(request) -> str:
 
 
 def _read_states(http) -> None:
-    """Read the request's fingerprints, both in one query: every write's, and, for a read
-    about one town (:func:`request_town`), the one its key holds."""
-    town = request_town(http)
+    """Read the request's fingerprints, both in one query: every write's, and, for a scoped
+    read (:func:`request_scope`), the one its key holds."""
+    scope = request_scope(http)
     conn = connections[read_database()]
     with conn.cursor() as cursor:
-        if town is None:
+        if scope is None:
             cursor.execute("SELECT atlas_data_state(), NULL")
+        elif scope == REGIONLESS:
+            cursor.execute("SELECT atlas_data_state(), atlas_data_state(NULL, true)")
         else:
-            cursor.execute("SELECT atlas_data_state(), atlas_data_state(%s)", [town])
+            cursor.execute("SELECT atlas_data_state(), atlas_data_state(%s)", [scope])
         everything, scoped = cursor.fetchone()
     http._atlas_data_state = _placed(conn, everything)
     http._atlas_key_state = _placed(conn, scoped) if scoped is not None else None
@@ -461,10 +475,16 @@ def _read_states(http) -> None:
 #: region holds (reference data, people, CSOs, identity), whose writes count for every read.
 #: Added to by the apps that own them (``towns.apps``).
 TOWN_SCOPED_VIEWS: set[str] = set()
+#: Views that read no table whose writes carry a region (no indicator value: the towns, the
+#: regions and districts, the map): no value write, wherever, retires them.
+REGIONLESS_VIEWS: set[str] = set()
+#: The scope of a read of :data:`REGIONLESS_VIEWS`.
+REGIONLESS = ":regionless"  # no slug has a colon
 
 
-def request_town(request) -> str | None:
-    """The slug of the town a read is about, when its view is town-scoped, else None."""
+def request_scope(request) -> str | None:
+    """What a read depends on: the slug of the town it is about (:data:`TOWN_SCOPED_VIEWS`),
+    :data:`REGIONLESS`, or None for everything."""
     http = getattr(request, "_request", request)
     match = getattr(http, "resolver_match", None)
     if match is None:
@@ -473,6 +493,8 @@ def request_town(request) -> str | None:
             match = resolve(http.path_info)
         except Resolver404:
             return None
+    if match.view_name in REGIONLESS_VIEWS:
+        return REGIONLESS
     if match.view_name in TOWN_SCOPED_VIEWS:
         return match.kwargs.get("slug")
     return None

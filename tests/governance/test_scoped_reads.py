@@ -72,20 +72,30 @@ def touch_value(commit, town: Town) -> None:
 
 
 def reads(town: Town) -> list[str]:
-    """The cached reads about ``town``: its dashboard, a chart's data, its API record, profile
-    and series (through the short-cut: anonymous, no cookie)."""
+    """The cached reads about ``town``: its dashboard, a chart's data, its profile and series
+    (through the short-cut: anonymous, no cookie)."""
     code = IndicatorValue.objects.visible_to(None).filter(town=town).first().indicator.code
     return [
         f"/towns/{town.slug}/",
         f"/be/towns/{town.slug}/",  # another language, the same scope
         f"/towns/{town.slug}/data/indicator-{code}.csv",
-        f"{API}towns/{town.slug}/",
         f"{API}towns/{town.slug}/profile/",
         f"{API}towns/{town.slug}/indicators/?indicator={code}",
     ]
 
 
-EVERYONES = [f"{API}towns/?page_size=10", f"{API}towns.geojson", "/compare/", "/"]
+#: Reads of many towns' values: any value written retires them.
+EVERYONES = [f"{API}indicator-values/?page_size=10", "/compare/", "/"]
+#: Reads of no value at all (the towns, their regions and districts, the map): no value
+#: written retires them.
+REGIONLESS = [
+    f"{API}towns/?page_size=10",
+    f"{API}towns/?region=hrodna&page_size=10&format=csv",
+    f"{API}towns/turau/",
+    f"{API}towns.geojson",
+    f"{API}regions/",
+    f"{API}districts/",
+]
 
 
 def prime(client, paths):
@@ -97,7 +107,7 @@ def prime(client, paths):
 def test_a_value_retires_its_regions_reads_and_the_lists_only(three_towns, commit):
     here, neighbour, elsewhere = three_towns
     client = Client()
-    prime(client, reads(here) + reads(elsewhere) + EVERYONES)
+    prime(client, reads(here) + reads(elsewhere) + EVERYONES + REGIONLESS)
     touch_value(commit, neighbour)
     # The neighbour's value is in the regional ranks and medians of every town of its region.
     for path in reads(here):
@@ -106,6 +116,22 @@ def test_a_value_retires_its_regions_reads_and_the_lists_only(three_towns, commi
         assert not hit(get(client, path)), f"{path} kept a read every write retires"
     for path in reads(elsewhere):
         assert hit(get(client, path)), f"{path} lost its entry to another region's write"
+    for path in REGIONLESS:
+        assert hit(get(client, path)), f"{path} reads no value but lost its entry to one"
+
+
+def test_a_read_of_no_value_follows_every_other_write(three_towns, commit):
+    here, _neighbour, _elsewhere = three_towns
+    client = Client()
+    prime(client, REGIONLESS)
+    commit(
+        "UPDATE towns_town SET name_en = 'Scopecheck' WHERE id = %s",
+        [here.pk],
+        revert=("UPDATE towns_town SET name_en = %s WHERE id = %s", [here.name_en, here.pk]),
+    )
+    for path in REGIONLESS:
+        assert not hit(get(client, path)), path
+    assert "Scopecheck" in get(client, f"{API}towns/{here.slug}/").json()["name_en"]
 
 
 def test_a_partner_read_is_scoped_the_same_way(three_towns, commit, personas):
@@ -198,3 +224,9 @@ def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, co
         commit("UPDATE towns_indicatorvalue SET value = value WHERE id = %s", [draft.pk])
         assert states() == after
     assert data_state(town="no-such-town").split("/")[-3] == data_state().split("/")[-3]
+    # A read of no value counts the writes without a region only.
+    regionless = data_state(regionless=True)
+    touch_value(commit, here)
+    assert data_state(regionless=True) == regionless
+    commit("UPDATE towns_region SET name_en = name_en WHERE id = %s", [here.region_id])
+    assert data_state(regionless=True) != regionless
