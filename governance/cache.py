@@ -32,23 +32,25 @@ Writers never wait for each other (each inserts its own row).
 Scoped reads
 ------------
 A write of published indicator values (the bulk of the data, and what partners send) is
-confined to the regions of the towns it wrote: its rows carry the region as their ``scope``
-(a model opts in with ``READ_CACHE_TOWN_COLUMN``; its statement trigger looks the regions up
-in the same statement). Every other counted write has no scope and counts for every reader.
+confined to the towns it wrote and their regions: its rows in ``atlas_data_writes`` carry the
+region as their ``scope``, and ``atlas_town_writes`` counts it per town (a model opts in with
+``READ_CACHE_TOWN_COLUMN``; its statement trigger looks the regions up in the same statement;
+a town kept to about one row by the same folding). Every other counted write has no scope and
+counts for every reader. A view's reads depend on (:data:`READ_SCOPES`):
 
-* A read about one town (the views in :data:`TOWN_SCOPED_VIEWS`: its dashboard, chart data,
-  API record, profile and series) reads that town's values and, through the regional ranks and
-  medians, its region's; everything else it shows (the town itself, reference data, people,
-  CSOs) has unscoped writes. Its key holds the sum of the unscoped rows and of its region's
-  rows, and whether the demonstration banner shows (which depends on every region's records).
-  A value written in Hrodna keeps every cached page of a town in Viciebsk.
-* A read of no value at all (the views in :data:`REGIONLESS_VIEWS`: the town list and
-  records, regions, districts, the map) holds the sum of the unscoped rows only.
-* Every other read (comparisons, the home page, the values' lists, exports) holds the sum of
-  all rows: any counted write retires it, as before.
+* "town" (a town's profile and series: its own records only): the unscoped writes and the
+  town's own;
+* "region" (its dashboard and chart data, which show the regional ranks and medians): the
+  unscoped writes and the region's;
+* "regionless" (the town list and records, regions, districts, the map: no value at all): the
+  unscoped writes only;
+* anything else (comparisons, the home page, the values' lists, exports): every write.
 
-The region is looked up from the slug in the same query that reads the sums; a town that moves
-to another region or changes its slug is a write to the towns, which counts for everything.
+Each part of a key only grows, so a key never repeats a state. The key of a scoped read also
+holds whether the demonstration banner shows, the one thing on such a page that depends on
+every region's records. The town is looked up from the slug in the same query that reads the
+sums; a town that moves to another region or changes its slug is a write to the towns, which
+counts for everything.
 
 Who is cached
 -------------
@@ -117,16 +119,24 @@ CREATE TABLE IF NOT EXISTS atlas_data_writes (
 );
 -- The region a write was confined to (NULL: it may change any reader; see "Scoped reads").
 ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS scope bigint;
+-- The same writes counted per town, for the reads of one town's own records.
+CREATE TABLE IF NOT EXISTS atlas_town_writes (
+    id bigserial PRIMARY KEY,
+    town bigint NOT NULL,
+    weight bigint NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS atlas_town_writes_town ON atlas_town_writes (town) INCLUDE (weight);
 """
 TRIGGER_FUNCTION = """
--- An earlier release's function took no argument: with the new one's default, a call would be
--- ambiguous between the two.
+-- Earlier releases' functions took fewer arguments (a call would be ambiguous).
 DROP FUNCTION IF EXISTS atlas_log_write();
-CREATE OR REPLACE FUNCTION atlas_log_write(region bigint DEFAULT NULL) RETURNS void
-LANGUAGE plpgsql AS $$
+DROP FUNCTION IF EXISTS atlas_log_write(bigint);
+CREATE OR REPLACE FUNCTION atlas_log_write(region bigint DEFAULT NULL, town bigint DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
-    -- What this transaction logged already: ',g,' (everything), ',<region>,' per region.
+    -- What this transaction logged already: ',g,' (everything), ',<region>,' per region,
+    -- ',t<town>,' per town.
     logged text := coalesce(nullif(current_setting('atlas.write_logged', true), ''), ',');
     mark text := coalesce(region::text, 'g');
 BEGIN
@@ -135,15 +145,20 @@ BEGIN
         (coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0')::bigint + 1)::text,
         true
     );
-    -- One row per transaction and scope: a write to everything after it covers every region.
-    IF position(',g,' IN logged) = 0 AND position(',' || mark || ',' IN logged) = 0 THEN
+    -- A write to everything covers every region and town: nothing more to log after it.
+    IF position(',g,' IN logged) > 0 THEN
+        RETURN;
+    END IF;
+    -- One row per transaction and scope.
+    IF position(',' || mark || ',' IN logged) = 0 THEN
         INSERT INTO atlas_data_writes (weight, scope) VALUES (1, region) RETURNING id INTO written;
-        PERFORM set_config('atlas.write_logged', logged || mark || ',', true);
-        -- Fold the older rows into one of the same weight, never waiting: a folder takes
-        -- only the rows no other folder holds (SKIP LOCKED), so a folder whose transaction
-        -- stays open keeps just its own rows from being folded, not everyone's. Rows of
-        -- transactions still running are not seen, so not folded: they count when they
-        -- commit. The fold itself becomes visible at once, at commit.
+        logged := logged || mark || ',';
+        PERFORM set_config('atlas.write_logged', logged, true);
+        -- Fold the older rows into one per scope of the same weight, never waiting: a folder
+        -- takes only the rows no other folder holds (SKIP LOCKED), so a folder whose
+        -- transaction stays open keeps just its own rows from being folded, not everyone's.
+        -- Rows of transactions still running are not seen, so not folded: they count when
+        -- they commit. The fold itself becomes visible at once, at commit.
         IF written % 20 = 0 THEN
             WITH gone AS (
                 DELETE FROM atlas_data_writes WHERE id IN (
@@ -154,6 +169,22 @@ BEGIN
             INSERT INTO atlas_data_writes (weight, scope)
             SELECT sum(weight), scope FROM gone GROUP BY scope;
         END IF;
+    END IF;
+    IF region IS NOT NULL AND town IS NOT NULL
+            AND position(',t' || town::text || ',' IN logged) = 0 THEN
+        INSERT INTO atlas_town_writes (town) VALUES (town) RETURNING id INTO written;
+        PERFORM set_config('atlas.write_logged', logged || 't' || town::text || ',', true);
+        -- The town's older rows folded into the new one, the same way (all at commit, or
+        -- not at all): a town keeps one row.
+        WITH gone AS (
+            DELETE FROM atlas_town_writes WHERE id IN (
+                SELECT id FROM atlas_town_writes w
+                WHERE w.town = atlas_log_write.town AND id < written
+                FOR UPDATE SKIP LOCKED
+            ) RETURNING weight
+        )
+        UPDATE atlas_town_writes SET weight = weight + (SELECT coalesce(sum(weight), 0) FROM gone)
+        WHERE id = written;
     END IF;
 END
 $$;
@@ -202,35 +233,37 @@ $$;
 SCOPED_ROWS_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    regions bigint[];
-    unplaced boolean;
-    region bigint;
+    place record;
 BEGIN
+    -- Each (region, town) of the published rows written; a town not found has no region and
+    -- counts for everything (first: it makes the others needless).
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(DISTINCT t.region_id), bool_or(t.region_id IS NULL)
-        INTO regions, unplaced
-        FROM atlas_new w LEFT JOIN {towns} t ON t.id = w.{column}
-        WHERE w.state = 'published';
+        FOR place IN
+            SELECT DISTINCT t.region_id AS region, w.{column} AS town
+            FROM atlas_new w LEFT JOIN {towns} t ON t.id = w.{column}
+            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2
+        LOOP
+            PERFORM atlas_log_write(place.region, place.town);
+        END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(DISTINCT t.region_id), bool_or(t.region_id IS NULL)
-        INTO regions, unplaced
-        FROM atlas_old w LEFT JOIN {towns} t ON t.id = w.{column}
-        WHERE w.state = 'published';
+        FOR place IN
+            SELECT DISTINCT t.region_id AS region, w.{column} AS town
+            FROM atlas_old w LEFT JOIN {towns} t ON t.id = w.{column}
+            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2
+        LOOP
+            PERFORM atlas_log_write(place.region, place.town);
+        END LOOP;
     ELSE
-        -- As the row is and as it was: a value moved to another town retires both regions.
-        SELECT array_agg(DISTINCT t.region_id), bool_or(t.region_id IS NULL)
-        INTO regions, unplaced
-        FROM (
-            SELECT {column}, state FROM atlas_new
-            UNION ALL SELECT {column}, state FROM atlas_old
-        ) w LEFT JOIN {towns} t ON t.id = w.{column}
-        WHERE w.state = 'published';
-    END IF;
-    IF unplaced THEN
-        PERFORM atlas_log_write();
-    ELSIF regions IS NOT NULL THEN
-        FOREACH region IN ARRAY regions LOOP
-            PERFORM atlas_log_write(region);
+        -- As the row is and as it was: a value moved to another town retires both.
+        FOR place IN
+            SELECT DISTINCT t.region_id AS region, w.{column} AS town
+            FROM (
+                SELECT {column}, state FROM atlas_new
+                UNION ALL SELECT {column}, state FROM atlas_old
+            ) w LEFT JOIN {towns} t ON t.id = w.{column}
+            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2
+        LOOP
+            PERFORM atlas_log_write(place.region, place.town);
         END LOOP;
     END IF;
     RETURN NULL;
@@ -249,16 +282,17 @@ $$;
 #: counter table itself (its OID: a restore, which goes into an empty database, creates it
 #: anew, as does anything else that drops and re-creates it).
 STATE_FUNCTION = """
--- Earlier releases' functions took fewer arguments (ambiguous with this one's defaults).
+-- Earlier releases' functions took other arguments (a call would be ambiguous).
 DROP FUNCTION IF EXISTS atlas_data_state();
 DROP FUNCTION IF EXISTS atlas_data_state(text);
-CREATE OR REPLACE FUNCTION atlas_data_state(
-    town text DEFAULT NULL, regionless boolean DEFAULT false
-) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DROP FUNCTION IF EXISTS atlas_data_state(text, boolean);
+CREATE OR REPLACE FUNCTION atlas_data_state(kind text DEFAULT 'all', town text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     place text := current_setting('atlas.data_place', true);
     writes text;
     region bigint;
+    town_id bigint;
     counted text;
 BEGIN
     -- The cluster and the database never change for a session: read once (reading the
@@ -269,23 +303,29 @@ BEGIN
         PERFORM set_config('atlas.data_place', place, false);
     END IF;
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
-    -- A read about one town (its slug given) counts the writes to everything and those
-    -- confined to its region; a read of no table whose writes carry a region, only the writes
-    -- to everything; any other read, every write. An unknown slug counts every write.
-    IF town IS NOT NULL THEN
-        SELECT region_id INTO region FROM {towns} WHERE slug = town;
+    -- What the read depends on ("Scoped reads"): 'regionless', the writes without a region;
+    -- 'region', those and the region's of the town (its slug); 'town', those without a region
+    -- and the town's own; 'all' (and a slug not found), every write.
+    IF kind IN ('region', 'town') THEN
+        SELECT t.region_id, t.id INTO region, town_id FROM {towns} t WHERE t.slug = town;
     END IF;
-    IF regionless THEN
+    IF kind = 'regionless' THEN
         counted := 'n:' || (
-            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes WHERE scope IS NULL
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
         )::text;
-    ELSIF region IS NULL THEN
-        counted := (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text;
-    ELSE
+    ELSIF kind = 'region' AND region IS NOT NULL THEN
         counted := 'r' || region::text || ':' || (
-            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes
-            WHERE scope IS NULL OR scope = region
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w
+            WHERE w.scope IS NULL OR w.scope = region
         )::text;
+    ELSIF kind = 'town' AND town_id IS NOT NULL THEN
+        counted := 't' || town_id::text || ':' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
+        )::text || ':' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_town_writes w WHERE w.town = town_id
+        )::text;
+    ELSE
+        counted := (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text;
     END IF;
     -- The transaction's id only when it wrote research data (a write to a table that is not
     -- data, such as the API's rate counters, assigns an id too but changes nothing a reader
@@ -416,15 +456,13 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
                     )
 
 
-def data_state(
-    using: str | None = None, *, town: str | None = None, regionless: bool = False
-) -> str:
+def data_state(using: str | None = None, *, scope: str = "all", town: str | None = None) -> str:
     """The fingerprint of the committed data as this connection sees it now (see above); with
-    ``town`` (a slug), of what a read about that town depends on, with ``regionless``, of what
-    a read of no value depends on ("Scoped reads")."""
+    a ``scope`` ("regionless", or "region" or "town" and the ``town``'s slug), of what such a
+    read depends on ("Scoped reads")."""
     conn = connections[using] if using else connection
     with conn.cursor() as cursor:
-        cursor.execute("SELECT atlas_data_state(%s, %s)", [town, regionless])
+        cursor.execute("SELECT atlas_data_state(%s, %s)", [scope, town])
         (state,) = cursor.fetchone()
     return _placed(conn, state)
 
@@ -461,30 +499,27 @@ def _read_states(http) -> None:
     with conn.cursor() as cursor:
         if scope is None:
             cursor.execute("SELECT atlas_data_state(), NULL")
-        elif scope == REGIONLESS:
-            cursor.execute("SELECT atlas_data_state(), atlas_data_state(NULL, true)")
         else:
-            cursor.execute("SELECT atlas_data_state(), atlas_data_state(%s)", [scope])
+            cursor.execute("SELECT atlas_data_state(), atlas_data_state(%s, %s)", list(scope))
         everything, scoped = cursor.fetchone()
     http._atlas_data_state = _placed(conn, everything)
     http._atlas_key_state = _placed(conn, scoped) if scoped is not None else None
 
 
-#: Views that read about one town (``slug`` in the URL): its own records and, through the
-#: regional ranks and medians, the published records of its region's towns, besides data no
-#: region holds (reference data, people, CSOs, identity), whose writes count for every read.
-#: Added to by the apps that own them (``towns.apps``).
-TOWN_SCOPED_VIEWS: set[str] = set()
-#: Views that read no table whose writes carry a region (no indicator value: the towns, the
-#: regions and districts, the map): no value write, wherever, retires them.
-REGIONLESS_VIEWS: set[str] = set()
-#: The scope of a read of :data:`REGIONLESS_VIEWS`.
-REGIONLESS = ":regionless"  # no slug has a colon
+#: What a view's reads depend on, by view name ("Scoped reads"), added to by the apps that own
+#: the views (``towns.apps``):
+#:
+#: * "regionless": no table whose writes carry a region (no indicator value);
+#: * "town": one town's own records (``slug`` in the URL), no other town's values;
+#: * "region": one town's records and, through the regional ranks and medians, the published
+#:   values of its region's towns.
+#:
+#: Any view not named here depends on every write.
+READ_SCOPES: dict[str, str] = {}
 
 
-def request_scope(request) -> str | None:
-    """What a read depends on: the slug of the town it is about (:data:`TOWN_SCOPED_VIEWS`),
-    :data:`REGIONLESS`, or None for everything."""
+def request_scope(request) -> tuple[str, str | None] | None:
+    """(scope, town slug) of a scoped read (:data:`READ_SCOPES`), or None for everything."""
     http = getattr(request, "_request", request)
     match = getattr(http, "resolver_match", None)
     if match is None:
@@ -493,11 +528,13 @@ def request_scope(request) -> str | None:
             match = resolve(http.path_info)
         except Resolver404:
             return None
-    if match.view_name in REGIONLESS_VIEWS:
-        return REGIONLESS
-    if match.view_name in TOWN_SCOPED_VIEWS:
-        return match.kwargs.get("slug")
-    return None
+    scope = READ_SCOPES.get(match.view_name)
+    if scope is None:
+        return None
+    if scope == "regionless":
+        return scope, None
+    slug = match.kwargs.get("slug")
+    return (scope, slug) if slug else None
 
 
 def key_state(request) -> str:

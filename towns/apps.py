@@ -7,24 +7,25 @@ class TownsConfig(AppConfig):
     verbose_name = _("Towns and local authorities")
 
     def ready(self):
-        from governance.cache import REGIONLESS_VIEWS, TOWN_SCOPED_VIEWS
+        from governance.cache import READ_SCOPES
 
         # What a published indicator value's write retires (governance.cache, "Scoped reads").
-        # Reads about one town (its dashboard and chart data, its profile and series) read the
-        # published values of their region's towns only (their own, and the regional ranks and
-        # medians): a value written in another region keeps their entries.
-        TOWN_SCOPED_VIEWS.update(
-            {"towns:detail", "towns:chart-csv", "town-profile", "town-indicators"}
-        )
-        # The towns, regions and districts, and the map, read no value at all.
-        REGIONLESS_VIEWS.update(
+        READ_SCOPES.update(
             {
-                "town-list",
-                "town-detail",
-                "town-geojson",
-                "region-list",
-                "region-detail",
-                "district-list",
-                "district-detail",
+                # The dashboard and its charts' data show the regional ranks and medians: the
+                # published values of every town of the region.
+                "towns:detail": "region",
+                "towns:chart-csv": "region",
+                # The profile and the series read the town's own values only.
+                "town-profile": "town",
+                "town-indicators": "town",
+                # The towns, regions and districts, and the map, read no value at all.
+                "town-list": "regionless",
+                "town-detail": "regionless",
+                "town-geojson": "regionless",
+                "region-list": "regionless",
+                "region-detail": "regionless",
+                "district-list": "regionless",
+                "district-detail": "regionless",
             }
         )

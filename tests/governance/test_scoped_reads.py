@@ -71,17 +71,29 @@ def touch_value(commit, town: Town) -> None:
     commit("UPDATE towns_indicatorvalue SET value = value WHERE id = %s", [value.pk])
 
 
-def reads(town: Town) -> list[str]:
-    """The cached reads about ``town``: its dashboard, a chart's data, its profile and series
-    (through the short-cut: anonymous, no cookie)."""
+def region_reads(town: Town) -> list[str]:
+    """The cached reads about ``town`` that show its region's values: its dashboard (in two
+    languages) and a chart's data."""
     code = IndicatorValue.objects.visible_to(None).filter(town=town).first().indicator.code
     return [
         f"/towns/{town.slug}/",
-        f"/be/towns/{town.slug}/",  # another language, the same scope
+        f"/be/towns/{town.slug}/",
         f"/towns/{town.slug}/data/indicator-{code}.csv",
+    ]
+
+
+def town_reads(town: Town) -> list[str]:
+    """The cached reads of ``town``'s own records: its profile and series (through the
+    short-cut: anonymous, no cookie)."""
+    code = IndicatorValue.objects.visible_to(None).filter(town=town).first().indicator.code
+    return [
         f"{API}towns/{town.slug}/profile/",
         f"{API}towns/{town.slug}/indicators/?indicator={code}",
     ]
+
+
+def reads(town: Town) -> list[str]:
+    return region_reads(town) + town_reads(town)
 
 
 #: Reads of many towns' values: any value written retires them.
@@ -104,14 +116,17 @@ def prime(client, paths):
         assert hit(get(client, path)), path
 
 
-def test_a_value_retires_its_regions_reads_and_the_lists_only(three_towns, commit):
+def test_a_value_retires_its_towns_and_regions_reads_and_the_lists_only(three_towns, commit):
     here, neighbour, elsewhere = three_towns
     client = Client()
-    prime(client, reads(here) + reads(elsewhere) + EVERYONES + REGIONLESS)
+    prime(client, reads(here) + reads(neighbour) + reads(elsewhere) + EVERYONES + REGIONLESS)
     touch_value(commit, neighbour)
-    # The neighbour's value is in the regional ranks and medians of every town of its region.
-    for path in reads(here):
-        assert not hit(get(client, path)), f"{path} kept a read its region's write retired"
+    # The neighbour's value is in the regional ranks and medians of every town of its region,
+    # and in its own profile and series, not in another town's.
+    for path in region_reads(here) + reads(neighbour):
+        assert not hit(get(client, path)), f"{path} kept a read the write retired"
+    for path in town_reads(here):
+        assert hit(get(client, path)), f"{path} lost its entry to another town's write"
     for path in EVERYONES:
         assert not hit(get(client, path)), f"{path} kept a read every write retires"
     for path in reads(elsewhere):
@@ -137,10 +152,11 @@ def test_a_read_of_no_value_follows_every_other_write(three_towns, commit):
 def test_a_partner_read_is_scoped_the_same_way(three_towns, commit, personas):
     here, neighbour, elsewhere = three_towns
     partner = personas["partner"].api_client()
-    prime(partner, [f"{API}towns/{here.slug}/profile/", f"{API}towns/{elsewhere.slug}/profile/"])
+    prime(partner, [f"{API}towns/{here.slug}/profile/", f"{API}towns/{neighbour.slug}/profile/"])
+    prime(partner, [f"/towns/{here.slug}/", f"/towns/{elsewhere.slug}/"])  # signed in: never
     touch_value(commit, neighbour)
-    assert not hit(get(partner, f"{API}towns/{here.slug}/profile/"))
-    assert hit(get(partner, f"{API}towns/{elsewhere.slug}/profile/"))
+    assert not hit(get(partner, f"{API}towns/{neighbour.slug}/profile/"))
+    assert hit(get(partner, f"{API}towns/{here.slug}/profile/"))
 
 
 def test_a_scoped_read_shows_the_new_value(three_towns, commit):
@@ -197,15 +213,22 @@ def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, co
     here, neighbour, elsewhere = three_towns
     assert town_scoped_tables() == {"towns_indicatorvalue": "town_id"}
 
-    def states():
-        return {t.slug: data_state(town=t.slug) for t in (here, neighbour, elsewhere)}
+    def states(scope="region"):
+        return {t.slug: data_state(scope=scope, town=t.slug) for t in (here, neighbour, elsewhere)}
 
-    start, everything = states(), data_state()
+    start, everything, towns_start = states(), data_state(), states("town")
     touch_value(commit, elsewhere)
     moved = states()
     assert moved[elsewhere.slug] != start[elsewhere.slug]
     assert moved[here.slug] == start[here.slug] and moved[neighbour.slug] == start[neighbour.slug]
     assert data_state() != everything
+    # Per town: only the town written moves, not its region's other towns.
+    touch_value(commit, neighbour)
+    towns_moved = states("town")
+    assert towns_moved[neighbour.slug] != towns_start[neighbour.slug]
+    assert towns_moved[here.slug] == towns_start[here.slug]
+    assert towns_moved[elsewhere.slug] != towns_start[elsewhere.slug]
+    moved = states()
     # A value moved to a town of another region retires both regions.
     value = IndicatorValue.objects.visible_to(None).filter(town=here).first()
     commit(
@@ -218,15 +241,40 @@ def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, co
     )
     after = states()
     assert after[here.slug] != moved[here.slug] and after[elsewhere.slug] != moved[elsewhere.slug]
+    after_towns = states("town")
+    assert after_towns[here.slug] != towns_moved[here.slug]
+    assert after_towns[elsewhere.slug] != towns_moved[elsewhere.slug]
+    assert after_towns[neighbour.slug] == towns_moved[neighbour.slug]
     # A draft written anywhere retires nothing; an unknown slug counts every write.
     draft = IndicatorValue.objects.filter(town=here, state="draft").first()
     if draft is not None:
         commit("UPDATE towns_indicatorvalue SET value = value WHERE id = %s", [draft.pk])
-        assert states() == after
-    assert data_state(town="no-such-town").split("/")[-3] == data_state().split("/")[-3]
+        assert states() == after and states("town") == after_towns
+    for scope in ("region", "town"):
+        unknown = data_state(scope=scope, town="no-such-town")
+        assert unknown.split("/")[-3] == data_state().split("/")[-3]
     # A read of no value counts the writes without a region only.
-    regionless = data_state(regionless=True)
+    regionless = data_state(scope="regionless")
     touch_value(commit, here)
-    assert data_state(regionless=True) == regionless
+    assert data_state(scope="regionless") == regionless
     commit("UPDATE towns_region SET name_en = name_en WHERE id = %s", [here.region_id])
-    assert data_state(regionless=True) != regionless
+    assert data_state(scope="regionless") != regionless
+
+
+def test_a_town_keeps_one_row_of_writes(three_towns, commit):
+    """Each town's writes are folded as they come: its count stays one row, and exact."""
+    here, _neighbour, _elsewhere = three_towns
+
+    def town_rows():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), coalesce(sum(weight), 0) FROM atlas_town_writes WHERE town = %s",
+                [here.pk],
+            )
+            return cursor.fetchone()
+
+    _rows, before = town_rows()
+    for _ in range(5):
+        touch_value(commit, here)
+    rows, after = town_rows()
+    assert rows == 1 and after == before + 5
