@@ -109,8 +109,18 @@ NOT_DATA = {
 IDENTITY_TABLES = ("auth_user", "auth_user_groups", "auth_group", "knox_authtoken")
 #: Media types that are cached (the browsable API's HTML carries a CSRF token: never cached).
 CACHED_MEDIA_TYPES = ("application/json", "text/csv", "application/geo+json", "text/html")
-#: Response headers kept with an entry (the rest is added again by the middleware).
-KEPT_HEADERS = ("Content-Type", "Content-Disposition", "ETag", "Vary", "Content-Language")
+#: Response headers kept with an entry (the rest is added again by the middleware): those that
+#: describe the body, including a list page's neighbours (``Link``) and whether a chart's data
+#: rests on synthetic records.
+KEPT_HEADERS = (
+    "Content-Type",
+    "Content-Disposition",
+    "ETag",
+    "Vary",
+    "Content-Language",
+    "Link",
+    "X-Derived-From-Synthetic",
+)
 
 WRITES_TABLE = """
 CREATE TABLE IF NOT EXISTS atlas_data_writes (

@@ -409,6 +409,25 @@ def test_a_cached_token_follows_a_role_change_at_once(personas):
     assert client.get(path).status_code == 404
 
 
+def test_every_cached_channel_keeps_the_headers_that_describe_the_answer(personas):
+    """A hit carries the headers that say what the body is, as the fresh answer did: the
+    pages of a list their neighbours (``Link``), a chart's data whether it rests on synthetic
+    records. Checked on the API's own cache (a signed-in session skips the short-cut) and on
+    the pages' cache."""
+    donor = personas["donor"].client
+    path = f"{API}towns/?page_size=7&page=2"
+    first = get(donor, path)
+    second = get(donor, path)
+    assert hit(second) and "Link" in first
+    chart = "/towns/turau/data/balance.csv"
+    fresh = get(Client(), chart)
+    cached = get(Client(), chart)
+    assert hit(cached) and "X-Derived-From-Synthetic" in fresh
+    for name in ("Link", "X-Derived-From-Synthetic", "Content-Disposition", "Content-Type"):
+        assert second.get(name) == first.get(name), name
+        assert cached.get(name) == fresh.get(name), name
+
+
 def test_the_shortcut_answers_with_the_same_headers(personas):
     """A repeated read answered before the middleware stack carries every header the full
     stack set (CSP, frame options, language, caching), and the same body."""
