@@ -35,8 +35,9 @@ A write of published indicator values (the bulk of the data, and what partners s
 confined to the towns it wrote and their regions: its rows in ``atlas_data_writes`` carry the
 region as their ``scope``, and ``atlas_town_writes`` counts it per town (a model opts in with
 ``READ_CACHE_TOWN_COLUMN``; its statement trigger looks the regions up in the same statement;
-a town kept to about one row by the same folding). Every other counted write has no scope and
-counts for every reader. A view's reads depend on (:data:`READ_SCOPES`):
+each write folds its town's older rows into its own, so a town keeps one row). Every other
+counted write has no scope and counts for every reader. A view's reads depend on
+(:data:`READ_SCOPES`):
 
 * "town" (a town's profile and series: its own records only): the unscoped writes and the
   town's own;
@@ -238,8 +239,9 @@ $$;
 """
 #: On a table of research records whose rows each belong to one town (a model's
 #: ``READ_CACHE_TOWN_COLUMN``): like ``atlas_note_rows('research')``, but a published row
-#: written counts for its town's region only (see "Scoped reads"); a row whose town or region
-#: cannot be found counts for everything. One function per table, its columns named in it.
+#: written counts for its town and its town's region only (see "Scoped reads"); a row whose
+#: town or region cannot be found counts for everything. One function per table, its columns
+#: named in it.
 SCOPED_ROWS_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
