@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
@@ -115,9 +116,68 @@ class LinkHeaderMixin:
         return response
 
 
+class KeysFirstPaginator(Paginator):
+    """Numbered pages that read the page's keys first, then its rows by key.
+
+    To skip to a deep page PostgreSQL orders every matching row, joined and wide, and throws
+    most of them away: at 2,261 towns page 30 of the town list took 6.7 ms of SQL for 50 rows
+    (``make bench-explain``). Ordering and skipping the keys alone, then reading 50 rows by key,
+    does the same work on narrow rows. The rows come back in the keys' order; a row deleted
+    between the two queries is simply missing from the page. A queryset that is not a plain
+    list of records (DISTINCT, GROUP BY, a union, ``values()``) and the first page (nothing to
+    skip) are paged as Django does.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = self.object_list
+        query = getattr(rows, "query", None)
+        if (
+            bottom == 0
+            or not isinstance(rows, QuerySet)
+            or rows._fields is not None
+            or query.distinct
+            or query.group_by is not None
+            or query.combinator
+        ):
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = list(rows.values_list("pk", flat=True)[bottom:top])
+        found = {row.pk: row for row in rows.filter(pk__in=keys)}
+        return self._get_page([found[key] for key in keys if key in found], number, self)
+
+
 class PageNumberPagination(LinkHeaderMixin, pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+    django_paginator_class = KeysFirstPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        return super().paginate_queryset(with_tie_breaker(queryset), request, view)
+
+
+def with_tie_breaker(queryset):
+    """``queryset`` ordered with its primary key last: in an order with ties (``?ordering=
+    -population``, names alike) PostgreSQL may return the tied rows in any order, so page 2
+    could repeat a record of page 1 and skip another. Left as it is when it is not a plain
+    list of records or orders by an expression."""
+    if (
+        not isinstance(queryset, QuerySet)
+        or queryset._fields is not None
+        or queryset.query.distinct
+        or queryset.query.group_by is not None
+        or queryset.query.combinator
+    ):
+        return queryset
+    terms = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if not all(isinstance(term, str) for term in terms):
+        return queryset
+    if any(term.lstrip("-") in ("pk", "id") for term in terms):
+        return queryset
+    return queryset.order_by(*terms, "pk")
 
 
 class KeysetPagination(LinkHeaderMixin, pagination.BasePagination):
