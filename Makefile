@@ -14,7 +14,7 @@ RUN_ENV := DEBUG=$${DEBUG:-true}
 
 
 .PHONY: help run serve test lint format migrate demo db-stop clean-venv backup browser redis deploy-check \
-	bench bench-exports bench-instances soak scale messages fuzz
+	bench bench-explain bench-exports bench-instances soak scale messages fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -104,6 +104,9 @@ bench-instances: $(VENV)/.dev ## Throughput with one and two app instances (+ a 
 
 bench-exports: $(VENV)/.runtime ## First download of the exports after a change (BENCH_EXPORTS_SIZE=scale|demo)
 	$(BIN)/python bench/exports.py
+
+bench-explain: $(VENV)/.runtime ## One request per scenario, cache off: time and EXPLAIN of each query (BENCH_EXPLAIN_SIZE=scale|demo)
+	$(BIN)/python bench/explain.py
 
 soak: demo ## Soak test, not in CI: SOAK_SECONDS (600) of reads/writes by 4 clients, then a consistency check
 	$(RUN_ENV) $(BIN)/python bench/soak.py

@@ -105,20 +105,7 @@ def table_sizes() -> list[tuple[str, int, float]]:
 def main() -> int:
     run.WORK.mkdir(parents=True, exist_ok=True)
     run.setup_django()
-    if SIZE == "scale":
-        facts = run.ensure_data()
-    else:
-        from csos.models import CSO
-        from towns.models import IndicatorValue, Region, Town
-
-        run.call("migrate", "--no-input")
-        if not Region.objects.exists():
-            run.call("load_demo")
-        facts = {
-            "towns": Town.objects.count(),
-            "indicator values": IndicatorValue.objects.count(),
-            "CSOs": CSO.objects.count(),
-        }
+    facts = run.ensure_data() if SIZE == "scale" else run.ensure_demo_data()
     run.log(f"data: {facts}")
     run.call("collectstatic", "--no-input", verbosity=0)
     from governance.cache import clear as clear_read_cache

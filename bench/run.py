@@ -267,6 +267,23 @@ def ensure_data() -> dict:
         log(f"generated in {time.perf_counter() - start:.0f} s: " + " | ".join(out.splitlines()))
     else:
         log(f"reusing the scale data already in the database ({have})")
+    return data_facts()
+
+
+def ensure_demo_data() -> dict:
+    """Migrate and load the demo data unless it is there (a benchmark at demo size)."""
+    from towns.models import Region
+
+    call("migrate", "--no-input")
+    if not Region.objects.exists():
+        call("load_demo")
+    return data_facts()
+
+
+def data_facts() -> dict:
+    from csos.models import CSO
+    from towns.models import IndicatorValue, Town
+
     return {
         "towns": Town.objects.count(),
         "indicator values": IndicatorValue.objects.count(),
