@@ -213,6 +213,9 @@ def count_queries(client, url, params) -> int:
 @pytest.mark.parametrize("path", sorted(ALL))
 def test_queries_per_list_do_not_grow_with_page_size(personas, path):
     client = personas["researcher"].api_client()
+    # A first request may fill a per-process cache (it once cost one query more here, after
+    # other tests on the same worker): what is compared is the cost of a page, not of a start.
+    count_queries(client, f"{API}{path}/", {"page_size": 1})
     small = count_queries(client, f"{API}{path}/", {"page_size": 10})
     large = count_queries(client, f"{API}{path}/", {"page_size": 100})
     assert small == large
