@@ -116,6 +116,15 @@ class LinkHeaderMixin:
         return response
 
 
+def plain_records(rows) -> bool:
+    """Whether ``rows`` is a queryset of whole records: no DISTINCT, GROUP BY, union or
+    ``values()``, so that it can be re-ordered and re-read by primary key."""
+    if not isinstance(rows, QuerySet) or rows._fields is not None:
+        return False
+    query = rows.query
+    return not (query.distinct or query.group_by is not None or query.combinator)
+
+
 class KeysFirstPaginator(Paginator):
     """Numbered pages that read the page's keys first, then its rows by key.
 
@@ -132,15 +141,7 @@ class KeysFirstPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         rows = self.object_list
-        query = getattr(rows, "query", None)
-        if (
-            bottom == 0
-            or not isinstance(rows, QuerySet)
-            or rows._fields is not None
-            or query.distinct
-            or query.group_by is not None
-            or query.combinator
-        ):
+        if bottom == 0 or not plain_records(rows):
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
@@ -164,13 +165,7 @@ def with_tie_breaker(queryset):
     -population``, names alike) PostgreSQL may return the tied rows in any order, so page 2
     could repeat a record of page 1 and skip another. Left as it is when it is not a plain
     list of records or orders by an expression."""
-    if (
-        not isinstance(queryset, QuerySet)
-        or queryset._fields is not None
-        or queryset.query.distinct
-        or queryset.query.group_by is not None
-        or queryset.query.combinator
-    ):
+    if not plain_records(queryset):
         return queryset
     terms = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
     if not all(isinstance(term, str) for term in terms):
