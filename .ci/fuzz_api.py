@@ -3,7 +3,8 @@
 What a partner's tooling does, with a tool nobody here wrote: the atlas runs under gunicorn in
 production mode (DEBUG off, two workers) on a database made for this run (migrated, the demo
 loaded, dropped at the end), and ``schemathesis run --checks all`` fuzzes the schema each client
-is served (the schema is tailored to its viewer) with that client's credentials:
+is served (the schema is tailored to its viewer) with that client's credentials. The database is a
+copy of the template database the test suite clones (tests/dbtemplate.py), built here if missing:
 
 * ``anonymous``: no credentials;
 * ``partner``: a partner's read-only token, sent as ``Authorization: Bearer``;
@@ -32,9 +33,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.dbtemplate import admin, admin_params, clone, database_url, ensure_template  # noqa: E402
+
 BIN = Path(sys.executable).parent
 REPORTS = ROOT / "test-artifacts" / "fuzz"
 
@@ -63,49 +67,6 @@ def log(message: str) -> None:
     print(f"[fuzz] {message}", flush=True)
 
 
-def _admin_params() -> dict:
-    """Connection keywords for the server the project uses (DATABASE_URL or embedded)."""
-    if os.environ.get("DATABASE_URL"):
-        import environ
-
-        config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-        params = {
-            "host": config.get("HOST") or None,
-            "port": config.get("PORT") or None,
-            "user": config.get("USER") or None,
-            "password": config.get("PASSWORD") or None,
-        }
-    else:
-        sys.path.insert(0, str(ROOT))
-        from governance.embedded_db import ensure_server
-
-        server = ensure_server()
-        params = {"host": server.socket_dir, "port": server.port, "user": server.user}
-    return {key: value for key, value in params.items() if value}
-
-
-def _database_url(params: dict, name: str) -> str:
-    user = quote(params.get("user", ""), safe="")
-    password = ":" + quote(params["password"], safe="") if params.get("password") else ""
-    host = str(params.get("host", ""))
-    port = f":{params['port']}" if params.get("port") else ""
-    if host.startswith("/"):  # a socket directory: libpq reads it from the options
-        return f"postgres://{user}{password}@{port}/{name}?host={quote(host, safe='/')}"
-    return f"postgres://{user}{password}@{host}{port}/{name}"
-
-
-def _admin(params: dict, sql: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(dbname="postgres", **params)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        connection.close()
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -129,11 +90,11 @@ def main() -> int:
     examples = os.environ.get("FUZZ_EXAMPLES", "4")
     only = [n for n in os.environ.get("FUZZ_ONLY", "").split(",") if n]
     clients = {n: c for n, c in CLIENTS.items() if not only or n in only}
-    params = _admin_params()
+    params = admin_params()
     name = f"atlas_fuzz_{os.getpid()}"
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(params, name),
+        "DATABASE_URL": database_url(params, name),
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -153,16 +114,18 @@ def main() -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []
     server = None
-    _admin(params, f'DROP DATABASE IF EXISTS "{name}"')
-    _admin(params, f'CREATE DATABASE "{name}"')
     try:
         started = time.monotonic()
-        for step in (
-            ["migrate", "--no-input", "-v0"],
-            ["collectstatic", "--no-input", "-v0"],
-            ["load_demo"],
-        ):
-            subprocess.run(manage + step, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        # Migrated, with the demo loaded: a copy of the template the test suite made for this
+        # code (built here if the suite has not run; tests/dbtemplate.py).
+        clone(ensure_template(log=log), name, params)
+        subprocess.run(
+            [*manage, "collectstatic", "--no-input", "-v0"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         spec = {n: list(c[:2]) for n, c in clients.items() if c}
         made = subprocess.run(
             [*manage, "shell", "-c", f"SPEC = {json.dumps(json.dumps(spec))}\n{MAKE_TOKENS}"],
@@ -230,7 +193,7 @@ def main() -> int:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-        _admin(params, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin(params, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if failed:
         log("FAILED: " + ", ".join(failed) + f" (reports in {REPORTS})")
         return 1

@@ -26,10 +26,32 @@ def fast_password_hashing():
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(fast_password_hashing, django_db_setup, django_db_blocker):
-    """Load the real demo data once; each test then runs in a transaction rolled back after it."""
+def django_db_setup(django_test_environment, django_db_modify_db_settings, django_db_blocker):
+    """The test database: migrated, with the real demo data, cloned from the template database
+    of this code (tests/dbtemplate.py: built once, not once per worker and run). Each test then
+    runs in a transaction rolled back after it."""
+    from django.conf import settings
+    from django.db import connections
+
+    from tests import dbtemplate
+
+    connection = connections["default"]
+    name = connection.creation._get_test_db_name()  # test_atlas, or test_atlas_gw0 ...
     with django_db_blocker.unblock():
-        call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        template = dbtemplate.ensure_template(log=lambda line: None)
+        connection.close()
+        dbtemplate.clone(template, name)
+        settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
+        for alias in connections:  # a replica alias reads the test database it mirrors
+            mirror = connections[alias].settings_dict.get("TEST", {}).get("MIRROR")
+            if mirror:
+                connections[alias].creation.set_as_test_mirror(connections[mirror].settings_dict)
+        connection.ensure_connection()
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].close()
+        dbtemplate.drop(name)
 
 
 @pytest.fixture
