@@ -120,7 +120,7 @@ from towns.models import (
 )
 from towns.models.power import TYPICAL_ORIGIN
 from towns.profile import active_on, research_thresholds
-from towns.scoring import InfluenceInput, classify_typology, influence_balance
+from towns.scoring import InfluenceInput, influence_balance, typology_label
 
 VIA = "scale_data"
 SCALE_PREFIX = "scale-"
@@ -927,7 +927,7 @@ def refresh_aggregates(town_ids: list[int]) -> int:
     typologies, shares, synthetic = [], [], []
     for pk in town_ids:
         share = influence_balance(inputs[pk]).own_share
-        typologies.append(classify_typology(inputs[pk], thresholds, with_margin=False).label)
+        typologies.append(typology_label(inputs[pk], thresholds))
         shares.append(None if share is None else Decimal(str(round(share, 3))))
         synthetic.append(any(i.synthetic for i in inputs[pk]))
     with connection.cursor() as cursor:

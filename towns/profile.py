@@ -46,6 +46,7 @@ from towns.scoring import (
     classify_typology,
     influence_balance,
     regional_subordination_check,
+    typology_label,
     venture_assessment,
 )
 
@@ -328,7 +329,7 @@ def refresh_town_aggregates(town: Town) -> None:
         .annotate(source_ids=ArrayAgg("sources", distinct=True))
     )
     inputs = influence_inputs(influences)
-    typology = classify_typology(inputs, research_thresholds(), with_margin=False).label
+    typology = typology_label(inputs, research_thresholds())
     share = influence_balance(inputs).own_share
     own_share = None if share is None else Decimal(str(round(share, 3)))
     synthetic = any(i.synthetic for i in inputs)

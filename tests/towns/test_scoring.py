@@ -7,8 +7,10 @@ Table-driven: each row is an input and the result the documented formula gives f
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from towns.models import Typology
+from towns.models import GroupKind, Typology
 from towns.scoring import (
     CONFIDENCE_WEIGHT,
     InfluenceInput,
@@ -17,6 +19,7 @@ from towns.scoring import (
     classify_typology,
     influence_balance,
     regional_subordination_check,
+    typology_label,
     venture_assessment,
 )
 
@@ -319,6 +322,54 @@ def test_typology_rules(influences, label, phrase):
     result = classify_typology(influences)
     assert result.label == label
     assert phrase in result.explanation
+
+
+_claims = st.lists(
+    st.builds(
+        lambda kind, strength, confidence, sources, synthetic: InfluenceInput(
+            group=f"G-{kind}-{strength}",
+            origin="alien"
+            if kind in ("superior_state", "outside_corporate", "other")
+            else "our_own",
+            kind=kind,
+            strength=strength,
+            confidence=confidence,
+            sources=frozenset(sources),
+            synthetic=synthetic,
+        ),
+        st.sampled_from(GroupKind.values),
+        st.integers(1, 5),
+        st.sampled_from(sorted(CONFIDENCE_WEIGHT)),
+        st.sets(st.integers(1, 4), max_size=3),
+        st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _claims,
+    st.builds(
+        lambda weight, claims, sources, share, ratio: replace(
+            Thresholds(),
+            min_typology_weight=weight,
+            min_typology_claims=claims,
+            min_typology_sources=sources,
+            dominant_share=share,
+            dominance_ratio=ratio,
+        ),
+        st.sampled_from([0.5, 3.0, 6.0]),
+        st.integers(1, 4),
+        st.integers(1, 3),
+        st.sampled_from([0.4, 0.5, 0.7]),
+        st.sampled_from([1.0, 2.0, 3.0]),
+    ),
+)
+def test_the_label_alone_is_the_label_of_the_explained_classification(claims, thresholds):
+    # typology_label serves the margin's 210 trial classifications and the stored aggregates
+    # without writing explanations; it must never disagree with classify_typology.
+    assert typology_label(claims, thresholds) == classify_typology(claims, thresholds).label
 
 
 def test_typology_shares_by_kind():
