@@ -20,6 +20,9 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import models
+from django.utils.choices import CallableChoiceIterator
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy
 
 from governance.access import (
@@ -389,7 +392,7 @@ def redacted(
             continue
         values[f.name] = getattr(instance, f.attname)
         if f.choices:
-            values[f"get_{f.name}_display"] = instance._get_FIELD_display(f)
+            values[f"get_{f.name}_display"] = _display(f, values[f.name])
     prefetched = getattr(instance, "_prefetched_objects_cache", {})
     for name, items in prefetched.items():
         if name in hidden:
@@ -397,7 +400,7 @@ def redacted(
         values[name] = RelatedList(
             redacted(item, user, request=request) for item in items if record_visible(item, user)
         )
-    if "name" in dir(model) and "name" not in hidden and "name_en" not in hidden:
+    if _has_name(model) and "name" not in hidden and "name_en" not in hidden:
         values["name"] = instance.name
     for name in PRESENTED_PROPERTIES.get(meta.label_lower, ()):
         values[name] = getattr(instance, name)
@@ -413,6 +416,32 @@ def redacted(
     # The text only when shown: a record's str() may read a relation that is not loaded (a
     # mechanism's town), a query for every record of a page that never prints it.
     return Redacted(meta.label_lower, values, lambda: _label_of(instance, hidden, values))
+
+
+@cache
+def _has_name(model: type[models.Model]) -> bool:
+    """Whether ``model`` has a ``name`` (a field or a property): ``dir()`` lists every attribute
+    of the class, and redacting a dashboard's records asked it 280 times per page."""
+    return "name" in dir(model)
+
+
+@cache
+def _choice_labels(field: models.Field) -> dict | None:
+    """The labels of ``field``'s choices by value, as Django's ``get_FOO_display`` builds them
+    on every call (``make_hashable`` of every choice: a fifth of a dashboard's time); None for
+    choices given as a callable, which may change."""
+    if isinstance(field.choices, CallableChoiceIterator):
+        return None
+    return dict(make_hashable(field.flatchoices))
+
+
+def _display(field: models.Field, value):
+    """What ``instance.get_FOO_display()`` returns for ``value`` of ``field`` (same rules)."""
+    labels = _choice_labels(field)
+    if labels is None:
+        labels = dict(make_hashable(field.flatchoices))
+    # force_str() turns a lazy label into the active language's text, as Django does.
+    return force_str(labels.get(make_hashable(value), value), strings_only=True)
 
 
 def redacted_list(instances, user, *, request=None, related: tuple[str, ...] = ()) -> list:
