@@ -17,13 +17,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import models
 from django.utils.choices import CallableChoiceIterator
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 
 from governance.access import (
     LEVELS_FOR,
@@ -440,8 +440,17 @@ def _display(field: models.Field, value):
     labels = _choice_labels(field)
     if labels is None:
         labels = dict(make_hashable(field.flatchoices))
+    elif isinstance(value, str | int):  # the text of one label in one language, kept
+        return _label_text(field, value, get_language())
     # force_str() turns a lazy label into the active language's text, as Django does.
     return force_str(labels.get(make_hashable(value), value), strings_only=True)
+
+
+@lru_cache(maxsize=4096)
+def _label_text(field: models.Field, value: str | int, language: str | None):
+    """The label of ``value`` in ``language`` (the active one: the argument keys the entry).
+    A dashboard shows the same few labels hundreds of times (each value's confidence)."""
+    return force_str(_choice_labels(field).get(value, value), strings_only=True)
 
 
 def redacted_list(instances, user, *, request=None, related: tuple[str, ...] = ()) -> list:
