@@ -343,9 +343,9 @@ def _too_thin(items: list[InfluenceInput], label: str, thresholds: Thresholds) -
     if label in (Typology.INSUFFICIENT, Typology.MIXED):
         return False
     claims, sources = _evidence(items)
-    cited = any(i.sources for i in items)
+    # No source counted means no claim carries its sources: then only the claims are counted.
     return claims < thresholds.min_typology_claims or (
-        cited and sources < thresholds.min_typology_sources
+        0 < sources < thresholds.min_typology_sources
     )
 
 
