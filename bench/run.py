@@ -822,9 +822,28 @@ def warm_up(target: Target) -> None:
             done += 1
 
 
+def settle_keeper(seconds: int = 300) -> None:
+    """Wait until the keeper (``manage.py keep_profiles``) has caught up with the writes of the
+    last measurement (and their removal): it must not take CPU from the next one, peers'
+    included."""
+    from django.db import connection
+
+    from towns import kept
+
+    started = time.monotonic()
+    while kept.stale(limit=1) and time.monotonic() - started < seconds:
+        time.sleep(1)
+    waited = time.monotonic() - started
+    if waited >= 2:
+        left = len(kept.stale())
+        log(f"  waited {waited:.0f} s for the keeper" + (f" ({left} rows left)" if left else ""))
+    connection.close()
+
+
 def measure(
     wrk: str, scenario: Scenario, target: Target, *, mode: str = "", writer: Writer | None = None
 ) -> Result:
+    settle_keeper()
     if not scenario.write and CFG.warmup:
         warm_up(target)
     if scenario.write:
@@ -970,6 +989,14 @@ def render(
             "caches). Queries/req are sampled after the warm-up, so a cached answer shows 1-3."
             if CFG.warmup
             else "No warm-up (BENCH_WARMUP=0): every server measured cold."
+        )
+        + (
+            f" Kept town profiles (towns/kept.py, data derived once per change, not a cache: "
+            f"on in every mode, including *cache off*): {facts['kept'][0]:,} rows computed "
+            f"before the measurements in {facts['kept'][1]:.0f} s; a keeper "
+            "(`manage.py keep_profiles`) ran beside the servers."
+            if "kept" in facts
+            else ""
         ),
         "",
         "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | queries/req "
@@ -1071,6 +1098,30 @@ def main() -> int:
         log(f"exported the mirror in {time.perf_counter() - start_export:.0f} s: {exported}")
     venv = ensure_datasette_venv()
     connection.close()
+    # The kept town profiles (towns/kept.py) are data derived once per change, as a deployment
+    # keeps them with `manage.py keep_profiles`: filled before the measurements (only the rows
+    # whose state moved since the last run, all of them after a change of the code), and kept
+    # current during them by a keeper beside the servers, as in docs/deploy.md.
+    log("filling the kept town profiles (manage.py keep_profiles --once)")
+    started = time.perf_counter()
+    manage = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "manage.py"), "keep_profiles"]
+    filled = subprocess.run(  # noqa: S603 (fixed command line built here)
+        [*manage, "--once", f"--jobs={CFG.workers}"],
+        env=server_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if filled.returncode != 0:
+        sys.exit(f"keep_profiles failed:\n{filled.stdout}{filled.stderr}")
+    rows = sum(
+        int(line.split()[2])
+        for line in filled.stdout.splitlines()
+        if line.startswith("kept profiles:") and "rows computed" in line
+    )
+    facts["kept"] = (rows, time.perf_counter() - started)
+    log(f"kept profiles: {rows} rows computed in {facts['kept'][1]:.0f} s")
 
     taken: set[int] = set()
     atlas_port = free_port(CFG.port, taken)
@@ -1085,7 +1136,7 @@ def main() -> int:
     atlas_base, ds_base = f"http://127.0.0.1:{atlas_port}", f"http://127.0.0.1:{ds_port}"
     cold_base = f"http://127.0.0.1:{cold_port}"
     write_base = f"http://127.0.0.1:{write_port}" if CFG.write_workers else atlas_base
-    atlas = datasette = cold = write_pool = None
+    atlas = datasette = cold = write_pool = keeper = None
     modes = [m for m in CFG.modes.split(",") if m in MODE_NAMES] or ["warm"]
     # Every atlas server (warm, cold, write pool) is the production one.
     gunicorn = [
@@ -1101,6 +1152,7 @@ def main() -> int:
             env,
             "atlas.log",
         )
+        keeper = start(manage, env, "keeper.log")
         if "cold" in modes:
             log(f"starting the atlas with the read cache off on {cold_base}")
             cold = start(
@@ -1175,6 +1227,7 @@ def main() -> int:
         stop(atlas)
         stop(cold)
         stop(write_pool)
+        stop(keeper)
         stop(datasette)
         with contextlib.suppress(Exception):
             remove_written_values()

@@ -104,6 +104,9 @@ NOT_DATA = {
     "towns.regionalindicatorstat",
     # The map's features, written from the towns in the same transaction (towns.TownMapFeature).
     "towns.townmapfeature",
+    # Profiles computed from the data and kept with the state they were computed from
+    # (towns.KeptProfile): written by readers and by keep_profiles, never a change of the data.
+    "towns.keptprofile",
 }
 #: Tables outside them that decide who a token or user is (the cached token resolution of
 #: governance.api.authentication): a revoked token or a changed role retires it at once.

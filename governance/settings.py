@@ -373,6 +373,11 @@ CACHES = {"default": _typed("CACHE_URL", env.cache_url, REDIS_URL or "locmemcach
 # built by one serves them all) and kept off the workers' memory; REDIS_URL (or CACHE_URL)
 # shares it between machines. Bounded by READ_CACHE_ENTRIES.
 READ_CACHE_ALIAS = "reads"
+# Town profiles kept per town, viewer level and language with the data state they were computed
+# from (towns/kept.py, filled by manage.py keep_profiles): not a cache of answers but data
+# derived once per change, read only while its state is current. KEPT_PROFILES=false computes
+# every profile on each request and neither reads nor writes the kept rows.
+KEPT_PROFILES = _bool("KEPT_PROFILES", True)
 READ_CACHE_TIMEOUT = _int("READ_CACHE_TIMEOUT", 600)
 # Each worker also keeps the most recently used entries in its own memory, up to this many MiB
 # (0: off); entries never change under their key, so the copy cannot go stale.

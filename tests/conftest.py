@@ -99,6 +99,32 @@ def english_by_default():
     translation.activate("en")
 
 
+@pytest.fixture
+def commit():
+    """Run one statement on a connection of its own and commit it (the test's transaction is
+    never committed, and inside a writing transaction nothing is shared with other readers);
+    ``revert`` is run the same way once the test is over."""
+    import psycopg2
+    from django.db import connection
+
+    other = psycopg2.connect(**connection.get_connection_params())
+    undo: list[tuple[str, list]] = []
+
+    def run(sql: str, params=(), *, revert: tuple[str, list] | None = None) -> None:
+        with other, other.cursor() as cursor:
+            cursor.execute(sql, list(params))
+        if revert:
+            undo.append(revert)
+
+    yield run
+    try:
+        for sql, params in reversed(undo):
+            with other, other.cursor() as cursor:
+                cursor.execute(sql, params)
+    finally:
+        other.close()
+
+
 def pytest_collection_modifyitems(items):
     """Refuse transactional tests: their flush empties the session's database, and every
     test after them on the same worker (the browser tests above all) would find no demo data.

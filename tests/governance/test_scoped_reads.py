@@ -8,7 +8,6 @@ back what it changed.
 
 from __future__ import annotations
 
-import psycopg2
 import pytest
 from django.db import connection
 from django.test import Client
@@ -29,28 +28,6 @@ def get(client, path):
 
 def hit(response) -> bool:
     return response.get("X-Atlas-Cache") == "hit"
-
-
-@pytest.fixture
-def commit():
-    """Run one statement on a connection of its own and commit it; ``undo`` is run the same
-    way once the test is over."""
-    other = psycopg2.connect(**connection.get_connection_params())
-    undo: list[tuple[str, list]] = []
-
-    def run(sql: str, params=(), *, revert: tuple[str, list] | None = None) -> None:
-        with other, other.cursor() as cursor:
-            cursor.execute(sql, list(params))
-        if revert:
-            undo.append(revert)
-
-    yield run
-    try:
-        for sql, params in reversed(undo):
-            with other, other.cursor() as cursor:
-                cursor.execute(sql, params)
-    finally:
-        other.close()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from rest_framework.settings import api_settings
 from governance.api.changes import Needs
 from governance.api.views import CursorUnlessPaged, ReadOnlyResource, ResearchResource
 from governance.models import Source
+from towns import kept
 from towns.api import filters as f
 from towns.api import serializers as s
 from towns.api.bulk import (
@@ -174,7 +175,11 @@ class TownViewSet(ReadOnlyResource):
         checked = ProfileQuerySerializer(data=query)
         checked.is_valid(raise_exception=True)
         town = self.get_object()
-        data = profile_data(town, user=request.user, as_of=checked.validated_data.get("as_of"))
+        as_of = checked.validated_data.get("as_of")
+        if as_of is None:
+            # Today's profile is kept per change (towns.kept), not computed per request.
+            return Response(kept.profile_for(town, user=request.user))
+        data = profile_data(town, user=request.user, as_of=as_of)
         return Response(TownProfileSerializer(data).data)
 
     @extend_schema(

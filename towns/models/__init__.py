@@ -9,6 +9,7 @@ from towns.models.indicators import (
     RegionalIndicatorStat,
     StandardKind,
 )
+from towns.models.kept import KeptProfile
 from towns.models.places import District, Region, Town, TownKind, TownMapFeature, Typology
 from towns.models.power import (
     Appointment,
@@ -68,6 +69,7 @@ __all__ = [
     "Influence",
     "InfluenceGroup",
     "Instrument",
+    "KeptProfile",
     "ManagementMechanism",
     "MechanismKind",
     "Openness",

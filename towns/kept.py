@@ -1,0 +1,260 @@
+"""Town profiles computed once per change, not once per request (issue 19, point 2).
+
+A town's profile (``/api/v1/towns/<slug>/profile/``: balance, typology, criteria, ventures,
+network and advice) is the most expensive read of the API after the dashboard: about 40 ms of
+Python per request at any data size, mostly Django building a dozen queries, against 13 ms for
+the whole answer of a peer that returns stored JSON. It changes only when the town's data,
+a record without a region (a CSO, a person, the research settings...), the day or the code
+changes. So it is kept, per town, viewer level (public, partner; research reads are never
+kept, they are logged field by field) and language, in :class:`towns.models.KeptProfile`,
+with the state it was computed from:
+
+* **The state**: ``atlas_data_state('town', slug)``, the same count of committed writes the
+  read cache's scoped keys hold (``governance.cache``, "Scoped reads"), with the identity of
+  the cluster, the database and the counter table, so a restore or a re-created database never
+  repeats one; and the release of the code. A row is read only while its state is the current
+  one and its day is today: one indexed query (:func:`_lookup`) both reads the state and finds
+  the row, so a profile is never served from older data than the state says.
+* **Filled and kept current by** ``manage.py keep_profiles`` (:func:`refresh`): every town
+  at both levels in the API's language (:func:`languages`), then, in a loop, the rows whose
+  state moved (an approval in one town: that town's two rows; a write without a region:
+  every row). A reader who comes before
+  the keeper computes the profile, answers and keeps it (:func:`profile_for`), so a page is
+  never wrong, only as slow as without the keeper.
+* **Off** with ``KEPT_PROFILES=false``: every profile is computed on each request, nothing is
+  read or written here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.utils import timezone, translation
+from rest_framework.utils.encoders import JSONEncoder
+
+from governance.access import Viewer, viewer_level
+from governance.cache import code_version
+from towns.models import KeptProfile, Town
+
+log = logging.getLogger(__name__)
+
+#: The viewer levels whose profiles are kept (research reads are logged field by field).
+LEVELS = (Viewer.PUBLIC, Viewer.PARTNER)
+
+
+def enabled() -> bool:
+    return getattr(settings, "KEPT_PROFILES", True)
+
+
+def languages() -> list[str]:
+    """The languages the keeper computes: the API's. It is not under a language prefix, so
+    ``LocaleMiddleware`` answers it in ``LANGUAGE_CODE`` whatever the ``Accept-Language``
+    (``i18n_patterns(prefix_default_language=False)``; tested). A reader in another language,
+    should there ever be one, still gets a kept row, made by the first such request."""
+    return [settings.LANGUAGE_CODE]
+
+
+def kept_language(language: str | None) -> bool:
+    return language in {code for code, _name in settings.LANGUAGES}
+
+
+def viewer(level: Viewer):
+    """A user who sees exactly what ``level`` sees (the keeper computes for no one in
+    particular: what a viewer sees depends on the level alone, ``governance.access``)."""
+    if level == Viewer.PUBLIC:
+        return AnonymousUser()
+    user = get_user_model()(username=f"kept-profile-{int(level)}", is_active=True)
+    user._atlas_viewer_level = level
+    return user
+
+
+def compute(town: Town, user) -> dict:
+    """The profile's data as the API answers it (the serializer's output)."""
+    from towns.api.profile import TownProfileSerializer, profile_data
+
+    return TownProfileSerializer(profile_data(town, user=user)).data
+
+
+def encode(data: dict) -> str:
+    """The JSON text kept for ``data``, in the active language (lazy texts are rendered now)."""
+    return json.dumps(data, cls=JSONEncoder, ensure_ascii=False)
+
+
+#: The state a kept row must have: the town's scoped data state (by slug) and the code's release.
+STATE_SQL = "SELECT atlas_data_state('town', %s) || '|' || %s"
+#: The current state and the kept row that has it, if any: one indexed query.
+LOOKUP_SQL = (
+    "SELECT s.state, k.body FROM (SELECT atlas_data_state('town', %s) || '|' || %s AS state) s "
+    "LEFT JOIN towns_keptprofile k ON k.town_id = %s AND k.level = %s AND k.language = %s "
+    "AND k.as_of = %s AND k.state = s.state"
+)
+
+
+def _storable(state: str) -> bool:
+    """A state read inside a transaction that wrote data names that transaction
+    (``atlas_data_state``'s last part is its count of writes): nothing another reader could
+    share, so it is not kept."""
+    raw = state.rsplit("|", 1)[0]
+    return raw.endswith("/0")
+
+
+def _lookup(town: Town, level: Viewer, language: str, day: date) -> tuple[str, str | None]:
+    """(current state, kept JSON or None), in one query on the database reads go to."""
+    using = router.db_for_read(KeptProfile) or "default"
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            LOOKUP_SQL,
+            [town.slug, code_version(), town.pk, int(level), language, day],
+        )
+        return cursor.fetchone()
+
+
+def _store(rows: Iterable[KeptProfile]) -> None:
+    """Insert or replace ``rows``. A row that cannot be written (its town deleted meanwhile)
+    is left out and logged: a reader still gets the answer it computed."""
+    rows = list(rows)
+    if not rows:
+        return
+    using = router.db_for_write(KeptProfile) or "default"
+    try:
+        with transaction.atomic(using=using):
+            KeptProfile.objects.using(using).bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["town", "level", "language"],
+                update_fields=["as_of", "state", "body", "made_at"],
+            )
+    except IntegrityError as error:
+        log.warning("kept profile not stored: %s", error)
+
+
+def profile_for(town: Town, *, user) -> dict:
+    """The profile of ``town`` as ``user`` sees it today: the kept one when it is current,
+    else computed (and kept when the viewer's level is one that is kept)."""
+    level = viewer_level(user)
+    language = translation.get_language()
+    if not enabled() or level not in LEVELS or not kept_language(language):
+        return compute(town, user)
+    day = timezone.localdate()
+    state, body = _lookup(town, level, language, day)
+    if body is not None:
+        return json.loads(body)
+    data = compute(town, user)
+    if _storable(state):
+        _store(
+            [
+                KeptProfile(
+                    town=town,
+                    level=level,
+                    language=language,
+                    as_of=day,
+                    state=state,
+                    body=encode(data),
+                )
+            ]
+        )
+    return data
+
+
+# --- The keeper --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stale:
+    town_id: int
+    level: Viewer
+    language: str
+
+
+def stale(*, part: tuple[int, int] = (0, 1), limit: int | None = None) -> list[Stale]:
+    """The rows that are missing or not current, in town order: two queries (the towns'
+    states, the kept rows' states), whatever the number of towns. ``part`` (i, n) keeps the
+    towns whose id is i modulo n, for n keepers side by side."""
+    index, parts = part
+    day = timezone.localdate()
+    code = code_version()
+    using = router.db_for_write(KeptProfile) or "default"
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT t.id, atlas_data_state('town', t.slug) || '|' || %s FROM towns_town t "
+            "WHERE t.id %% %s = %s ORDER BY t.id",
+            [code, parts, index],
+        )
+        current = cursor.fetchall()
+    kept = {
+        (town_id, level, language): (state, as_of)
+        for town_id, level, language, state, as_of in KeptProfile.objects.using(using)
+        .filter(town_id__in=[town_id for town_id, _state in current])
+        .values_list("town_id", "level", "language", "state", "as_of")
+        .iterator(chunk_size=5000)
+    }
+    wanted = []
+    for town_id, state in current:
+        if not _storable(state):
+            continue
+        for level in LEVELS:
+            for language in languages():
+                if kept.get((town_id, int(level), language)) != (state, day):
+                    wanted.append(Stale(town_id, level, language))
+                    if limit is not None and len(wanted) >= limit:
+                        return wanted
+    return wanted
+
+
+def refresh(entries: list[Stale], *, progress: Callable[[int, float], None] | None = None) -> int:
+    """Compute and keep ``entries`` (:func:`stale`), one town at a time (its state read
+    before its records, so a write meanwhile leaves the row stale, never wrong). Returns the
+    number of rows written."""
+    by_town: dict[int, list[Stale]] = {}
+    for entry in entries:
+        by_town.setdefault(entry.town_id, []).append(entry)
+    towns = Town.objects.select_related("region", "district").in_bulk(list(by_town))
+    code = code_version()
+    day = timezone.localdate()
+    using = router.db_for_write(KeptProfile) or "default"
+    written = 0
+    started = time.monotonic()
+    for town_id, wanted in by_town.items():
+        town = towns.get(town_id)
+        if town is None:  # deleted meanwhile
+            continue
+        with connections[using].cursor() as cursor:
+            cursor.execute(STATE_SQL, [town.slug, code])
+            (state,) = cursor.fetchone()
+        rows = []
+        users = {level: viewer(level) for level in LEVELS}
+        try:
+            for entry in wanted:
+                with translation.override(entry.language):
+                    body = encode(compute(town, users[entry.level]))
+                rows.append(
+                    KeptProfile(
+                        town=town,
+                        level=entry.level,
+                        language=entry.language,
+                        as_of=day,
+                        state=state,
+                        body=body,
+                    )
+                )
+        except DatabaseError:
+            raise
+        except Exception:
+            # A town whose profile cannot be computed (the API answers it with the same error)
+            # must not stop the others: logged, and looked at again on the next pass.
+            log.exception("keep_profiles: the profile of town %s failed", town.slug)
+            continue
+        _store(rows)
+        written += len(rows)
+        if progress is not None:
+            progress(written, time.monotonic() - started)
+    return written

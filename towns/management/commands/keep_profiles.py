@@ -1,0 +1,138 @@
+"""Fill the kept town profiles and keep them current (towns/kept.py, issue 19).
+
+``manage.py keep_profiles --once`` computes every missing or out-of-date row (every town, the
+public and partner levels, the API's language) and exits; ``--jobs N`` splits the towns over N
+processes. Without ``--once`` it runs beside the app for good: every ``--interval`` seconds it
+looks for rows whose town's data state moved (two queries) and computes them again, a
+``--batch`` of towns at a time so that a write in another town waits little. One keeper works
+per database (a PostgreSQL advisory lock): a second one waits, and takes over when the first
+stops. It runs at a lower CPU priority (``--nice``) than the web workers: under load a reader
+who comes first computes the profile itself, which is never wrong, only slower.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections, connections, router
+
+from towns import kept
+from towns.models import KeptProfile
+
+#: pg_try_advisory_lock key of the keeper ("keep" in ASCII).
+LOCK = 0x6B656570
+
+
+def _part(text: str) -> tuple[int, int]:
+    try:
+        index, parts = (int(n) for n in text.split("/"))
+    except ValueError:
+        raise CommandError("--part is i/n, e.g. 0/2") from None
+    if not 0 <= index < parts:
+        raise CommandError("--part i/n needs 0 <= i < n")
+    return index, parts
+
+
+class Command(BaseCommand):
+    help = "Compute the kept town profiles that are missing or out of date (towns/kept.py)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="One pass, then exit.")
+        parser.add_argument(
+            "--jobs", type=int, default=1, help="With --once: processes side by side (1)."
+        )
+        parser.add_argument("--part", default="0/1", help="Only towns whose id is i modulo n.")
+        parser.add_argument(
+            "--interval", type=float, default=2.0, help="Seconds between looks (2)."
+        )
+        parser.add_argument(
+            "--batch", type=int, default=50, help="Towns computed between two looks (50)."
+        )
+        parser.add_argument(
+            "--nice", type=int, default=None, help="CPU niceness (default 10; 0 with --once)."
+        )
+
+    def handle(self, *args, once, jobs, part, interval, batch, nice, **options):
+        if not kept.enabled():
+            raise CommandError("KEPT_PROFILES is off: nothing is kept.")
+        if jobs < 1 or batch < 1 or interval <= 0:
+            raise CommandError("--jobs and --batch must be at least 1, --interval above 0.")
+        os.nice(nice if nice is not None else (0 if once else 10))
+        if once and jobs > 1:
+            return self._jobs(jobs)
+        index, parts = _part(part)
+        if once:
+            started = time.monotonic()
+            written = self._pass((index, parts), limit=None)
+            self.stdout.write(
+                f"kept profiles: {written} rows computed in {time.monotonic() - started:.1f} s"
+            )
+            return
+        self._loop((index, parts), interval=interval, batch=batch)
+
+    def _jobs(self, jobs: int) -> None:
+        started = time.monotonic()
+        children = [
+            subprocess.Popen(  # noqa: S603 (this very command, with fixed arguments)
+                [
+                    sys.executable,
+                    str(settings.BASE_DIR / "manage.py"),
+                    "keep_profiles",
+                    "--once",
+                    f"--part={i}/{jobs}",
+                ]
+            )
+            for i in range(jobs)
+        ]
+        failed = [child.args for child in children if child.wait() != 0]
+        if failed:
+            raise CommandError(f"a keeper failed: {failed}")
+        self.stdout.write(
+            f"kept profiles: {jobs} processes done in {time.monotonic() - started:.1f} s"
+        )
+
+    def _pass(self, part: tuple[int, int], *, limit: int | None) -> int:
+        entries = kept.stale(part=part)
+        if limit is not None:
+            towns = sorted({entry.town_id for entry in entries})[:limit]
+            entries = [entry for entry in entries if entry.town_id <= towns[-1]] if towns else []
+
+        shown = [0.0]
+
+        def progress(written: int, seconds: float) -> None:
+            if seconds - shown[0] >= 15 or written == len(entries):
+                shown[0] = seconds
+                self.stdout.write(f"  {written}/{len(entries)} rows, {seconds:.0f} s")
+
+        return kept.refresh(entries, progress=progress if limit is None else None)
+
+    def _loop(self, part: tuple[int, int], *, interval: float, batch: int) -> None:
+        using = router.db_for_write(KeptProfile) or "default"
+        holding = False
+        while True:
+            try:
+                if not holding:
+                    with connections[using].cursor() as cursor:
+                        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK + part[0]])
+                        (holding,) = cursor.fetchone()
+                    if not holding:
+                        time.sleep(interval)
+                        continue
+                    self.stdout.write("keeping the town profiles current")
+                written = self._pass(part, limit=batch)
+                if written:
+                    self.stdout.write(f"kept profiles: {written} rows computed again")
+                    continue
+            except DatabaseError as error:
+                # The database restarted, is being restored or migrated: the lock went with
+                # the connection; look again later.
+                self.stderr.write(f"keep_profiles: {type(error).__name__}: {error}".strip())
+                holding = False
+                connections[using].close()
+            close_old_connections()
+            time.sleep(interval)
