@@ -40,9 +40,10 @@ demo: migrate ## Load the real demo data (idempotent)
 run: demo ## Set up everything and serve the atlas on http://127.0.0.1:$(PORT)
 	$(RUN_ENV) $(MANAGE) runserver 127.0.0.1:$(PORT)
 
-serve: $(VENV)/.runtime ## Production serving: gunicorn + whitenoise, DEBUG off (needs SECRET_KEY)
+serve: $(VENV)/.runtime ## Production serving: gunicorn + whitenoise + the profile keeper, DEBUG off (needs SECRET_KEY)
 	DEBUG=false $(MANAGE) migrate --no-input
 	DEBUG=false $(MANAGE) collectstatic --no-input -v0
+	DEBUG=false $(MANAGE) keep_profiles & keeper=$$!; trap 'kill $$keeper 2>/dev/null' EXIT INT TERM; \
 	DEBUG=false $(BIN)/gunicorn governance.wsgi -c governance/gunicorn.conf.py
 
 backup: $(VENV)/.runtime ## Write a database dump to BACKUP_DIR (keeps the newest BACKUP_KEEP)

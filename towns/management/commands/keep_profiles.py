@@ -19,8 +19,10 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connections, router
+from django.db import DatabaseError, connections, router
+from django.utils import timezone
 
+from governance.cache import code_version
 from towns import kept
 from towns.models import KeptProfile
 
@@ -111,9 +113,18 @@ class Command(BaseCommand):
 
         return kept.refresh(entries, progress=progress if limit is None else None)
 
+    @staticmethod
+    def _fingerprint(using: str) -> tuple:
+        """Every committed write, the day and the release: what a kept row depends on."""
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT atlas_data_state()")
+            (state,) = cursor.fetchone()
+        return state, timezone.localdate(), code_version()
+
     def _loop(self, part: tuple[int, int], *, interval: float, batch: int) -> None:
         using = router.db_for_write(KeptProfile) or "default"
         holding = False
+        idle = None
         while True:
             try:
                 if not holding:
@@ -124,15 +135,26 @@ class Command(BaseCommand):
                         time.sleep(interval)
                         continue
                     self.stdout.write("keeping the town profiles current")
+                # Nothing committed since a pass that found nothing to do: no row can have
+                # moved (every write counts in the fingerprint, a restore changes its
+                # identity), so the towns are not looked at again (one query instead of two
+                # over every town: ~0.1 ms against ~100 ms at 2,261 towns).
+                seen = self._fingerprint(using)
+                if seen == idle:
+                    time.sleep(interval)
+                    continue
                 written = self._pass(part, limit=batch)
                 if written:
                     self.stdout.write(f"kept profiles: {written} rows computed again")
+                    idle = None
                     continue
+                idle = seen
             except DatabaseError as error:
                 # The database restarted, is being restored or migrated: the lock went with
                 # the connection; look again later.
                 self.stderr.write(f"keep_profiles: {type(error).__name__}: {error}".strip())
                 holding = False
+                idle = None
                 connections[using].close()
-            close_old_connections()
+            # The connection is kept open between looks: it holds the advisory lock.
             time.sleep(interval)
