@@ -13,7 +13,7 @@ with the state it was computed from:
   read cache's scoped keys hold (``governance.cache``, "Scoped reads"), with the identity of
   the cluster, the database and the counter table, so a restore or a re-created database never
   repeats one; and the release of the code. A row is read only while its state is the current
-  one and its day is today: one indexed query (:func:`_lookup`) both reads the state and finds
+  one and its day is today: one indexed query (:func:`find`) both reads the state and finds
   the row, so a profile is never served from older data than the state says.
 * **Filled and kept current by** ``manage.py keep_profiles`` (:func:`refresh`): every town
   at both levels in the API's language (:func:`languages`), then, in a loop, the rows whose
@@ -91,11 +91,14 @@ def encode(data: dict) -> str:
 
 #: The state a kept row must have: the town's scoped data state (by slug) and the code's release.
 STATE_SQL = "SELECT atlas_data_state('town', %s) || '|' || %s"
-#: The current state and the kept row that has it, if any: one indexed query.
+#: The town (by slug), the state its kept rows must have, and the kept row that has it, if any:
+#: one query, on indexes (the town's slug, the kept row's town, level and language).
 LOOKUP_SQL = (
-    "SELECT s.state, k.body FROM (SELECT atlas_data_state('town', %s) || '|' || %s AS state) s "
-    "LEFT JOIN towns_keptprofile k ON k.town_id = %s AND k.level = %s AND k.language = %s "
-    "AND k.as_of = %s AND k.state = s.state"
+    "SELECT t.id, s.state, k.body FROM towns_town t "
+    "CROSS JOIN LATERAL (SELECT atlas_data_state('town', t.slug) || '|' || %s AS state) s "
+    "LEFT JOIN towns_keptprofile k ON k.town_id = t.id AND k.level = %s AND k.language = %s "
+    "AND k.as_of = %s AND k.state = s.state "
+    "WHERE t.slug = %s"
 )
 
 
@@ -107,15 +110,36 @@ def _storable(state: str) -> bool:
     return raw.endswith("/0")
 
 
-def _lookup(town: Town, level: Viewer, language: str, day: date) -> tuple[str, str | None]:
-    """(current state, kept JSON or None), in one query on the database reads go to."""
+@dataclass(frozen=True)
+class Lookup:
+    """What :func:`find` found: the town's id, the state a kept row must have, the kept JSON
+    (None when there is no current row), and for whom."""
+
+    town_id: int
+    state: str
+    body: str | None
+    level: Viewer
+    language: str
+    day: date
+
+
+def find(slug: str, *, user) -> Lookup | None:
+    """Today's kept profile of the town ``slug`` for ``user``, in one query on the database
+    reads go to; None when no town has that slug or nothing is kept for this viewer (a
+    research reader, another language, ``KEPT_PROFILES=false``)."""
+    level = viewer_level(user)
+    language = translation.get_language()
+    if not enabled() or level not in LEVELS or not kept_language(language):
+        return None
+    day = timezone.localdate()
     using = router.db_for_read(KeptProfile) or "default"
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            LOOKUP_SQL,
-            [town.slug, code_version(), town.pk, int(level), language, day],
-        )
-        return cursor.fetchone()
+        cursor.execute(LOOKUP_SQL, [code_version(), int(level), language, day, slug])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    town_id, state, body = row
+    return Lookup(town_id, state, body, level, language, day)
 
 
 def _store(rows: Iterable[KeptProfile]) -> None:
@@ -137,27 +161,26 @@ def _store(rows: Iterable[KeptProfile]) -> None:
         log.warning("kept profile not stored: %s", error)
 
 
-def profile_for(town: Town, *, user) -> dict:
+def profile_for(town: Town, *, user, found: Lookup | None = None) -> dict:
     """The profile of ``town`` as ``user`` sees it today: the kept one when it is current,
-    else computed (and kept when the viewer's level is one that is kept)."""
-    level = viewer_level(user)
-    language = translation.get_language()
-    if not enabled() or level not in LEVELS or not kept_language(language):
+    else computed, and kept when the viewer's level is one that is kept. ``found`` is what
+    :func:`find` said for this town and viewer, when already asked."""
+    if found is None or found.town_id != town.pk:
+        found = find(town.slug, user=user)
+    if found is None:
         return compute(town, user)
-    day = timezone.localdate()
-    state, body = _lookup(town, level, language, day)
-    if body is not None:
-        return json.loads(body)
+    if found.body is not None:
+        return json.loads(found.body)
     data = compute(town, user)
-    if _storable(state):
+    if _storable(found.state):
         _store(
             [
                 KeptProfile(
                     town=town,
-                    level=level,
-                    language=language,
-                    as_of=day,
-                    state=state,
+                    level=found.level,
+                    language=found.language,
+                    as_of=found.day,
+                    state=found.state,
                     body=encode(data),
                 )
             ]

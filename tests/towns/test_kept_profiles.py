@@ -76,6 +76,10 @@ def test_a_kept_profile_is_the_computed_answer_and_costs_one_query(settings):
     # Nothing of the profile's own records is read: the kept row answered.
     assert not [q for q in queries.captured_queries if "towns_influence" in q["sql"]]
 
+    # Found by its slug in the same query: the town itself is not loaded.
+    assert not [q for q in queries.captured_queries if 'FROM "towns_town"' in q["sql"]]
+    assert client.get("/api/v1/towns/no-such-town/profile/").status_code == 404
+
     settings.KEPT_PROFILES = False
     with CaptureQueriesContext(connection) as queries:
         computed = client.get(profile_path(town))

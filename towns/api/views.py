@@ -13,6 +13,8 @@ Pagination: towns and indicator values page by cursor in their default order (se
 
 from __future__ import annotations
 
+import json
+
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -174,11 +176,17 @@ class TownViewSet(ReadOnlyResource):
         )
         checked = ProfileQuerySerializer(data=query)
         checked.is_valid(raise_exception=True)
-        town = self.get_object()
         as_of = checked.validated_data.get("as_of")
         if as_of is None:
-            # Today's profile is kept per change (towns.kept), not computed per request.
-            return Response(kept.profile_for(town, user=request.user))
+            # Today's profile is kept per change (towns.kept), not computed per request: a
+            # current kept row answers with one query, before the town itself is loaded.
+            found = kept.find(kwargs[self.lookup_field], user=request.user)
+            if found is not None and found.body is not None:
+                self.check_object_permissions(request, Town(pk=found.town_id))
+                return Response(json.loads(found.body))
+            town = self.get_object()
+            return Response(kept.profile_for(town, user=request.user, found=found))
+        town = self.get_object()
         data = profile_data(town, user=request.user, as_of=as_of)
         return Response(TownProfileSerializer(data).data)
 
