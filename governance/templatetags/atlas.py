@@ -1,5 +1,6 @@
 """Template tags shared by every app's pages."""
 
+import functools
 import html
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -80,6 +81,20 @@ _SCRIPTS = (
 
 
 def text_language(text: str, page: str) -> str | None:
+    """See :func:`_text_language`; short texts (names, years, labels: a dashboard asks about
+    the same few hundred about 1,500 times) are answered from a table kept per process."""
+    if len(text) <= _KEPT_TEXT_LENGTH:
+        return _kept_text_language(text, page)
+    return _text_language(text, page)
+
+
+#: Texts up to this length have their language kept (at most _KEPT_TEXTS of them, the least
+#: recently asked dropped first: a few MiB at most).
+_KEPT_TEXT_LENGTH = 120
+_KEPT_TEXTS = 16_384
+
+
+def _text_language(text: str, page: str) -> str | None:
     """The language a free text is written in, from its script: English for Latin words
     (acronyms such as CSV or BYN do not count), Belarusian or Russian for Cyrillic by the
     letters only one of them has (і ў against и ъ щ). Cyrillic with neither is taken as the
@@ -101,6 +116,9 @@ def text_language(text: str, page: str) -> str | None:
     return None
 
 
+_kept_text_language = functools.lru_cache(maxsize=_KEPT_TEXTS)(_text_language)
+
+
 def _foreign(text: str) -> str | None:
     """The language of ``text`` when it is not the page's (None when it is, or unknown)."""
     page = active_language()
@@ -116,6 +134,8 @@ def in_its_language(text, autoescape=True):
     source citations): the page's own words are translated, this marks the rest."""
     if text is None or text == "":
         return text
+    if type(text) is int:  # digits have no language (years); "1e+20" or "nan" would have
+        return conditional_escape(text) if autoescape else text
     escaped = conditional_escape(text) if autoescape else text
     lang = _foreign(str(text))
     return escaped if lang is None else format_html('<span lang="{}">{}</span>', lang, escaped)

@@ -149,3 +149,23 @@ def test_indicator_units_are_in_the_readers_language():
     doctors.unit_ru = ""
     with translation.override("ru"):
         assert doctors.local_unit == "per 10,000 population"
+
+
+def test_kept_languages_are_per_page_language_and_a_year_is_unmarked():
+    """The language of short texts is kept per process (a dashboard asks about the same few
+    hundred texts ~1,500 times): the answer is kept per page language too, and an integer
+    (a year) is shown exactly as its digits are."""
+    template = Template("{% load atlas %}{{ text|in_its_language }}")
+    for _ in range(2):  # the second round is answered from what the first kept
+        with translation.override("en"):
+            assert template.render(Context({"text": "Парк"})) == '<span lang="ru">Парк</span>'
+        with translation.override("ru"):
+            assert template.render(Context({"text": "Парк"})) == "Парк"
+        with translation.override("be"):
+            assert template.render(Context({"text": "Парк"})) == "Парк"
+            assert template.render(Context({"text": "Park"})) == '<span lang="en">Park</span>'
+    for lang in ("en", "be", "ru"):
+        with translation.override(lang):
+            for year in (2005, -3, 0):
+                shown = template.render(Context({"text": year}))
+                assert shown == template.render(Context({"text": str(year)})) == str(year)
