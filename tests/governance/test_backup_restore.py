@@ -128,10 +128,11 @@ def test_backup_keeps_the_newest_n(scratch):
     assert len(backups.dumps()) == 2
 
 
-def _state(dbname: str) -> str:
+def _state(dbname: str, kind: str = "all", town: str | None = None) -> str:
+    """The data state (of a scope, e.g. ``"town", "olshany"``: what a kept profile holds)."""
     conn = connect(dbname)
     with conn.cursor() as cur:
-        cur.execute("SELECT atlas_data_state()")
+        cur.execute("SELECT atlas_data_state(%s, %s)", [kind, town])
         (state,) = cur.fetchone()
     conn.close()
     return state
@@ -156,11 +157,15 @@ def test_a_restore_never_repeats_a_cache_key(scratch):
     dump = backups.dumps()[-1]
     _edit(src, 111111)
     discarded = _state(src)
+    discarded_town = _state(src, "town", "olshany")
 
     drop(src)
     call_command("restore", str(dump), "--no-input", "--dbname", src, stdout=StringIO())
     _edit(src, 222222)
     kept = _state(src)
+    # A kept town profile (towns/kept.py) holds the town's scoped state: it must not repeat
+    # either, or the profile of the discarded edit would be read again.
+    assert discarded_town != _state(src, "town", "olshany")
 
     assert discarded.split("/")[1] == kept.split("/")[1]  # the counter repeats ...
     assert discarded != kept  # ... the key does not
