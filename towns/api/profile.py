@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
@@ -202,7 +203,8 @@ def series_data(
     year_from: int | None = None,
     year_to: int | None = None,
 ) -> dict:
-    """Time series of ``town`` (two queries), one per indicator with a visible value."""
+    """Time series of ``town`` (two queries), one per indicator with a visible value; its
+    values as plain rows (:data:`VALUE_FIELDS`). :func:`series_payload` renders it."""
     values = IndicatorValue.objects.visible_to(user).filter(town=town)
     indicators = Indicator.objects.order_by("system", "code")
     if codes:
@@ -212,11 +214,13 @@ def series_data(
         values = values.filter(year__gte=year_from)
     if year_to is not None:
         values = values.filter(year__lte=year_to)
-    by_indicator: dict[int, list[IndicatorValue]] = OrderedDict()
-    for value in values.order_by("indicator_id", "year", "quarter").only(
-        "indicator_id", "year", "quarter", "value", "confidence", "is_synthetic"
+    by_indicator: dict[int, list[dict]] = OrderedDict()
+    # Plain rows, not model instances: a series of 10 indicators over 20 years is 200 values,
+    # and building an instance for each was a third of the request.
+    for indicator_id, *row in values.order_by("indicator_id", "year", "quarter").values_list(
+        "indicator_id", *VALUE_FIELDS
     ):
-        by_indicator.setdefault(value.indicator_id, []).append(value)
+        by_indicator.setdefault(indicator_id, []).append(dict(zip(VALUE_FIELDS, row, strict=True)))
     series = [
         {
             "indicator": indicator.code,
@@ -231,3 +235,59 @@ def series_data(
         for indicator in (indicators.filter(pk__in=list(by_indicator)) if by_indicator else [])
     ]
     return {"town": town.slug, "series": series}
+
+
+#: The members of one value of a series, in SeriesValueSerializer's order.
+VALUE_FIELDS = ("year", "quarter", "value", "confidence", "is_synthetic")
+#: The members of a series before its values, in SeriesSerializer's order.
+SERIES_FIELDS = ("indicator", "name_en", "name_be", "name_ru", "unit", "system", "direction")
+_VALUE = SeriesValueSerializer().fields["value"]
+
+
+def _value_text(value) -> str:
+    """What SeriesValueSerializer's ``value`` field gives: a Decimal of exactly four places
+    and at most 16 digits (what the column holds) is unchanged by its quantize, so it is
+    written as it is; anything else goes through the field."""
+    if type(value) is Decimal:
+        _sign, digits, exponent = value.as_tuple()
+        if exponent == -4 and len(digits) <= 16:
+            return f"{value:f}"
+    return _VALUE.to_representation(value)
+
+
+_AS = {
+    "indicator": str,
+    "name_en": str,
+    "name_be": str,
+    "name_ru": str,
+    "unit": str,
+    "system": int,
+    "direction": str,
+    "year": int,
+    "quarter": int,
+    "value": _value_text,
+    "confidence": str,
+    "is_synthetic": bool,
+}
+
+
+def _shown(row: dict, fields: tuple[str, ...]) -> dict:
+    # As a DRF serializer does: None stays None, anything else through the field's type.
+    return {f: None if row[f] is None else _AS[f](row[f]) for f in fields}
+
+
+def series_payload(data: dict) -> dict:
+    """``TownSeriesSerializer(data).data``, written directly: the same members in the same
+    order with the same values (tested against the serializer, which stays the schema), without
+    DRF's per-field machinery for each of a series' hundreds of values (two thirds of the
+    request's time)."""
+    return {
+        "town": str(data["town"]),
+        "series": [
+            {
+                **_shown(series, SERIES_FIELDS),
+                "values": [_shown(value, VALUE_FIELDS) for value in series["values"]],
+            }
+            for series in data["series"]
+        ],
+    }

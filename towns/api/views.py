@@ -47,6 +47,7 @@ from towns.api.profile import (
     TownSeriesSerializer,
     profile_data,
     series_data,
+    series_payload,
 )
 from towns.geo import TownGeoJSONRenderer
 from towns.models import (
@@ -223,7 +224,7 @@ class TownViewSet(ReadOnlyResource):
             year_from=checked.validated_data.get("from"),
             year_to=checked.validated_data.get("to"),
         )
-        return Response(TownSeriesSerializer(data).data)
+        return Response(series_payload(data))
 
 
 # --- Evidence and who governs ------------------------------------------------------------------
