@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance.api.memo import MemoizedRowMixin
 from governance.api.serializers import (
     PersonRefField,
     PersonRefListField,
@@ -85,7 +86,11 @@ class DistrictSerializer(serializers.ModelSerializer):
         fields = ["slug", *NAMES, "region", "updated_at", "version"]
 
 
-class TownSerializer(serializers.ModelSerializer):
+class TownSerializer(MemoizedRowMixin, serializers.ModelSerializer):
+    """A town as lists and details show it: every field reads the town's own columns or its
+    region's and district's (kept per version of those rows: governance.api.memo)."""
+
+    memo_related = ("region", "district")
     region = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     district = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     latitude = serializers.FloatField()
