@@ -994,7 +994,9 @@ def render(
             f" Kept town profiles (towns/kept.py, data derived once per change, not a cache: "
             f"on in every mode, including *cache off*): {facts['kept'][0]:,} rows computed "
             f"before the measurements in {facts['kept'][1]:.0f} s; a keeper "
-            "(`manage.py keep_profiles`) ran beside the servers."
+            "(`manage.py keep_profiles`) ran beside the servers. Also on in every mode: each "
+            "worker's representations of towns kept per version of the row "
+            "(governance/api/memo.py)."
             if "kept" in facts
             else ""
         ),
