@@ -233,14 +233,22 @@ def stale(*, part: tuple[int, int] = (0, 1), limit: int | None = None) -> list[S
     return wanted
 
 
-def refresh(entries: list[Stale], *, progress: Callable[[int, float], None] | None = None) -> int:
+def refresh(
+    entries: list[Stale],
+    *,
+    progress: Callable[[int, float], None] | None = None,
+    share: float = 1.0,
+) -> int:
     """Compute and keep ``entries`` (:func:`stale`), one town at a time (its state read
-    before its records, so a write meanwhile leaves the row stale, never wrong). Returns the
-    number of rows written."""
+    before its records, so a write meanwhile leaves the row stale, never wrong), each level
+    from a town loaded for it alone (nothing one viewer's computation leaves on the instance
+    can reach another's). With ``share`` below 1, wait after each town so that computing
+    takes at most that share of the time. Returns the number of rows written."""
     by_town: dict[int, list[Stale]] = {}
     for entry in entries:
         by_town.setdefault(entry.town_id, []).append(entry)
-    towns = Town.objects.select_related("region", "district").in_bulk(list(by_town))
+    loaded = Town.objects.select_related("region", "district")
+    towns = loaded.in_bulk(list(by_town))
     code = code_version()
     day = timezone.localdate()
     using = router.db_for_write(KeptProfile) or "default"
@@ -250,6 +258,7 @@ def refresh(entries: list[Stale], *, progress: Callable[[int, float], None] | No
         town = towns.get(town_id)
         if town is None:  # deleted meanwhile
             continue
+        began = time.monotonic()
         with connections[using].cursor() as cursor:
             cursor.execute(STATE_SQL, [town.slug, code])
             (state,) = cursor.fetchone()
@@ -257,8 +266,9 @@ def refresh(entries: list[Stale], *, progress: Callable[[int, float], None] | No
         users = {level: viewer(level) for level in LEVELS}
         try:
             for entry in wanted:
+                alone = loaded.get(pk=town_id) if len(wanted) > 1 else town
                 with translation.override(entry.language):
-                    body = encode(compute(town, users[entry.level]))
+                    body = encode(compute(alone, users[entry.level]))
                 rows.append(
                     KeptProfile(
                         town=town,
@@ -280,4 +290,6 @@ def refresh(entries: list[Stale], *, progress: Callable[[int, float], None] | No
         written += len(rows)
         if progress is not None:
             progress(written, time.monotonic() - started)
+        if share < 1:
+            time.sleep((time.monotonic() - began) * (1 / share - 1))
     return written

@@ -237,6 +237,24 @@ def test_the_command_fills_a_part_and_then_has_nothing_to_do():
     out = io.StringIO()
     call_command("keep_profiles", "--once", "--part=0/80", stdout=out)
     assert "kept profiles: 0 rows" in out.getvalue()
-    for bad in ("--part=2/2", "--part=x", "--jobs=0"):
+    for bad in ("--part=2/2", "--part=x", "--jobs=0", "--share=0", "--share=1.5"):
         with pytest.raises(CommandError):
             call_command("keep_profiles", "--once", bad, stdout=io.StringIO())
+
+
+def test_the_keeper_gives_way_by_its_share(monkeypatch):
+    """With ``share`` below 1 the keeper waits after each town, so that computing takes at
+    most that share of its time: after a town that took t, it waits t * (1/share - 1)."""
+    waits: list[float] = []
+    monkeypatch.setattr(kept.time, "sleep", waits.append)
+    ticks = iter(range(0, 1000, 1))  # each reading of the clock one second later
+    monkeypatch.setattr(kept.time, "monotonic", lambda: float(next(ticks)))
+    towns = list(Town.objects.order_by("pk").values_list("pk", flat=True)[:2])
+    entries = [e for e in kept.stale() if e.town_id in towns]
+    assert kept.refresh(entries, share=0.25) == 4
+    assert len(waits) == 2
+    assert all(wait > 0 and wait % 3 == 0 for wait in waits)  # 3 = 1/0.25 - 1 times t
+    waits.clear()
+    KeptProfile.objects.all().delete()
+    assert kept.refresh(entries) == 4
+    assert waits == []
