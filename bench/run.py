@@ -822,10 +822,47 @@ def warm_up(target: Target) -> None:
             done += 1
 
 
-def settle_keeper(seconds: int = 300) -> None:
-    """Wait until the keeper (``manage.py keep_profiles``) has caught up with the writes of the
-    last measurement (and their removal): it must not take CPU from the next one, peers'
-    included."""
+#: The keeper beside the servers (``manage.py keep_profiles``) and the command that fills the
+#: kept town profiles at once (main() sets both).
+KEEPER: subprocess.Popen | None = None
+KEEP_ONCE: list[str] = []
+
+
+def keeper_running(running: bool) -> None:
+    """Let the keeper run (while the atlas is measured: its cost is the atlas's) or stop it
+    (while a peer is measured, or while the kept profiles are filled at once)."""
+    if KEEPER is not None and KEEPER.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(KEEPER.pid, signal.SIGCONT if running else signal.SIGSTOP)
+
+
+def fill_kept(why: str) -> None:
+    """Compute at full speed every kept profile a measurement's writes (and their removal)
+    left stale: the bench puts the data back as it found it before the next measurement, as
+    it removes the values it wrote. Not measured; logged."""
+    if not KEEP_ONCE:
+        return
+    keeper_running(False)
+    started = time.perf_counter()
+    filled = subprocess.run(  # noqa: S603 (fixed command line built here)
+        KEEP_ONCE, env=server_env(), cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if filled.returncode != 0:
+        sys.exit(f"keep_profiles failed:\n{filled.stdout}{filled.stderr}")
+    rows = sum(
+        int(line.split()[2])
+        for line in filled.stdout.splitlines()
+        if line.startswith("kept profiles:") and "rows computed" in line
+    )
+    log(
+        f"  kept profiles after {why}: {rows} rows computed again in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    keeper_running(True)
+
+
+def settle_keeper(seconds: int = 60) -> None:
+    """Wait, up to ``seconds``, until the keeper has caught up with the last writes."""
     from django.db import connection
 
     from towns import kept
@@ -843,7 +880,11 @@ def settle_keeper(seconds: int = 300) -> None:
 def measure(
     wrk: str, scenario: Scenario, target: Target, *, mode: str = "", writer: Writer | None = None
 ) -> Result:
-    settle_keeper()
+    # The keeper works while the atlas is measured (its cost is the atlas's), never while a
+    # peer is.
+    keeper_running(target.server == "atlas")
+    if target.server == "atlas":
+        settle_keeper()
     if not scenario.write and CFG.warmup:
         warm_up(target)
     if scenario.write:
@@ -994,7 +1035,10 @@ def render(
             f" Kept town profiles (towns/kept.py, data derived once per change, not a cache: "
             f"on in every mode, including *cache off*): {facts['kept'][0]:,} rows computed "
             f"before the measurements in {facts['kept'][1]:.0f} s; a keeper "
-            "(`manage.py keep_profiles`) ran beside the servers. Also on in every mode: each "
+            "(`manage.py keep_profiles`) ran beside the servers while the atlas was measured "
+            "(stopped while a peer was), and after each writer mode the bench computed the rows "
+            "its writes had left stale at once, outside the measurements, as it removes the "
+            "values it wrote. Also on in every mode: each "
             "worker's representations of towns kept per version of the row "
             "(governance/api/memo.py)."
             if "kept" in facts
@@ -1104,11 +1148,13 @@ def main() -> int:
     # keeps them with `manage.py keep_profiles`: filled before the measurements (only the rows
     # whose state moved since the last run, all of them after a change of the code), and kept
     # current during them by a keeper beside the servers, as in docs/deploy.md.
+    global KEEPER
     log("filling the kept town profiles (manage.py keep_profiles --once)")
     started = time.perf_counter()
     manage = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "manage.py"), "keep_profiles"]
+    KEEP_ONCE[:] = [*manage, "--once", f"--jobs={CFG.workers}"]
     filled = subprocess.run(  # noqa: S603 (fixed command line built here)
-        [*manage, "--once", f"--jobs={CFG.workers}"],
+        KEEP_ONCE,
         env=server_env(),
         cwd=ROOT,
         capture_output=True,
@@ -1154,7 +1200,7 @@ def main() -> int:
             env,
             "atlas.log",
         )
-        keeper = start(manage, env, "keeper.log")
+        keeper = KEEPER = start(manage, env, "keeper.log")
         if "cold" in modes:
             log(f"starting the atlas with the read cache off on {cold_base}")
             cold = start(
@@ -1219,8 +1265,11 @@ def main() -> int:
                 for mode in modes:
                     results.append(measure_mode(wrk, scenario, target, mode, cold_base, writer))
                     remove_written_values()
+                    if mode in ("writes", "batches"):
+                        fill_kept(f"the {mode} mode")
             if scenario.write:
                 remove_written_values()
+                fill_kept("the write scenario")
             done.append(scenario)
             # The table so far: a run cut short still leaves what it measured.
             RESULTS.write_text(render(results, done, facts, ["(memory not measured yet)"])[0])
@@ -1229,6 +1278,7 @@ def main() -> int:
         stop(atlas)
         stop(cold)
         stop(write_pool)
+        keeper_running(True)  # a stopped process does not act on SIGTERM
         stop(keeper)
         stop(datasette)
         with contextlib.suppress(Exception):
