@@ -836,13 +836,9 @@ def keeper_running(running: bool) -> None:
             os.killpg(KEEPER.pid, signal.SIGCONT if running else signal.SIGSTOP)
 
 
-def fill_kept(why: str) -> None:
-    """Compute at full speed every kept profile a measurement's writes (and their removal)
-    left stale: the bench puts the data back as it found it before the next measurement, as
-    it removes the values it wrote. Not measured; logged."""
-    if not KEEP_ONCE:
-        return
-    keeper_running(False)
+def keep_once() -> tuple[int, float]:
+    """Run ``keep_profiles --once`` (every stale kept profile, at full speed): rows computed,
+    seconds taken."""
     started = time.perf_counter()
     filled = subprocess.run(  # noqa: S603 (fixed command line built here)
         KEEP_ONCE, env=server_env(), cwd=ROOT, capture_output=True, text=True, check=False
@@ -854,10 +850,18 @@ def fill_kept(why: str) -> None:
         for line in filled.stdout.splitlines()
         if line.startswith("kept profiles:") and "rows computed" in line
     )
-    log(
-        f"  kept profiles after {why}: {rows} rows computed again in "
-        f"{time.perf_counter() - started:.0f} s"
-    )
+    return rows, time.perf_counter() - started
+
+
+def fill_kept(why: str) -> None:
+    """Compute at full speed every kept profile a measurement's writes (and their removal)
+    left stale: the bench puts the data back as it found it before the next measurement, as
+    it removes the values it wrote. Not measured; logged."""
+    if not KEEP_ONCE:
+        return
+    keeper_running(False)
+    rows, seconds = keep_once()
+    log(f"  kept profiles after {why}: {rows} rows computed again in {seconds:.0f} s")
     keeper_running(True)
 
 
@@ -1150,25 +1154,10 @@ def main() -> int:
     # current during them by a keeper beside the servers, as in docs/deploy.md.
     global KEEPER
     log("filling the kept town profiles (manage.py keep_profiles --once)")
-    started = time.perf_counter()
     manage = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "manage.py"), "keep_profiles"]
     KEEP_ONCE[:] = [*manage, "--once", f"--jobs={CFG.workers}"]
-    filled = subprocess.run(  # noqa: S603 (fixed command line built here)
-        KEEP_ONCE,
-        env=server_env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if filled.returncode != 0:
-        sys.exit(f"keep_profiles failed:\n{filled.stdout}{filled.stderr}")
-    rows = sum(
-        int(line.split()[2])
-        for line in filled.stdout.splitlines()
-        if line.startswith("kept profiles:") and "rows computed" in line
-    )
-    facts["kept"] = (rows, time.perf_counter() - started)
+    rows, seconds = keep_once()
+    facts["kept"] = (rows, seconds)
     log(f"kept profiles: {rows} rows computed in {facts['kept'][1]:.0f} s")
 
     taken: set[int] = set()
