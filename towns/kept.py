@@ -23,6 +23,16 @@ with the state it was computed from:
   never wrong, only as slow as without the keeper.
 * **Off** with ``KEPT_PROFILES=false``: every profile is computed on each request, nothing is
   read or written here.
+
+Town dashboards are kept the same way (``kind`` "dashboard", :data:`DASHBOARD`): the HTML
+of the page between its header and footer (``towns/_dashboard.html``), about 180 ms of
+Python per request at the scale data. Its state is the *region's* (``atlas_data_state
+('region', slug)``): the page shows the town's rank and the median of its region for every
+indicator, so an approval anywhere in the region makes it stale (the read cache's key for the
+page has the same scope). The keeper fills the public level in the default language (what a
+donor gets without signing in); a partner's page, or a page in another language, is kept by
+its first reader. The header, the footer and everything that depends on the request (the
+sign-in link, the CSRF token, the demonstration banner) are rendered around it per request.
 """
 
 from __future__ import annotations
@@ -38,7 +48,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
 from rest_framework.utils.encoders import JSONEncoder
 
 from governance.access import Viewer, viewer_level
@@ -49,6 +62,24 @@ log = logging.getLogger(__name__)
 
 #: The viewer levels whose profiles are kept (research reads are logged field by field).
 LEVELS = (Viewer.PUBLIC, Viewer.PARTNER)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of kept read: its name in ``KeptProfile.kind``, the scope of the data state it
+    follows (``atlas_data_state``'s: "town" or "region") and the levels the keeper fills (a
+    reader keeps any of :data:`LEVELS` it computes)."""
+
+    name: str
+    scope: str
+    filled: tuple[Viewer, ...]
+
+
+PROFILE = Kind("profile", "town", LEVELS)
+DASHBOARD = Kind("dashboard", "region", (Viewer.PUBLIC,))
+#: In the order the keeper computes them: the profiles first (one town's, ~40 ms), then the
+#: dashboards (~180 ms, and an approval makes a whole region's stale).
+KINDS = (PROFILE, DASHBOARD)
 
 
 def enabled() -> bool:
@@ -89,15 +120,35 @@ def encode(data: dict) -> str:
     return json.dumps(data, cls=JSONEncoder, ensure_ascii=False)
 
 
-#: The state a kept row must have: the town's scoped data state (by slug) and the code's release.
-STATE_SQL = "SELECT atlas_data_state('town', %s) || '|' || %s"
-#: The town (by slug), the state its kept rows must have, and the kept row that has it, if any:
-#: one query, on indexes (the town's slug, the kept row's town, level and language).
+def render_dashboard(town: Town, level: Viewer) -> str:
+    """The dashboard's HTML (``towns/_dashboard.html``) as ``level`` sees it in the active
+    language, rendered for a request of the page by a viewer of that level, as the page
+    itself renders it (:func:`towns.views.dashboard_content`)."""
+    from towns.views import dashboard_content
+
+    request = RequestFactory().get(reverse("towns:detail", args=[town.slug]))
+    request.user = viewer(level)
+    request.LANGUAGE_CODE = translation.get_language()
+    return dashboard_content(request, town)
+
+
+def _compute_text(kind: Kind, town: Town, level: Viewer) -> str:
+    if kind is DASHBOARD:
+        return render_dashboard(town, level)
+    return encode(compute(town, viewer(level)))
+
+
+#: The state a kept row must have: the data state of its kind's scope (by the town's slug) and
+#: the code's release.
+STATE_SQL = "SELECT atlas_data_state(%s, %s) || '|' || %s"
+#: The town (by slug), the state its kept rows of a kind must have, and the kept row that has
+#: it, if any: one query, on indexes (the town's slug; the kept row's town, kind, level and
+#: language).
 LOOKUP_SQL = (
     "SELECT t.id, s.state, k.body FROM towns_town t "
-    "CROSS JOIN LATERAL (SELECT atlas_data_state('town', t.slug) || '|' || %s AS state) s "
-    "LEFT JOIN towns_keptprofile k ON k.town_id = t.id AND k.level = %s AND k.language = %s "
-    "AND k.as_of = %s AND k.state = s.state "
+    "CROSS JOIN LATERAL (SELECT atlas_data_state(%s, t.slug) || '|' || %s AS state) s "
+    "LEFT JOIN towns_keptprofile k ON k.town_id = t.id AND k.kind = %s AND k.level = %s "
+    "AND k.language = %s AND k.as_of = %s AND k.state = s.state "
     "WHERE t.slug = %s"
 )
 
@@ -112,9 +163,10 @@ def _storable(state: str) -> bool:
 
 @dataclass(frozen=True)
 class Lookup:
-    """What :func:`find` found: the town's id, the state a kept row must have, the kept JSON
-    (None when there is no current row), and for whom."""
+    """What :func:`find` found: the town's id, the state a kept row must have, the kept text
+    (None when there is no current row), of which kind, and for whom."""
 
+    kind: Kind
     town_id: int
     state: str
     body: str | None
@@ -123,10 +175,10 @@ class Lookup:
     day: date
 
 
-def find(slug: str, *, user) -> Lookup | None:
-    """Today's kept profile of the town ``slug`` for ``user``, in one query on the database
-    reads go to; None when no town has that slug or nothing is kept for this viewer (a
-    research reader, another language, ``KEPT_PROFILES=false``)."""
+def find(slug: str, *, user, kind: Kind = PROFILE) -> Lookup | None:
+    """Today's kept ``kind`` (the profile, by default) of the town ``slug`` for ``user``, in
+    one query on the database reads go to; None when no town has that slug or nothing is kept
+    for this viewer (a research reader, another language, ``KEPT_PROFILES=false``)."""
     level = viewer_level(user)
     language = translation.get_language()
     if not enabled() or level not in LEVELS or not kept_language(language):
@@ -134,12 +186,14 @@ def find(slug: str, *, user) -> Lookup | None:
     day = timezone.localdate()
     using = router.db_for_read(KeptProfile) or "default"
     with connections[using].cursor() as cursor:
-        cursor.execute(LOOKUP_SQL, [code_version(), int(level), language, day, slug])
+        cursor.execute(
+            LOOKUP_SQL, [kind.scope, code_version(), kind.name, int(level), language, day, slug]
+        )
         row = cursor.fetchone()
     if row is None:
         return None
     town_id, state, body = row
-    return Lookup(town_id, state, body, level, language, day)
+    return Lookup(kind, town_id, state, body, level, language, day)
 
 
 def _store(rows: Iterable[KeptProfile]) -> None:
@@ -154,7 +208,7 @@ def _store(rows: Iterable[KeptProfile]) -> None:
             KeptProfile.objects.using(using).bulk_create(
                 rows,
                 update_conflicts=True,
-                unique_fields=["town", "level", "language"],
+                unique_fields=["town", "kind", "level", "language"],
                 update_fields=["as_of", "state", "body", "made_at"],
             )
     except IntegrityError as error:
@@ -172,20 +226,44 @@ def profile_for(town: Town, *, user, found: Lookup | None = None) -> dict:
     if found.body is not None:
         return json.loads(found.body)
     data = compute(town, user)
+    _keep(town, found, encode(data))
+    return data
+
+
+def dashboard_for(request, town: Town) -> SafeString:
+    """The dashboard's HTML of ``town`` for this request's viewer: the kept one when it is
+    current, else rendered (:func:`towns.views.dashboard_content`), and kept when the viewer's
+    level and language are kept ones. Two viewers of one level see the same HTML (what a
+    viewer sees depends on the level alone, ``governance.access``; the page's parts that
+    depend on the request are outside it)."""
+    from towns.views import dashboard_content
+
+    found = find(town.slug, user=request.user, kind=DASHBOARD)
+    if found is not None and found.body is not None:
+        return mark_safe(found.body)  # noqa: S308 (our templates' output, autoescaped)
+    html = dashboard_content(request, town)
+    if found is not None and found.town_id == town.pk:
+        _keep(town, found, html)
+    return html
+
+
+def _keep(town: Town, found: Lookup, body: str) -> None:
+    """Keep ``body``, computed by a reader for what ``found`` says, if its state can be
+    shared (:func:`_storable`)."""
     if _storable(found.state):
         _store(
             [
                 KeptProfile(
                     town=town,
+                    kind=found.kind.name,
                     level=found.level,
                     language=found.language,
                     as_of=found.day,
                     state=found.state,
-                    body=encode(data),
+                    body=body,
                 )
             ]
         )
-    return data
 
 
 # --- The keeper --------------------------------------------------------------------------------
@@ -193,43 +271,52 @@ def profile_for(town: Town, *, user, found: Lookup | None = None) -> dict:
 
 @dataclass(frozen=True)
 class Stale:
+    kind: Kind
     town_id: int
     level: Viewer
     language: str
 
 
-def stale(*, part: tuple[int, int] = (0, 1), limit: int | None = None) -> list[Stale]:
-    """The rows that are missing or not current, in town order: two queries (the towns'
-    states, the kept rows' states), whatever the number of towns. ``part`` (i, n) keeps the
-    towns whose id is i modulo n, for n keepers side by side."""
+def stale(
+    *, part: tuple[int, int] = (0, 1), limit: int | None = None, kinds: Iterable[Kind] = KINDS
+) -> list[Stale]:
+    """The rows the keeper fills (:attr:`Kind.filled`) that are missing or not current, kind
+    by kind (:data:`KINDS`'s order) and in town order: two queries (the towns' states, the
+    kept rows' states), whatever the number of towns. ``part`` (i, n) keeps the towns whose
+    id is i modulo n, for n keepers side by side."""
     index, parts = part
+    kinds = list(kinds)
     day = timezone.localdate()
     code = code_version()
     using = router.db_for_write(KeptProfile) or "default"
+    scopes = sorted({kind.scope for kind in kinds})
+    states = ", ".join("atlas_data_state(%s, t.slug) || '|' || %s" for _scope in scopes)
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT t.id, atlas_data_state('town', t.slug) || '|' || %s FROM towns_town t "
+            f"SELECT t.id, {states} FROM towns_town t "  # noqa: S608 (placeholders only)
             "WHERE t.id %% %s = %s ORDER BY t.id",
-            [code, parts, index],
+            [*(p for scope in scopes for p in (scope, code)), parts, index],
         )
-        current = cursor.fetchall()
+        current = {row[0]: dict(zip(scopes, row[1:], strict=True)) for row in cursor.fetchall()}
     kept = {
-        (town_id, level, language): (state, as_of)
-        for town_id, level, language, state, as_of in KeptProfile.objects.using(using)
-        .filter(town_id__in=[town_id for town_id, _state in current])
-        .values_list("town_id", "level", "language", "state", "as_of")
+        (kind, town_id, level, language): (state, as_of)
+        for kind, town_id, level, language, state, as_of in KeptProfile.objects.using(using)
+        .filter(town_id__in=list(current), kind__in=[kind.name for kind in kinds])
+        .values_list("kind", "town_id", "level", "language", "state", "as_of")
         .iterator(chunk_size=5000)
     }
     wanted = []
-    for town_id, state in current:
-        if not _storable(state):
-            continue
-        for level in LEVELS:
-            for language in languages():
-                if kept.get((town_id, int(level), language)) != (state, day):
-                    wanted.append(Stale(town_id, level, language))
-                    if limit is not None and len(wanted) >= limit:
-                        return wanted
+    for kind in kinds:
+        for town_id, by_scope in current.items():
+            state = by_scope[kind.scope]
+            if not _storable(state):
+                continue
+            for level in kind.filled:
+                for language in languages():
+                    if kept.get((kind.name, town_id, int(level), language)) != (state, day):
+                        wanted.append(Stale(kind, town_id, level, language))
+                        if limit is not None and len(wanted) >= limit:
+                            return wanted
     return wanted
 
 
@@ -239,39 +326,39 @@ def refresh(
     progress: Callable[[int, float], None] | None = None,
     share: float = 1.0,
 ) -> int:
-    """Compute and keep ``entries`` (:func:`stale`), one town at a time (its state read
-    before its records, so a write meanwhile leaves the row stale, never wrong), each level
-    from a town loaded for it alone (nothing one viewer's computation leaves on the instance
-    can reach another's). With ``share`` below 1, wait after each town so that computing
-    takes at most that share of the time. Returns the number of rows written."""
-    by_town: dict[int, list[Stale]] = {}
+    """Compute and keep ``entries`` (:func:`stale`), one town and kind at a time (its state
+    read before its records, so a write meanwhile leaves the row stale, never wrong), each
+    level from a town loaded for it alone (nothing one viewer's computation leaves on the
+    instance can reach another's). With ``share`` below 1, wait after each town so that
+    computing takes at most that share of the time. Returns the number of rows written."""
+    groups: dict[tuple[Kind, int], list[Stale]] = {}
     for entry in entries:
-        by_town.setdefault(entry.town_id, []).append(entry)
+        groups.setdefault((entry.kind, entry.town_id), []).append(entry)
     loaded = Town.objects.select_related("region", "district")
-    towns = loaded.in_bulk(list(by_town))
+    towns = loaded.in_bulk({town_id for _kind, town_id in groups})
     code = code_version()
     day = timezone.localdate()
     using = router.db_for_write(KeptProfile) or "default"
     written = 0
     started = time.monotonic()
-    for town_id, wanted in by_town.items():
+    for (kind, town_id), wanted in groups.items():
         town = towns.get(town_id)
         if town is None:  # deleted meanwhile
             continue
         began = time.monotonic()
         with connections[using].cursor() as cursor:
-            cursor.execute(STATE_SQL, [town.slug, code])
+            cursor.execute(STATE_SQL, [kind.scope, town.slug, code])
             (state,) = cursor.fetchone()
         rows = []
-        users = {level: viewer(level) for level in LEVELS}
         try:
             for entry in wanted:
                 alone = loaded.get(pk=town_id) if len(wanted) > 1 else town
                 with translation.override(entry.language):
-                    body = encode(compute(alone, users[entry.level]))
+                    body = _compute_text(kind, alone, entry.level)
                 rows.append(
                     KeptProfile(
                         town=town,
+                        kind=kind.name,
                         level=entry.level,
                         language=entry.language,
                         as_of=day,
@@ -282,9 +369,10 @@ def refresh(
         except DatabaseError:
             raise
         except Exception:
-            # A town whose profile cannot be computed (the API answers it with the same error)
-            # must not stop the others: logged, and looked at again on the next pass.
-            log.exception("keep_profiles: the profile of town %s failed", town.slug)
+            # A town whose profile or page cannot be computed (the API or the page answers it
+            # with the same error) must not stop the others: logged, and looked at again on
+            # the next pass.
+            log.exception("keep_profiles: the %s of town %s failed", kind.name, town.slug)
             continue
         _store(rows)
         written += len(rows)

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from governance.api.renderers import neutralise
 from governance.panels import panels_for
 from governance.redaction import present
 from governance.text import search_filter
-from towns import pages, selectors, society_profile, summary
+from towns import kept, pages, selectors, society_profile, summary
 from towns.models import ActivityStatus, Indicator, Town, TownKind, Typology
 from towns.profile import town_profile
 
@@ -211,8 +212,10 @@ def _town_dashboard(request, town: Town) -> dict:
     }
 
 
-def town_detail(request, slug):
-    town = selectors.town_get(slug=slug)
+def dashboard_content(request, town: Town) -> str:
+    """The HTML of ``town``'s dashboard between the page's header and footer, as this
+    request's viewer sees it (``towns/_dashboard.html``). Kept per change by towns/kept.py:
+    it may depend on the viewer's level and the language, nothing else of the request."""
     context = _town_dashboard(request, town)
     # The summary first (towns/summary.py): built from the profile and the civil-society
     # panel's context, which the panel below reuses (computed once per request).
@@ -225,7 +228,15 @@ def town_detail(request, slug):
         typology_svg=pages.SHAPE_SVG[pages.TYPOLOGY_SHAPES.get(town.typology, "circle")],
         profile_api_url=pages.profile_api_url(town),
     )
-    return render_page(request, "towns/town_detail.html", context)
+    shown = present(context, request.user, request=request)
+    return render_to_string("towns/_dashboard.html", shown, request=request)
+
+
+def town_detail(request, slug):
+    town = selectors.town_get(slug=slug)
+    # Today's dashboard is kept per change (towns.kept): a current kept one costs one query.
+    dashboard = kept.dashboard_for(request, town)
+    return render_page(request, "towns/town_detail.html", {"town": town, "dashboard": dashboard})
 
 
 def chart_csv(request, slug, key):

@@ -158,14 +158,17 @@ def test_a_restore_never_repeats_a_cache_key(scratch):
     _edit(src, 111111)
     discarded = _state(src)
     discarded_town = _state(src, "town", "olshany")
+    discarded_region = _state(src, "region", "olshany")
 
     drop(src)
     call_command("restore", str(dump), "--no-input", "--dbname", src, stdout=StringIO())
     _edit(src, 222222)
     kept = _state(src)
-    # A kept town profile (towns/kept.py) holds the town's scoped state: it must not repeat
-    # either, or the profile of the discarded edit would be read again.
+    # A kept town profile (towns/kept.py) holds the town's scoped state, a kept dashboard the
+    # region's: neither may repeat, or the profile or page of the discarded edit would be
+    # read again.
     assert discarded_town != _state(src, "town", "olshany")
+    assert discarded_region != _state(src, "region", "olshany")
 
     assert discarded.split("/")[1] == kept.split("/")[1]  # the counter repeats ...
     assert discarded != kept  # ... the key does not

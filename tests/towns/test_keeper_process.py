@@ -1,6 +1,7 @@
 """The profile keeper as a deployment runs it (``manage.py keep_profiles``, a process of its
-own beside the app): it fills its towns, computes a town again after a committed write, and of
-two keepers one works while the other waits, then takes over when the first stops.
+own beside the app): it fills its towns (profiles and public dashboards), computes a town's
+profile and its region's dashboards again after a committed write, and of two keepers one
+works while the other waits, then takes over when the first stops.
 
 The keepers work on a slice of the towns (``--part``) of this test database and commit; the
 rows they wrote and the write the test made are removed afterwards.
@@ -32,10 +33,10 @@ def part_towns() -> list[int]:
     return [pk for pk in Town.objects.values_list("pk", flat=True) if pk % parts == index]
 
 
-def kept_states() -> dict[tuple[int, int], str]:
+def kept_states() -> dict[tuple[str, int, int], str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT town_id, level, state FROM towns_keptprofile")
-        return {(town, level): state for town, level, state in cursor.fetchall()}
+        cursor.execute("SELECT kind, town_id, level, state FROM towns_keptprofile")
+        return {(kind, town, level): state for kind, town, level, state in cursor.fetchall()}
 
 
 def wait(check, what: str, seconds: float = 90):
@@ -74,7 +75,9 @@ def stop(process: subprocess.Popen) -> None:
 def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
     towns = part_towns()
     assert towns
-    wanted = {(town, int(level)) for town in towns for level in (Viewer.PUBLIC, Viewer.PARTNER)}
+    wanted = {
+        ("profile", town, int(level)) for town in towns for level in (Viewer.PUBLIC, Viewer.PARTNER)
+    } | {("dashboard", town, int(Viewer.PUBLIC)) for town in towns}
     env = django_env(
         DATABASE_URL=database_url(
             connection.get_connection_params(), connection.settings_dict["NAME"]
@@ -92,19 +95,28 @@ def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
         time.sleep(2)
         assert "keeping the town profiles current" not in (tmp_path / "second.log").read_text()
 
-        # An approval in one town: the first keeper computes that town's two rows again.
+        # An approval in one town: the first keeper computes that town's two profiles again,
+        # and the dashboards of the slice's towns in its region (they show the regional ranks).
         commit(
             "UPDATE towns_indicatorvalue SET value = value WHERE id = %s",
             [value.pk],
             revert=("DELETE FROM towns_keptprofile", []),
         )
-        moved = wait(
-            lambda: (
-                {key for key, state in kept_states().items() if states.get(key) != state} or None
-            ),
-            "the keeper to follow the write",
+        region = Town.objects.get(pk=value.town_id).region_id
+        in_region = set(
+            Town.objects.filter(pk__in=towns, region=region).values_list("pk", flat=True)
         )
-        assert {town for town, _level in moved} == {value.town_id}
+        expected = {
+            ("profile", value.town_id, int(level)) for level in (Viewer.PUBLIC, Viewer.PARTNER)
+        }
+        expected |= {("dashboard", town, int(Viewer.PUBLIC)) for town in in_region}
+
+        def moved():
+            now = kept_states()
+            changed = {key for key, state in now.items() if states.get(key) != state}
+            return changed if changed >= expected else None
+
+        assert wait(moved, "the keeper to follow the write") == expected
 
         # The first keeper stops: the second takes over.
         stop(first)

@@ -100,12 +100,12 @@ def test_the_keeper_computes_what_each_level_is_answered(settings):
     towns = towns_with_partner_records()
     assert towns, "the demo data has published records at partner level"
     ids = {town.pk for town in towns}
-    entries = [entry for entry in kept.stale() if entry.town_id in ids]
+    entries = [entry for entry in kept.stale(kinds=[kept.PROFILE]) if entry.town_id in ids]
     assert {(e.town_id, e.level) for e in entries} == {
         (pk, level) for pk in ids for level in (Viewer.PUBLIC, Viewer.PARTNER)
     }
     assert kept.refresh(entries) == len(entries)
-    assert not [entry for entry in kept.stale() if entry.town_id in ids]
+    assert not [entry for entry in kept.stale(kinds=[kept.PROFILE]) if entry.town_id in ids]
 
     differs = 0
     for town in towns:
@@ -168,7 +168,8 @@ def test_a_committed_write_makes_the_town_stale_and_only_that_town(commit, setti
 
 def stale_public(*towns: Town) -> set[int]:
     ids = {town.pk for town in towns}
-    return {e.town_id for e in kept.stale() if e.town_id in ids and e.level == Viewer.PUBLIC}
+    stale = kept.stale(kinds=[kept.PROFILE])
+    return {e.town_id for e in stale if e.town_id in ids and e.level == Viewer.PUBLIC}
 
 
 def towns_with_values():
@@ -232,7 +233,8 @@ def test_the_command_fills_a_part_and_then_has_nothing_to_do():
     out = io.StringIO()
     call_command("keep_profiles", "--once", "--part=0/80", stdout=out)
     first = int(out.getvalue().split("kept profiles: ")[1].split()[0])
-    expected = 2 * sum(1 for pk in Town.objects.values_list("pk", flat=True) if pk % 80 == 0)
+    # Each town's profile at both levels and its public dashboard.
+    expected = 3 * sum(1 for pk in Town.objects.values_list("pk", flat=True) if pk % 80 == 0)
     assert first == expected > 0
     out = io.StringIO()
     call_command("keep_profiles", "--once", "--part=0/80", stdout=out)
@@ -250,7 +252,7 @@ def test_the_keeper_gives_way_by_its_share(monkeypatch):
     ticks = iter(range(0, 1000, 1))  # each reading of the clock one second later
     monkeypatch.setattr(kept.time, "monotonic", lambda: float(next(ticks)))
     towns = list(Town.objects.order_by("pk").values_list("pk", flat=True)[:2])
-    entries = [e for e in kept.stale() if e.town_id in towns]
+    entries = [e for e in kept.stale(kinds=[kept.PROFILE]) if e.town_id in towns]
     assert kept.refresh(entries, share=0.25) == 4
     assert len(waits) == 2
     assert all(wait > 0 and wait % 3 == 0 for wait in waits)  # 3 = 1/0.25 - 1 times t

@@ -1,4 +1,4 @@
-"""Profiles computed once per change, not once per request (issue 19)."""
+"""Profiles and dashboards computed once per change, not once per request (issue 19)."""
 
 from django.db import models
 
@@ -6,15 +6,21 @@ from towns.models.places import Town
 
 
 class KeptProfile(models.Model):
-    """Derived, never edited: a town's computed profile (``/api/v1/towns/<slug>/profile/``) as
-    one viewer level sees it in one language, as of one day, kept with the data state it was
-    computed from (:mod:`towns.kept`).
+    """Derived, never edited: one of a town's computed reads (``kind``) as one viewer level
+    sees it in one language, as of one day, kept with the data state it was computed from
+    (:mod:`towns.kept`). The kinds:
 
-    ``state`` is the town's scoped data state (``atlas_data_state('town', slug)``: every write
-    without a region, and the town's own) and the release of the code; a row is read only
-    while both are unchanged and ``as_of`` is today, so a kept profile is never behind the data.
-    ``body`` is the JSON text of the serializer's output, in its order (``jsonb`` would reorder
-    the members, and a kept answer must be byte for byte the computed one). Filled and kept
+    * ``profile``: the profile of the API (``/api/v1/towns/<slug>/profile/``); ``body`` is the
+      JSON text of the serializer's output, in its order (``jsonb`` would reorder the members,
+      and a kept answer must be byte for byte the computed one);
+    * ``dashboard``: the HTML of the town's dashboard page between its header and footer (what
+      ``towns/_dashboard.html`` renders; the page around it is rendered per request).
+
+    ``state`` is the data state of the kind's scope (``atlas_data_state('town', slug)`` for a
+    profile: every write without a region, and the town's own; ``'region'`` for a dashboard,
+    which shows the regional ranks and medians) and the release of the code; a row is read
+    only while both are unchanged and ``as_of`` is today, so a kept row is never behind the
+    data. Filled and kept
     current by ``manage.py keep_profiles``; the rows go with their town (``ON DELETE
     CASCADE``, in the migration's SQL).
     """
@@ -27,6 +33,7 @@ class KeptProfile(models.Model):
         # takes its rows with it, as one deleted through Django does.
         db_constraint=False,
     )
+    kind = models.CharField(max_length=16, default="profile")
     #: The viewer level ("0" public, "1" partner: governance.access.Viewer); never research.
     level = models.PositiveSmallIntegerField()
     language = models.CharField(max_length=8)
@@ -38,9 +45,9 @@ class KeptProfile(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["town", "level", "language"], name="kept_profile_one_per_viewer"
+                fields=["town", "kind", "level", "language"], name="kept_read_one_per_viewer"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.town_id}/{self.level}/{self.language}/{self.as_of}"
+        return f"{self.town_id}/{self.kind}/{self.level}/{self.language}/{self.as_of}"

@@ -1,7 +1,8 @@
-"""Fill the kept town profiles and keep them current (towns/kept.py, issue 19).
+"""Fill the kept town profiles and dashboards and keep them current (towns/kept.py, issue 19).
 
-``manage.py keep_profiles --once`` computes every missing or out-of-date row (every town, the
-public and partner levels, the API's language) and exits; ``--jobs N`` splits the towns over N
+``manage.py keep_profiles --once`` computes every missing or out-of-date row (every town's
+profile at the public and partner levels in the API's language, and its dashboard at the
+public level in the default language) and exits; ``--jobs N`` splits the towns over N
 processes. Without ``--once`` it runs beside the app for good: every ``--interval`` seconds it
 looks for rows whose town's data state moved (two queries) and computes them again, a
 ``--batch`` of towns at a time so that a write in another town waits little. One keeper works
@@ -54,6 +55,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--part", default="0/1", help="Only towns whose id is i modulo n.")
         parser.add_argument(
+            "--kind",
+            choices=["all", *(kind.name for kind in kept.KINDS)],
+            default="all",
+            help="Only the profiles or only the dashboards (all).",
+        )
+        parser.add_argument(
             "--interval", type=float, default=2.0, help="Seconds between looks (2)."
         )
         parser.add_argument(
@@ -69,7 +76,7 @@ class Command(BaseCommand):
             help="At most this share of the time computing (default 0.25; 1 with --once).",
         )
 
-    def handle(self, *args, once, jobs, part, interval, batch, nice, share, **options):
+    def handle(self, *args, once, jobs, part, kind, interval, batch, nice, share, **options):
         if not kept.enabled():
             raise CommandError("KEPT_PROFILES is off: nothing is kept.")
         if jobs < 1 or batch < 1 or interval <= 0:
@@ -78,6 +85,8 @@ class Command(BaseCommand):
         if not 0 < self.share <= 1:
             raise CommandError("--share is above 0 and at most 1.")
         os.nice(nice if nice is not None else (0 if once else 19))
+        self.kind = kind
+        self.kinds = [k for k in kept.KINDS if kind in ("all", k.name)]
         if once and jobs > 1:
             return self._jobs(jobs)
         index, parts = _part(part)
@@ -100,6 +109,7 @@ class Command(BaseCommand):
                     "keep_profiles",
                     "--once",
                     f"--part={i}/{jobs}",
+                    f"--kind={self.kind}",
                 ]
             )
             for i in range(jobs)
@@ -112,10 +122,12 @@ class Command(BaseCommand):
         )
 
     def _pass(self, part: tuple[int, int], *, limit: int | None) -> int:
-        entries = kept.stale(part=part)
+        entries = kept.stale(part=part, kinds=self.kinds)
         if limit is not None:
-            towns = sorted({entry.town_id for entry in entries})[:limit]
-            entries = [entry for entry in entries if entry.town_id <= towns[-1]] if towns else []
+            # The first ``limit`` towns of the first kind that has stale rows (the profiles
+            # come before the dashboards), each with all its rows of that kind.
+            chosen = set(list(dict.fromkeys((e.kind, e.town_id) for e in entries))[:limit])
+            entries = [entry for entry in entries if (entry.kind, entry.town_id) in chosen]
 
         shown = [0.0]
 
