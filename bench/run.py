@@ -335,6 +335,8 @@ class Scenario:
     name: str
     targets: list[Target]
     write: list[str] | None = None  # for the write scenario: path, town slugs, "--", codes
+    #: The kind of kept read (towns/kept.py) the atlas answers it from, if any.
+    kept: str | None = None
 
 
 def q(params: dict) -> str:
@@ -476,7 +478,8 @@ def build_scenarios(atlas: str, datasette: str, tokens: dict[str, str]) -> list[
 
     def one_town_each(number: int, name: str, atlas_path: str, peer_path: str, canned: str):
         """A scenario of one town per request: the atlas's path, the json_agg peer's path (both
-        with ``{t}`` for the town) and Datasette's canned query returning the ``canned`` JSON."""
+        with ``{t}`` for the town) and Datasette's canned query returning the ``canned`` JSON
+        (also the kind of kept read the atlas answers it from)."""
         return Scenario(
             number,
             name,
@@ -493,6 +496,7 @@ def build_scenarios(atlas: str, datasette: str, tokens: dict[str, str]) -> list[
                     ],
                 ),
             ],
+            kept=canned,
         )
 
     s4 = one_town_each(
@@ -836,12 +840,17 @@ def keeper_running(running: bool) -> None:
             os.killpg(KEEPER.pid, signal.SIGCONT if running else signal.SIGSTOP)
 
 
-def keep_once() -> tuple[int, float]:
-    """Run ``keep_profiles --once`` (every stale kept profile, at full speed): rows computed,
-    seconds taken."""
+def keep_once(kind: str = "all") -> tuple[int, float]:
+    """Run ``keep_profiles --once`` (every stale kept row of ``kind``, at full speed): rows
+    computed, seconds taken."""
     started = time.perf_counter()
     filled = subprocess.run(  # noqa: S603 (fixed command line built here)
-        KEEP_ONCE, env=server_env(), cwd=ROOT, capture_output=True, text=True, check=False
+        [*KEEP_ONCE, f"--kind={kind}"],
+        env=server_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if filled.returncode != 0:
         sys.exit(f"keep_profiles failed:\n{filled.stdout}{filled.stderr}")
@@ -853,30 +862,36 @@ def keep_once() -> tuple[int, float]:
     return rows, time.perf_counter() - started
 
 
-def fill_kept(why: str) -> None:
-    """Compute at full speed every kept profile a measurement's writes (and their removal)
-    left stale: the bench puts the data back as it found it before the next measurement, as
-    it removes the values it wrote. Not measured; logged."""
-    if not KEEP_ONCE:
+def fill_kept(scenario: Scenario) -> None:
+    """Before a scenario the atlas answers from kept rows: compute at full speed every row of
+    that kind the earlier measurements' writes (and their removal) left stale, as a keeper
+    that has caught up would have them. Not measured; logged. The other kinds are left to the
+    keeper, which works beside the servers while the atlas is measured (its cost is the
+    atlas's)."""
+    if not KEEP_ONCE or scenario.kept is None:
         return
     keeper_running(False)
-    rows, seconds = keep_once()
-    log(f"  kept profiles after {why}: {rows} rows computed again in {seconds:.0f} s")
+    rows, seconds = keep_once(scenario.kept)
+    log(f"  kept {scenario.kept}s: {rows} rows computed again in {seconds:.0f} s")
     keeper_running(True)
 
 
-def settle_keeper(seconds: int = 60) -> None:
-    """Wait, up to ``seconds``, until the keeper has caught up with the last writes."""
+def settle_keeper(scenario: Scenario, seconds: int = 60) -> None:
+    """Wait, up to ``seconds``, until the keeper has caught up with the last writes in the
+    kind of kept rows ``scenario`` reads."""
     from django.db import connection
 
     from towns import kept
 
+    if scenario.kept is None:
+        return
+    kinds = [kind for kind in kept.KINDS if kind.name == scenario.kept]
     started = time.monotonic()
-    while kept.stale(limit=1) and time.monotonic() - started < seconds:
+    while kept.stale(limit=1, kinds=kinds) and time.monotonic() - started < seconds:
         time.sleep(1)
     waited = time.monotonic() - started
     if waited >= 2:
-        left = len(kept.stale())
+        left = len(kept.stale(kinds=kinds))
         log(f"  waited {waited:.0f} s for the keeper" + (f" ({left} rows left)" if left else ""))
     connection.close()
 
@@ -888,7 +903,7 @@ def measure(
     # peer is.
     keeper_running(target.server == "atlas")
     if target.server == "atlas":
-        settle_keeper()
+        settle_keeper(scenario)
     if not scenario.write and CFG.warmup:
         warm_up(target)
     if scenario.write:
@@ -1036,13 +1051,15 @@ def render(
             else "No warm-up (BENCH_WARMUP=0): every server measured cold."
         )
         + (
-            f" Kept town profiles (towns/kept.py, data derived once per change, not a cache: "
-            f"on in every mode, including *cache off*): {facts['kept'][0]:,} rows computed "
-            f"before the measurements in {facts['kept'][1]:.0f} s; a keeper "
+            f" Kept town profiles and dashboards (towns/kept.py, data derived once per change, "
+            f"not a cache: on in every mode, including *cache off*): {facts['kept'][0]:,} rows "
+            f"computed before the measurements in {facts['kept'][1]:.0f} s; a keeper "
             "(`manage.py keep_profiles`) ran beside the servers while the atlas was measured "
-            "(stopped while a peer was), and after each writer mode the bench computed the rows "
-            "its writes had left stale at once, outside the measurements, as it removes the "
-            "values it wrote. Also on in every mode: each "
+            "(stopped while a peer was), and before the scenarios of the profile and of the "
+            "dashboard the bench computed the rows of that kind the earlier writes had left "
+            "stale at once, outside the measurements, as a keeper that has caught up would have "
+            "them (under the writer modes readers compute what the writes make stale). Also on "
+            "in every mode: each "
             "worker's representations of towns kept per version of the row "
             "(governance/api/memo.py)."
             if "kept" in facts
@@ -1251,14 +1268,12 @@ def main() -> int:
                 if target.server != "atlas" or scenario.write:
                     results.append(measure(wrk, scenario, target))
                     continue
+                fill_kept(scenario)
                 for mode in modes:
                     results.append(measure_mode(wrk, scenario, target, mode, cold_base, writer))
                     remove_written_values()
-                    if mode in ("writes", "batches"):
-                        fill_kept(f"the {mode} mode")
             if scenario.write:
                 remove_written_values()
-                fill_kept("the write scenario")
             done.append(scenario)
             # The table so far: a run cut short still leaves what it measured.
             RESULTS.write_text(render(results, done, facts, ["(memory not measured yet)"])[0])
