@@ -169,3 +169,28 @@ def test_kept_per_language_and_never_for_research():
     researcher = build_persona(get_user_model(), "researcher").client
     assert researcher.get(page(town)).status_code == 200
     assert list(dashboards(town=town).values_list("language", flat=True)) == ["be"]
+
+
+def test_a_keeper_pass_takes_the_profiles_first_and_a_fifth_as_many_dashboards(monkeypatch):
+    """A pass of the keeper's loop (``--batch`` towns) computes the stale profiles first; a
+    pass of dashboards, which cost about five profiles each, takes a fifth as many towns, so
+    a profile made stale meanwhile does not wait behind a long pass."""
+    from towns.management.commands.keep_profiles import Command
+
+    command = Command()
+    command.kinds, command.share = list(kept.KINDS), 1.0
+    computed: list[kept.Stale] = []
+    monkeypatch.setattr(kept, "refresh", lambda entries, **_: computed.extend(entries) or 0)
+    command._pass((0, 1), limit=10)
+    assert {e.kind for e in computed} == {kept.PROFILE}
+    assert len({e.town_id for e in computed}) == 10
+    assert len(computed) == 20  # both levels of each town
+
+    computed.clear()
+    every = kept.stale
+    monkeypatch.setattr(
+        kept, "stale", lambda *, part, kinds: every(part=part, kinds=[kept.DASHBOARD])
+    )
+    command._pass((0, 1), limit=10)
+    assert {e.kind for e in computed} == {kept.DASHBOARD}
+    assert len({e.town_id for e in computed}) == 2
