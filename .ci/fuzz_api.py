@@ -16,6 +16,13 @@ copy of the template database the test suite clones (tests/dbtemplate.py), built
 Writes land in the throw-away database only. Exit status 0 only if every run reports zero
 failures; the reports (JUnit XML) go to ``test-artifacts/fuzz/``.
 
+Real identifiers: a random slug or id finds no record, so an operation on one record would
+only ever answer 404 and never reach its logic. Before each client's run, the identifiers that
+client can see are read from every collection it may list (``/api/v1/towns/`` for
+``/api/v1/towns/{slug}/...``) and given to schemathesis as dictionaries
+(:func:`seeded_config`): half of the generated values of that path parameter are drawn from
+them, the other half stay random (and still find the 404s).
+
     make fuzz                       # or: .venv/bin/python .ci/fuzz_api.py
     FUZZ_EXAMPLES=20 make fuzz      # more examples per operation (default 4)
     FUZZ_ONLY=anonymous make fuzz   # one client
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -84,6 +92,65 @@ def _wait_ready(url: str, seconds: float = 60) -> None:
             pass
         time.sleep(0.5)
     raise SystemExit(f"the atlas did not answer {url}/healthz within {seconds:.0f} s")
+
+
+def _get_json(url: str, headers: dict[str, str]):
+    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+#: A path whose first parameter names a record of a collection: (collection, parameter).
+RECORD_PATH = re.compile(r"^(/api/v1/[a-z-]+/)\{([a-z_]+)\}/")
+
+
+def seeded_config(url: str, headers: dict[str, str], client: str) -> Path:
+    """.ci/schemathesis.toml, with the identifiers ``client`` can see in every collection it
+    may list bound to the path parameter that names them (probability 0.5: half real, half
+    generated)."""
+    schema = _get_json(f"{url}/api/v1/schema/?format=json", headers)
+    paths = schema["paths"]
+    collections = sorted(
+        {m.groups() for path in paths if (m := RECORD_PATH.match(path))},
+    )
+    lines = [(ROOT / ".ci" / "schemathesis.toml").read_text(), "", "# Seeded by .ci/fuzz_api.py"]
+    seeded = 0
+    for collection, parameter in collections:
+        if "get" not in paths.get(collection, {}):
+            continue
+        body = _get_json(f"{url}{collection}?page_size=50", headers)
+        items = body.get("results", []) if isinstance(body, dict) else body
+        values = sorted(
+            {item[parameter] for item in items if isinstance(item, dict) and item.get(parameter)},
+            key=str,
+        )[:50]
+        if not values:
+            continue
+        name = collection.strip("/").rsplit("/", 1)[-1]
+        prefix = re.escape(collection) + re.escape("{" + parameter + "}")
+        binding = json.dumps({f"path.{parameter}": {"dictionary": name, "probability": 0.5}})
+        lines += [
+            f"[dictionaries.{name}]",
+            f"values = {json.dumps(values, ensure_ascii=False)}",
+            "",
+            "[[operations]]",
+            f"include-path-regex = {json.dumps('^' + prefix)}",
+            f"parameters = {_toml_inline(json.loads(binding))}",
+            "",
+        ]
+        seeded += 1
+    path = REPORTS / f"{client}.schemathesis.toml"
+    path.write_text("\n".join(lines))
+    log(f"  {client}: real identifiers for {seeded} collections ({path.name})")
+    return path
+
+
+def _toml_inline(value) -> str:
+    """A TOML inline table of ``value`` (str keys; str, float or dict values)."""
+    if isinstance(value, dict):
+        members = (f"{json.dumps(k)} = {_toml_inline(v)}" for k, v in value.items())
+        return "{ " + ", ".join(members) + " }"
+    return json.dumps(value)
 
 
 def main() -> int:
@@ -151,12 +218,15 @@ def main() -> int:
         _wait_ready(url)
         for client, spec in clients.items():
             headers = []
+            sent = {}
             if spec:
                 headers = ["-H", f"Authorization: {spec[2]} {keys[client]}"]
+                sent = {"Authorization": f"{spec[2]} {keys[client]}"}
+            config = seeded_config(url, sent, client)
             command = [
                 str(BIN / "schemathesis"),
                 "--config-file",
-                str(ROOT / ".ci" / "schemathesis.toml"),
+                str(config),
                 "--no-color",
                 "run",
                 f"{url}/api/v1/schema/?format=json",
