@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework.renderers import BaseRenderer
 
+from governance.api.etag import JSONTexts
 from towns.models import Town, TownKind, Typology
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
@@ -84,9 +85,9 @@ def town_features(queryset: Iterable[Town]) -> dict[str, Any]:
     }
 
 
-class RenderedFeatures(list):
+class RenderedFeatures(JSONTexts):
     """Features already written as JSON text by PostgreSQL: the renderer puts them in as they
-    are (a list of ``str``)."""
+    are (a list of ``str``), and the ETag hashes them as they are."""
 
 
 class _Joined(Func):

@@ -33,12 +33,29 @@ VARY = ("Accept", "Accept-Language", "Authorization", "Cookie")
 COPIED_HEADERS = ("Cache-Control", "Vary", "Content-Location", "Expires")
 
 
+class JSONTexts(list):
+    """Items already written as JSON text (by PostgreSQL, e.g. the map's features,
+    ``towns.geo.RenderedFeatures``): a renderer puts them in as they are, and :func:`weak_etag`
+    hashes them as they are. Encoding 2,261 features again as JSON strings only to hash them
+    was a sixth of an uncached map request (4 of 25 ms)."""
+
+
 def weak_etag(data, *, media_type: str = "", language: str = "") -> str:
-    """``W/"<sha256 prefix>"`` of ``data`` serialised canonically (sorted keys)."""
+    """``W/"<sha256 prefix>"`` of ``data`` serialised canonically (sorted keys); a member of a
+    dict that holds :class:`JSONTexts` is hashed as its texts, one per line (a JSON text has
+    no raw line break), after the rest."""
+    texts = {}
+    if isinstance(data, dict):
+        texts = {key: value for key, value in data.items() if isinstance(value, JSONTexts)}
+        if texts:
+            data = {key: value for key, value in data.items() if key not in texts}
     payload = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     digest = hashlib.sha256()
     digest.update(f"{media_type}|{language}|".encode())
     digest.update(payload.encode())
+    for key in sorted(texts):
+        digest.update(f"|{key}|{len(texts[key])}|".encode())
+        digest.update("\n".join(texts[key]).encode())
     return f'W/"{digest.hexdigest()[:32]}"'
 
 

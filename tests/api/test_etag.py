@@ -75,3 +75,28 @@ def test_wildcard_and_lists_of_tags_match(client):
 def test_errors_and_writes_carry_no_etag(client):
     assert "ETag" not in client.get(f"{API}towns/atlantis/")
     assert "ETag" not in client.post(f"{API}activities/", {}, content_type="application/json")
+
+
+def test_a_tag_over_json_texts_follows_each_text_and_its_place():
+    """Texts already written as JSON (the map's features) are hashed as they are: the same
+    texts give the same tag, and a changed, moved, added or removed text a new one; the rest
+    of the data still counts."""
+    from governance.api.etag import JSONTexts, weak_etag
+
+    def tag(features, **rest):
+        return weak_etag({"type": "FeatureCollection", **rest, "features": JSONTexts(features)})
+
+    base = tag(['{"id": 1}', '{"id": 2}'], links=[])
+    assert base == tag(['{"id": 1}', '{"id": 2}'], links=[])
+    others = [
+        tag(['{"id": 1}', '{"id": 3}'], links=[]),
+        tag(['{"id": 2}', '{"id": 1}'], links=[]),
+        tag(['{"id": 1}', '{"id": 2}', '{"id": 3}'], links=[]),
+        tag(['{"id": 1}'], links=[]),
+        tag(['{"id": 1}', '{"id": 2}'], links=[{"rel": "next"}]),
+        tag(['{"id": 1},{"id": 2}'], links=[]),
+    ]
+    assert len({base, *others}) == 1 + len(others)
+    # Another language or media type is another tag, as for any data.
+    texts = {"features": JSONTexts(['{"id": 1}'])}
+    assert weak_etag(texts, language="be") != weak_etag(texts, language="ru")
