@@ -128,14 +128,14 @@ def seeded_config(url: str, headers: dict[str, str], client: str) -> Path:
             continue
         name = collection.strip("/").rsplit("/", 1)[-1]
         prefix = re.escape(collection) + re.escape("{" + parameter + "}")
-        binding = json.dumps({f"path.{parameter}": {"dictionary": name, "probability": 0.5}})
+        binding = {f"path.{parameter}": {"dictionary": name, "probability": 0.5}}
         lines += [
             f"[dictionaries.{name}]",
             f"values = {json.dumps(values, ensure_ascii=False)}",
             "",
             "[[operations]]",
             f"include-path-regex = {json.dumps('^' + prefix)}",
-            f"parameters = {_toml_inline(json.loads(binding))}",
+            f"parameters = {_toml_inline(binding)}",
             "",
         ]
         seeded += 1

@@ -64,24 +64,6 @@ log = logging.getLogger(__name__)
 LEVELS = (Viewer.PUBLIC, Viewer.PARTNER)
 
 
-@dataclass(frozen=True)
-class Kind:
-    """A kind of kept read: its name in ``KeptProfile.kind``, the scope of the data state it
-    follows (``atlas_data_state``'s: "town" or "region") and the levels the keeper fills (a
-    reader keeps any of :data:`LEVELS` it computes)."""
-
-    name: str
-    scope: str
-    filled: tuple[Viewer, ...]
-
-
-PROFILE = Kind("profile", "town", LEVELS)
-DASHBOARD = Kind("dashboard", "region", (Viewer.PUBLIC,))
-#: In the order the keeper computes them: the profiles first (one town's, ~40 ms), then the
-#: dashboards (~180 ms, and an approval makes a whole region's stale).
-KINDS = (PROFILE, DASHBOARD)
-
-
 def enabled() -> bool:
     return getattr(settings, "KEPT_PROFILES", True)
 
@@ -132,10 +114,30 @@ def render_dashboard(town: Town, level: Viewer) -> str:
     return dashboard_content(request, town)
 
 
-def _compute_text(kind: Kind, town: Town, level: Viewer) -> str:
-    if kind is DASHBOARD:
-        return render_dashboard(town, level)
+def _profile_text(town: Town, level: Viewer) -> str:
     return encode(compute(town, viewer(level)))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of kept read: its name in ``KeptProfile.kind``, the scope of the data state it
+    follows (``atlas_data_state``'s: "town" or "region"), the levels the keeper fills (a
+    reader keeps any of :data:`LEVELS` it computes), how the keeper computes a row's text
+    (in the active language) and what a row costs, in profiles (a keeper's pass takes that
+    many times fewer towns)."""
+
+    name: str
+    scope: str
+    filled: tuple[Viewer, ...]
+    text: Callable[[Town, Viewer], str]
+    cost: int = 1
+
+
+PROFILE = Kind("profile", "town", LEVELS, _profile_text)
+DASHBOARD = Kind("dashboard", "region", (Viewer.PUBLIC,), render_dashboard, cost=5)
+#: In the order the keeper computes them: the profiles first (one town's, ~40 ms), then the
+#: dashboards (~180 ms, and an approval makes a whole region's stale).
+KINDS = (PROFILE, DASHBOARD)
 
 
 #: The state a kept row must have: the data state of its kind's scope (by the town's slug) and
@@ -242,7 +244,7 @@ def dashboard_for(request, town: Town) -> SafeString:
     if found is not None and found.body is not None:
         return mark_safe(found.body)  # noqa: S308 (our templates' output, autoescaped)
     html = dashboard_content(request, town)
-    if found is not None and found.town_id == town.pk:
+    if found is not None:
         _keep(town, found, html)
     return html
 
@@ -354,7 +356,7 @@ def refresh(
             for entry in wanted:
                 alone = loaded.get(pk=town_id) if len(wanted) > 1 else town
                 with translation.override(entry.language):
-                    body = _compute_text(kind, alone, entry.level)
+                    body = kind.text(alone, entry.level)
                 rows.append(
                     KeptProfile(
                         town=town,

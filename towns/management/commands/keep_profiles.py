@@ -124,13 +124,13 @@ class Command(BaseCommand):
     def _pass(self, part: tuple[int, int], *, limit: int | None) -> int:
         entries = kept.stale(part=part, kinds=self.kinds)
         if limit is not None:
-            # The first ``limit`` towns in the order of :func:`kept.stale` (the profiles before
-            # the dashboards), each with all its rows of that kind. A dashboard costs about
-            # five profiles, so a pass takes a fifth as many: a profile made stale meanwhile
-            # waits for a pass of about the same length whichever kind it is.
+            # The first towns in the order of :func:`kept.stale` (the profiles before the
+            # dashboards), each with all its rows of that kind: ``limit`` profiles' worth
+            # (a dashboard costs about five), so a profile made stale meanwhile waits for a
+            # pass of about the same length whichever kind it is.
             groups = list(dict.fromkeys((e.kind, e.town_id) for e in entries))
-            if groups and groups[0][0] is kept.DASHBOARD:
-                limit = max(1, limit // 5)
+            if groups:
+                limit = max(1, limit // groups[0][0].cost)
             chosen = set(groups[:limit])
             entries = [entry for entry in entries if (entry.kind, entry.town_id) in chosen]
 
