@@ -12,13 +12,20 @@ Traps handled here (found with pgserver 0.1.4):
 * pgserver keeps ``pgdata/.handle_pids.json``, which a Ctrl-C or SIGTERM can leave empty or
   half written; every later ``get_server()`` would then fail with ``JSONDecodeError``, so the
   file is repaired before each start;
+* that list is read and rewritten by every process that starts or exits, with no lock: two
+  processes starting at once (``keep_profiles --jobs 2``, gunicorn's workers) could read it
+  half written and fail (seen: a keeper of the benchmark died at start with
+  ``JSONDecodeError: Extra data``). Starts and exits take an exclusive lock on
+  ``var/pgdata.lock`` (:func:`_start_lock`) around pgserver's use of it;
 * it ships PostgreSQL 16, so Debian's version 15 client tools refuse it: ``bin_path()`` gives
   pgserver's own ``psql``/``pg_dump``/``pg_restore``.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -72,6 +79,32 @@ def repair_pid_list(pgdata: Path) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _start_lock(path: Path):
+    """An exclusive lock on ``path`` across processes (released when the block ends, or
+    when the process dies)."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_EXIT_LOCKS: dict[Path, object] = {}
+
+
+def _hold_lock_until_exit(path: Path) -> None:
+    """Take the lock and keep it until the process ends (the callbacks that run after this
+    one, pgserver's among them, hold it; the system releases it at exit). Once per path: a
+    second handle of this process would wait for its own first one."""
+    if path in _EXIT_LOCKS:
+        return
+    handle = path.open("a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    _EXIT_LOCKS[path] = handle
+
+
 def bin_path() -> Path:
     """Directory of the PostgreSQL 16 client and server binaries that pgserver ships."""
     from pgserver._commands import POSTGRES_BIN_PATH
@@ -88,8 +121,13 @@ def ensure_server(pgdata: Path | None = None, name: str = DEFAULT_DB_NAME) -> Em
 
     pgdata = Path(pgdata or os.environ.get("EMBEDDED_PGDATA") or DEFAULT_PGDATA)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    repair_pid_list(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    lock = pgdata.parent / f"{pgdata.name}.lock"
+    with _start_lock(lock):
+        repair_pid_list(pgdata)
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        # pgserver rewrites the list again at exit (an atexit callback it registered just
+        # now): this one, registered after it, runs before it and takes the lock for it.
+        atexit.register(_hold_lock_until_exit, lock)
     info = server.get_postmaster_info()
     embedded = EmbeddedServer(
         socket_dir=str(info.socket_dir), port=info.port or 5432, user="postgres", name=name

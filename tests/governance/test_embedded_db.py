@@ -84,6 +84,36 @@ def test_start_survives_a_pid_list_left_damaged_by_ctrl_c(pgdata, damage):
     assert isinstance(json.loads(pid_list.read_text()), list)
 
 
+def test_processes_starting_at_once_all_start_and_exit_cleanly(pgdata):
+    """pgserver's handle list is read and rewritten without a lock by every process that
+    starts or exits: processes starting at once (``keep_profiles --jobs 2``, gunicorn's
+    workers) read it half written (a benchmark's keeper died at start with
+    ``JSONDecodeError``). With the start lock, twelve at once all start, and none fails at
+    exit either (an exception in an exit callback is printed, not raised)."""
+    in_new_process(pgdata)
+    code = (
+        "import sys; from governance.embedded_db import ensure_server; "
+        "ensure_server(sys.argv[1], name='probe')"
+    )
+    procs = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", code, str(pgdata)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(12)
+    ]
+    results = [(proc.wait(timeout=120), proc.stderr.read()) for proc in procs]
+    for proc in procs:
+        proc.stdout.close()
+        proc.stderr.close()
+    assert [code for code, _err in results] == [0] * 12, [err for _c, err in results]
+    assert not [err for _c, err in results if "Error" in err]
+    assert isinstance(json.loads((pgdata / embedded_db.PID_LIST).read_text()), list)
+
+
 def test_server_restarts_after_being_stopped(pgdata):
     in_new_process(pgdata)
     assert embedded_db.stop_server(pgdata) is True
