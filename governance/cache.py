@@ -107,6 +107,8 @@ NOT_DATA = {
     # Profiles computed from the data and kept with the state they were computed from
     # (towns.KeptProfile): written by readers and by keep_profiles, never a change of the data.
     "towns.keptprofile",
+    # The same for reads of many towns (towns.KeptDocument: the whole map).
+    "towns.keptdocument",
 }
 #: Tables outside them that decide who a token or user is (the cached token resolution of
 #: governance.api.authentication): a revoked token or a changed role retires it at once.

@@ -35,15 +35,19 @@ COPIED_HEADERS = ("Cache-Control", "Vary", "Content-Location", "Expires")
 
 class JSONTexts(list):
     """Items already written as JSON text (by PostgreSQL, e.g. the map's features,
-    ``towns.geo.RenderedFeatures``): a renderer puts them in as they are, and :func:`weak_etag`
-    hashes them as they are. Encoding 2,261 features again as JSON strings only to hash them
-    was a sixth of an uncached map request (4 of 25 ms)."""
+    ``towns.geo.RenderedFeatures``): a renderer puts them in as they are, joined with commas
+    inside the array's brackets, and :func:`weak_etag` hashes them the same way. Encoding
+    2,261 features again as JSON strings only to hash them was a sixth of an uncached map
+    request (4 of 25 ms).
+
+    A member may itself be several items already joined with commas (a kept map is one text,
+    ``towns.kept``, "Kept documents"): the array written is the same, and so is the tag."""
 
 
 def weak_etag(data, *, media_type: str = "", language: str = "") -> str:
     """``W/"<sha256 prefix>"`` of ``data`` serialised canonically (sorted keys); a member of a
-    dict that holds :class:`JSONTexts` is hashed as its texts, one per line (a JSON text has
-    no raw line break), after the rest."""
+    dict that holds :class:`JSONTexts` is hashed as the array the renderer writes (its texts
+    joined with commas), after the rest."""
     texts = {}
     if isinstance(data, dict):
         texts = {key: value for key, value in data.items() if isinstance(value, JSONTexts)}
@@ -54,8 +58,9 @@ def weak_etag(data, *, media_type: str = "", language: str = "") -> str:
     digest.update(f"{media_type}|{language}|".encode())
     digest.update(payload.encode())
     for key in sorted(texts):
-        digest.update(f"|{key}|{len(texts[key])}|".encode())
-        digest.update("\n".join(texts[key]).encode())
+        digest.update(f"|{key}|[".encode())
+        digest.update(",".join(texts[key]).encode())
+        digest.update(b"]")
     return f'W/"{digest.hexdigest()[:32]}"'
 
 
@@ -92,7 +97,9 @@ def with_etag(request, response):
     data = getattr(response, "data", None)
     if data is None:
         return response
-    etag = representation_etag(request, data)
+    # A view that tagged its answer already (a kept document, tagged when it was kept with
+    # this function's hash of the same data, media type and language) keeps its tag.
+    etag = response.get("ETag") or representation_etag(request, data)
     response["ETag"] = etag
     patch_vary_headers(response, VARY)
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):

@@ -20,6 +20,7 @@ from django.db import connection
 from governance.access import Viewer
 from tests.dbtemplate import database_url
 from tests.servers import django_env
+from towns import kept
 from towns.models import IndicatorValue, KeptProfile, Town
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,11 @@ def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
     try:
         # Filled: both levels of every town of the slice, committed by the keeper.
         states = wait(lambda: (s := kept_states()) and wanted <= set(s) and s, "the fill")
+        # The first part's keeper keeps the public's whole map too.
+        assert wait(kept.map_current, "the map")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, level FROM towns_keptdocument")
+            assert cursor.fetchall() == [("map", int(Viewer.PUBLIC))]
         # A second keeper of the same slice waits for the first one's lock.
         second = keeper(env, tmp_path / "second.log")
         time.sleep(2)
@@ -100,7 +106,7 @@ def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
         commit(
             "UPDATE towns_indicatorvalue SET value = value WHERE id = %s",
             [value.pk],
-            revert=("DELETE FROM towns_keptprofile", []),
+            revert=("DELETE FROM towns_keptprofile; DELETE FROM towns_keptdocument", []),
         )
         region = Town.objects.get(pk=value.town_id).region_id
         in_region = set(

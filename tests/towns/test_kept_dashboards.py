@@ -178,7 +178,7 @@ def test_a_keeper_pass_takes_the_profiles_first_and_a_fifth_as_many_dashboards(m
     from towns.management.commands.keep_profiles import Command
 
     command = Command()
-    command.kinds, command.share = list(kept.KINDS), 1.0
+    command.kinds, command.map, command.share = list(kept.KINDS), False, 1.0
     computed: list[kept.Stale] = []
     monkeypatch.setattr(kept, "refresh", lambda entries, **_: computed.extend(entries) or 0)
     command._pass((0, 1), limit=10)

@@ -3,17 +3,25 @@
 The same filters, search and ordering as ``/api/v1/towns/`` (this view is the town list
 without pagination: a map wants every point), rendered by :func:`towns.geo.town_features`.
 ``/api/v1/towns/?format=geojson`` gives the current page the same way.
+
+The whole map (no parameter: what the town map of every page loads) is kept per change
+(:mod:`towns.kept`, "Kept documents"): a current kept map answers with one query.
 """
 
-from django.urls import re_path
+from django.test import RequestFactory
+from django.urls import re_path, reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.etag import weak_etag
 from governance.api.schema import success_contents
+from towns import kept
 from towns.api.views import TownViewSet
 from towns.geo import (
     FEATURE_COLLECTION_SCHEMA,
     GEOJSON_MEDIA_TYPE,
+    RenderedFeatures,
     TownGeoJSONRenderer,
     town_features_rendered,
 )
@@ -56,7 +64,56 @@ class TownGeoJSONView(TownViewSet):
     )
     def collection(self, request, *args, **kwargs):
         # Not named "list": the response is one FeatureCollection, not an array of towns.
-        return Response(town_features_rendered(self.filter_queryset(self.get_queryset())))
+        if request.query_params:
+            return Response(town_features_rendered(self.filter_queryset(self.get_queryset())))
+        found = kept.find_document("map", user=request.user)
+        if found is not None and found.body is not None:
+            data = collection_of(found.count, RenderedFeatures([found.body]))
+            # The tag kept with it is this answer's (weak_etag of the same array, media type
+            # and language); another media type is tagged per request as usual.
+            if request.accepted_media_type == GEOJSON_MEDIA_TYPE:
+                return Response(data, headers={"ETag": found.etag})
+            return Response(data)
+        data = town_features_rendered(self.filter_queryset(self.get_queryset()))
+        if found is not None:
+            keep_map(found, data)
+        return Response(data)
+
+
+def collection_of(count: int, features: RenderedFeatures) -> dict:
+    """The FeatureCollection of ``count`` features (as :func:`towns.geo.town_features_rendered`
+    writes it: the same members in the same order)."""
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": count,
+        "numberReturned": count,
+        "links": [],
+        "features": features,
+    }
+
+
+def keep_map(found: kept.DocumentLookup, data: dict) -> bool:
+    """Keep the whole map ``data`` (computed by :func:`town_features_rendered`) for what
+    ``found`` says: its features joined in one text, and its answer's tag."""
+    features = data["features"]
+    body = ",".join(features)
+    etag = weak_etag(
+        collection_of(len(features), RenderedFeatures([body])),
+        media_type=GEOJSON_MEDIA_TYPE,
+        language=found.language,
+    )
+    return kept.keep_document(found, count=len(features), body=body, etag=etag)
+
+
+def whole_map(user) -> dict:
+    """The whole map (no parameter) as ``user``'s level sees it, computed: the view's own
+    queryset, filters and ordering, for the keeper (:func:`towns.kept.refresh_map`)."""
+    request = Request(RequestFactory().get(reverse("town-geojson", kwargs={"version": "v1"})))
+    request.user = user
+    view = TownGeoJSONView(
+        request=request, args=(), kwargs={}, format_kwarg=None, action="collection"
+    )
+    return town_features_rendered(view.filter_queryset(view.get_queryset()))
 
 
 urlpatterns = [

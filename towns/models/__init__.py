@@ -9,7 +9,7 @@ from towns.models.indicators import (
     RegionalIndicatorStat,
     StandardKind,
 )
-from towns.models.kept import KeptProfile
+from towns.models.kept import KeptDocument, KeptProfile
 from towns.models.places import District, Region, Town, TownKind, TownMapFeature, Typology
 from towns.models.power import (
     Appointment,
@@ -69,6 +69,7 @@ __all__ = [
     "Influence",
     "InfluenceGroup",
     "Instrument",
+    "KeptDocument",
     "KeptProfile",
     "ManagementMechanism",
     "MechanismKind",

@@ -51,3 +51,37 @@ class KeptProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.town_id}/{self.kind}/{self.level}/{self.language}/{self.as_of}"
+
+
+class KeptDocument(models.Model):
+    """Derived, never edited: a read of many towns computed once per change (:mod:`towns.kept`,
+    "Kept documents"), as one viewer level sees it in one language, kept with the data state
+    it was computed from. The one document so far is ``map``: the features of the whole map
+    (``/api/v1/towns.geojson`` without parameters), ``body`` being the members of its
+    ``features`` array as PostgreSQL wrote them, joined with commas, and ``count`` their
+    number. ``state`` is ``atlas_data_state('regionless')`` and the release of the code: a row
+    is read only while both are unchanged. Its storage is ``EXTERNAL`` (the migration's SQL):
+    a megabyte of text read whole on every request is not worth decompressing each time.
+    """
+
+    name = models.CharField(max_length=16)
+    #: The viewer level ("0" public, "1" partner: governance.access.Viewer); never research.
+    level = models.PositiveSmallIntegerField()
+    language = models.CharField(max_length=8)
+    state = models.TextField()
+    count = models.PositiveIntegerField()
+    body = models.TextField()
+    #: The weak ETag of the answer (``governance.api.etag.weak_etag``), computed when it was
+    #: kept: hashing a megabyte on every request cost a fifth of it.
+    etag = models.CharField(max_length=40)
+    made_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "level", "language"], name="kept_document_one_per_viewer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}/{self.level}/{self.language}"

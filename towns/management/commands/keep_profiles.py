@@ -1,8 +1,10 @@
-"""Fill the kept town profiles and dashboards and keep them current (towns/kept.py, issue 19).
+"""Fill the kept town profiles, dashboards and map and keep them current (towns/kept.py, issue
+19).
 
 ``manage.py keep_profiles --once`` computes every missing or out-of-date row (every town's
-profile at the public and partner levels in the API's language, and its dashboard at the
-public level in the default language) and exits; ``--jobs N`` splits the towns over N
+profile at the public and partner levels in the API's language, its dashboard at the public
+level in the default language, and the public's whole map, first: one row that every page's
+map reads) and exits; ``--jobs N`` splits the towns over N
 processes. Without ``--once`` it runs beside the app for good: every ``--interval`` seconds it
 looks for rows whose town's data state moved (two queries) and computes them again, a
 ``--batch`` of towns at a time so that a write in another town waits little. One keeper works
@@ -56,9 +58,9 @@ class Command(BaseCommand):
         parser.add_argument("--part", default="0/1", help="Only towns whose id is i modulo n.")
         parser.add_argument(
             "--kind",
-            choices=["all", *(kind.name for kind in kept.KINDS)],
+            choices=["all", *(kind.name for kind in kept.KINDS), "map"],
             default="all",
-            help="Only the profiles or only the dashboards (all).",
+            help="Only the profiles, the dashboards or the map (all).",
         )
         parser.add_argument(
             "--interval", type=float, default=2.0, help="Seconds between looks (2)."
@@ -87,6 +89,7 @@ class Command(BaseCommand):
         os.nice(nice if nice is not None else (0 if once else 19))
         self.kind = kind
         self.kinds = [k for k in kept.KINDS if kind in ("all", k.name)]
+        self.map = kind in ("all", "map")
         if once and jobs > 1:
             return self._jobs(jobs)
         index, parts = _part(part)
@@ -122,7 +125,10 @@ class Command(BaseCommand):
         )
 
     def _pass(self, part: tuple[int, int], *, limit: int | None) -> int:
-        entries = kept.stale(part=part, kinds=self.kinds)
+        # The whole map first (one row, ~20 ms at the scale data, read by every page's map),
+        # by the first of keepers side by side.
+        written = int(self.map and part[0] == 0 and kept.refresh_map())
+        entries = kept.stale(part=part, kinds=self.kinds) if self.kinds else []
         if limit is not None:
             # The first towns in the order of :func:`kept.stale` (the profiles before the
             # dashboards), each with all its rows of that kind: ``limit`` profiles' worth
@@ -141,7 +147,9 @@ class Command(BaseCommand):
                 shown[0] = seconds
                 self.stdout.write(f"  {written}/{len(entries)} rows, {seconds:.0f} s")
 
-        return kept.refresh(entries, progress=progress if limit is None else None, share=self.share)
+        return written + kept.refresh(
+            entries, progress=progress if limit is None else None, share=self.share
+        )
 
     @staticmethod
     def _fingerprint(using: str) -> tuple:
