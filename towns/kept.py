@@ -24,15 +24,22 @@ with the state it was computed from:
 * **Off** with ``KEPT_PROFILES=false``: every profile is computed on each request, nothing is
   read or written here.
 
-Town dashboards are kept the same way (``kind`` "dashboard", :data:`DASHBOARD`): the HTML
-of the page between its header and footer (``towns/_dashboard.html``), about 180 ms of
-Python per request at the scale data. Its state is the *region's* (``atlas_data_state
-('region', slug)``): the page shows the town's rank and the median of its region for every
-indicator, so an approval anywhere in the region makes it stale (the read cache's key for the
-page has the same scope). The keeper fills the public level in the default language (what a
-donor gets without signing in); a partner's page, or a page in another language, is kept by
-its first reader. The header, the footer and everything that depends on the request (the
-sign-in link, the CSRF token, the demonstration banner) are rendered around it per request.
+Town dashboards are kept the same way, in two parts: the HTML of the page between its
+header and footer but the indicators' section (kind "dashboard", :data:`DASHBOARD`,
+``towns/_dashboard.html``), and that section (kind "indicators", :data:`INDICATORS`,
+``towns/_dashboard_indicators.html``); computed, each costs about 80 ms of Python at the
+scale data (a profile about 40). The section shows the town's rank and the median of its
+region for every indicator, so its state is the *region's* (``atlas_data_state('region',
+slug)``): an approval anywhere in the region makes it stale. The rest of the page shows the
+town's own records and those of no town, so its state is the *town's*, like the profile's:
+after an approval only the town's own page and its region's sections are computed again
+(with one part for the whole page, every dashboard of the region was). The read takes both
+parts in one query and puts the section in the place of its mark
+(:data:`towns.views.INDICATORS_MARK`). The keeper fills the public level in the default
+language (what a donor gets without signing in); a partner's page, or a page in another
+language, is kept by its first reader. The header, the footer and everything that depends on
+the request (the sign-in link, the CSRF token, the demonstration banner) are rendered around
+it per request.
 
 Kept documents
 --------------
@@ -114,16 +121,30 @@ def encode(data: dict) -> str:
     return json.dumps(data, cls=JSONEncoder, ensure_ascii=False)
 
 
-def render_dashboard(town: Town, level: Viewer) -> str:
-    """The dashboard's HTML (``towns/_dashboard.html``) as ``level`` sees it in the active
-    language, rendered for a request of the page by a viewer of that level, as the page
-    itself renders it (:func:`towns.views.dashboard_content`)."""
-    from towns.views import dashboard_content
-
+def _page_request(town: Town, level: Viewer):
+    """A request of ``town``'s page by a viewer of ``level`` in the active language."""
     request = RequestFactory().get(reverse("towns:detail", args=[town.slug]))
     request.user = viewer(level)
     request.LANGUAGE_CODE = translation.get_language()
-    return dashboard_content(request, town)
+    return request
+
+
+def render_dashboard(town: Town, level: Viewer) -> str:
+    """The dashboard's HTML (``towns/_dashboard.html``) as ``level`` sees it in the active
+    language, with the mark of its indicators' section in the section's place
+    (:data:`towns.views.INDICATORS_MARK`), rendered as the page itself renders it
+    (:func:`towns.views.dashboard_content`)."""
+    from towns.views import INDICATORS_MARK, dashboard_content
+
+    return dashboard_content(_page_request(town, level), town, indicators=INDICATORS_MARK)
+
+
+def render_indicators(town: Town, level: Viewer) -> str:
+    """The HTML of the dashboard's indicators' section as ``level`` sees it in the active
+    language, as the page itself renders it (:func:`towns.views.indicators_content`)."""
+    from towns.views import indicators_content
+
+    return indicators_content(_page_request(town, level), town)
 
 
 def _profile_text(town: Town, level: Viewer) -> str:
@@ -145,26 +166,40 @@ class Kind:
     cost: int = 1
 
 
+#: What a row costs the keeper, in profiles (measured at the scale data, see
+#: docs/scaling.md item 13).
+COST_DASHBOARD = 2
+COST_INDICATORS = 2
+
 PROFILE = Kind("profile", "town", LEVELS, _profile_text)
-DASHBOARD = Kind("dashboard", "region", (Viewer.PUBLIC,), render_dashboard, cost=5)
-#: In the order the keeper computes them: the profiles first (one town's, ~40 ms), then the
-#: dashboards (~180 ms, and an approval makes a whole region's stale).
-KINDS = (PROFILE, DASHBOARD)
+#: The dashboard but its indicators' section: the town's own records (and those of no town).
+DASHBOARD = Kind("dashboard", "town", (Viewer.PUBLIC,), render_dashboard, cost=COST_DASHBOARD)
+#: The dashboard's indicators' section: its regional ranks and medians follow every value of
+#: the region.
+INDICATORS = Kind("indicators", "region", (Viewer.PUBLIC,), render_indicators, cost=COST_INDICATORS)
+#: In the order the keeper computes them: one town's reads first (its profile, then its
+#: dashboard), then the indicators' sections (an approval makes a whole region's stale).
+KINDS = (PROFILE, DASHBOARD, INDICATORS)
 
 
 #: The state a kept row must have: the data state of its kind's scope (by the town's slug) and
 #: the code's release.
 STATE_SQL = "SELECT atlas_data_state(%s, %s) || '|' || %s"
-#: The town (by slug), the state its kept rows of a kind must have, and the kept row that has
-#: it, if any: one query, on indexes (the town's slug; the kept row's town, kind, level and
-#: language).
-LOOKUP_SQL = (
-    "SELECT t.id, s.state, k.body FROM towns_town t "
-    "CROSS JOIN LATERAL (SELECT atlas_data_state(%s, t.slug) || '|' || %s AS state) s "
-    "LEFT JOIN towns_keptprofile k ON k.town_id = t.id AND k.kind = %s AND k.level = %s "
-    "AND k.language = %s AND k.as_of = %s AND k.state = s.state "
-    "WHERE t.slug = %s"
+#: Per kind looked up: the state the town's kept row of that kind must have, and the kept row
+#: that has it, if any.
+LOOKUP_KIND_SQL = (
+    "CROSS JOIN LATERAL (SELECT atlas_data_state(%s, t.slug) || '|' || %s AS state) s{i} "
+    "LEFT JOIN towns_keptprofile k{i} ON k{i}.town_id = t.id AND k{i}.kind = %s "
+    "AND k{i}.level = %s AND k{i}.language = %s AND k{i}.as_of = %s AND k{i}.state = s{i}.state "
 )
+
+
+def _lookup_sql(count: int) -> str:
+    """The town (by slug), and per kind its state and current kept row: one query, on
+    indexes (the town's slug; the kept row's town, kind, level and language)."""
+    columns = "".join(f", s{i}.state, k{i}.body" for i in range(count))
+    kinds = "".join(LOOKUP_KIND_SQL.format(i=i) for i in range(count))
+    return f"SELECT t.id{columns} FROM towns_town t {kinds}WHERE t.slug = %s"  # noqa: S608 (numbers only)
 
 
 def _storable(state: str) -> bool:
@@ -193,21 +228,31 @@ def find(slug: str, *, user, kind: Kind = PROFILE) -> Lookup | None:
     """Today's kept ``kind`` (the profile, by default) of the town ``slug`` for ``user``, in
     one query on the database reads go to; None when no town has that slug or nothing is kept
     for this viewer (a research reader, another language, ``KEPT_PROFILES=false``)."""
+    found = find_all(slug, user=user, kinds=(kind,))
+    return found[0] if found is not None else None
+
+
+def find_all(slug: str, *, user, kinds: tuple[Kind, ...]) -> list[Lookup] | None:
+    """:func:`find` for several kinds at once (one :class:`Lookup` per kind, in order), in
+    one query."""
     level = viewer_level(user)
     language = translation.get_language()
     if not enabled() or level not in LEVELS or not kept_language(language):
         return None
     day = timezone.localdate()
+    code = code_version()
+    params = [p for k in kinds for p in (k.scope, code, k.name, int(level), language, day)]
     using = router.db_for_read(KeptProfile) or "default"
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            LOOKUP_SQL, [kind.scope, code_version(), kind.name, int(level), language, day, slug]
-        )
+        cursor.execute(_lookup_sql(len(kinds)), [*params, slug])
         row = cursor.fetchone()
     if row is None:
         return None
-    town_id, state, body = row
-    return Lookup(kind, town_id, state, body, level, language, day)
+    town_id = row[0]
+    return [
+        Lookup(kind, town_id, row[1 + 2 * i], row[2 + 2 * i], level, language, day)
+        for i, kind in enumerate(kinds)
+    ]
 
 
 def _store(rows: Iterable[KeptProfile]) -> None:
@@ -245,39 +290,66 @@ def profile_for(town: Town, *, user, found: Lookup | None = None) -> dict:
 
 
 def dashboard_for(request, town: Town) -> SafeString:
-    """The dashboard's HTML of ``town`` for this request's viewer: the kept one when it is
-    current, else rendered (:func:`towns.views.dashboard_content`), and kept when the viewer's
-    level and language are kept ones. Two viewers of one level see the same HTML (what a
-    viewer sees depends on the level alone, ``governance.access``; the page's parts that
-    depend on the request are outside it)."""
-    from towns.views import dashboard_content
+    """The dashboard's HTML of ``town`` for this request's viewer, from its two kept parts
+    when they are current (the page but its indicators' section, :data:`DASHBOARD`; the
+    section, :data:`INDICATORS`), each part not current rendered
+    (:func:`towns.views.dashboard_content`, :func:`towns.views.indicators_content`) and kept
+    when the viewer's level and language are kept ones. Two viewers of one level see the same
+    HTML (what a viewer sees depends on the level alone, ``governance.access``; the page's
+    parts that depend on the request are outside it)."""
+    from towns.views import INDICATORS_MARK, dashboard_content, indicators_content
 
-    found = find(town.slug, user=request.user, kind=DASHBOARD)
-    if found is not None and found.body is not None:
-        return mark_safe(found.body)  # noqa: S308 (our templates' output, autoescaped)
-    html = dashboard_content(request, town)
-    if found is not None:
-        _keep(town, found, html)
-    return html
+    found = find_all(town.slug, user=request.user, kinds=(DASHBOARD, INDICATORS))
+    if found is None:
+        return dashboard_content(request, town)
+    page, section = found
+    computed = []
+    if section.body is not None:
+        section_html = section.body
+    else:
+        section_html = indicators_content(request, town)
+        computed.append((section, section_html))
+    if page.body is not None:
+        page_html = page.body
+    else:
+        page_html = dashboard_content(request, town, indicators=INDICATORS_MARK)
+        computed.append((page, page_html))
+    html = assemble(page_html, section_html)
+    _store(row for lookup, body in computed if (row := _row(town, lookup, body)) is not None)
+    return mark_safe(html)  # noqa: S308 (our templates' output, autoescaped)
+
+
+def assemble(page: str, section: str) -> str:
+    """The dashboard: ``page`` with its indicators' ``section`` in the place of the mark."""
+    from towns.views import INDICATORS_MARK
+
+    if page.count(INDICATORS_MARK) != 1:
+        raise ValueError("a kept dashboard holds the mark of its indicators' section once")
+    return page.replace(INDICATORS_MARK, section, 1)
 
 
 def _keep(town: Town, found: Lookup, body: str) -> None:
     """Keep ``body``, computed by a reader for what ``found`` says, if its state can be
     shared (:func:`_storable`)."""
-    if _storable(found.state):
-        _store(
-            [
-                KeptProfile(
-                    town=town,
-                    kind=found.kind.name,
-                    level=found.level,
-                    language=found.language,
-                    as_of=found.day,
-                    state=found.state,
-                    body=body,
-                )
-            ]
-        )
+    row = _row(town, found, body)
+    if row is not None:
+        _store([row])
+
+
+def _row(town: Town, found: Lookup, body: str) -> KeptProfile | None:
+    """The row that keeps ``body`` for what ``found`` says; None if its state cannot be
+    shared (:func:`_storable`)."""
+    if not _storable(found.state):
+        return None
+    return KeptProfile(
+        town=town,
+        kind=found.kind.name,
+        level=found.level,
+        language=found.language,
+        as_of=found.day,
+        state=found.state,
+        body=body,
+    )
 
 
 # --- The keeper --------------------------------------------------------------------------------

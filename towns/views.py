@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -198,25 +199,48 @@ def _town_dashboard(request, town: Town) -> dict:
     prefetch_related_objects(profile.influences, pages.sources_prefetch(user))
     prefetch_related_objects(profile.appointments, pages.sources_prefetch(user))
     prefetch_related_objects([a for a, _v in profile.ventures], pages.sources_prefetch(user))
-    rows = selectors.town_indicator_table(town=town, user=user)
     network = pages.network_chart(profile, user)
     return {
         "profile": profile,
-        "indicators": rows,
         "balance_chart": pages.balance_chart(profile),
         "activities_chart": pages.activities_chart(profile),
         "appointments_chart": pages.appointments_chart(profile, user),
         "network_chart": network,
         "network": network.spec,
-        "indicator_summaries": pages.indicator_dashboard(town=town, rows=rows, user=user),
     }
 
 
-def dashboard_content(request, town: Town) -> str:
-    """The HTML of ``town``'s dashboard between the page's header and footer, as this
-    request's viewer sees it (``towns/_dashboard.html``). Kept per change by towns/kept.py:
+#: Where the indicators' section goes in a kept dashboard (towns/kept.py keeps the two apart:
+#: the section follows its region's data, the rest its town's). An HTML comment that no
+#: record's text can write: the templates escape every value, so "<" never comes from data.
+INDICATORS_MARK = "<!--atlas:indicators-section-->"
+
+
+def indicators_content(request, town: Town) -> str:
+    """The HTML of the indicators' section of ``town``'s dashboard (its values against the
+    standard, the regional median and its rank in the region), as this request's viewer sees
+    it (``towns/_dashboard_indicators.html``). Kept per change of its region by towns/kept.py:
     it may depend on the viewer's level and the language, nothing else of the request."""
+    user = request.user
+    rows = selectors.town_indicator_table(town=town, user=user)
+    context = {
+        "town": town,
+        "indicator_summaries": pages.indicator_dashboard(town=town, rows=rows, user=user),
+    }
+    shown = present(context, user, request=request)
+    return render_to_string("towns/_dashboard_indicators.html", shown, request=request)
+
+
+def dashboard_content(request, town: Town, *, indicators: str | None = None) -> str:
+    """The HTML of ``town``'s dashboard between the page's header and footer, as this
+    request's viewer sees it (``towns/_dashboard.html``), with ``indicators`` as its
+    indicators' section (by default rendered now, :func:`indicators_content`; the keeper
+    passes :data:`INDICATORS_MARK`). Kept per change by towns/kept.py: it may depend on the
+    viewer's level and the language, nothing else of the request."""
     context = _town_dashboard(request, town)
+    context["indicators_section"] = mark_safe(  # noqa: S308 (our templates' output)
+        indicators if indicators is not None else indicators_content(request, town)
+    )
     # The summary first (towns/summary.py): built from the profile and the civil-society
     # panel's context, which the panel below reuses (computed once per request).
     context["summary"] = summary.town_summary(

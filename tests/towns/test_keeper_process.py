@@ -78,7 +78,7 @@ def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
     assert towns
     wanted = {
         ("profile", town, int(level)) for town in towns for level in (Viewer.PUBLIC, Viewer.PARTNER)
-    } | {("dashboard", town, int(Viewer.PUBLIC)) for town in towns}
+    } | {(kind, town, int(Viewer.PUBLIC)) for kind in ("dashboard", "indicators") for town in towns}
     env = django_env(
         DATABASE_URL=database_url(
             connection.get_connection_params(), connection.settings_dict["NAME"]
@@ -101,8 +101,9 @@ def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
         time.sleep(2)
         assert "keeping the town profiles current" not in (tmp_path / "second.log").read_text()
 
-        # An approval in one town: the first keeper computes that town's two profiles again,
-        # and the dashboards of the slice's towns in its region (they show the regional ranks).
+        # An approval in one town: the first keeper computes that town's two profiles and its
+        # dashboard again, and the indicators' sections of the slice's towns in its region
+        # (they show the regional ranks), and nothing else.
         commit(
             "UPDATE towns_indicatorvalue SET value = value WHERE id = %s",
             [value.pk],
@@ -115,7 +116,8 @@ def test_the_keeper_fills_follows_a_write_and_hands_over(commit, tmp_path):
         expected = {
             ("profile", value.town_id, int(level)) for level in (Viewer.PUBLIC, Viewer.PARTNER)
         }
-        expected |= {("dashboard", town, int(Viewer.PUBLIC)) for town in in_region}
+        expected |= {("indicators", town, int(Viewer.PUBLIC)) for town in in_region}
+        expected.add(("dashboard", value.town_id, int(Viewer.PUBLIC)))
 
         def moved():
             now = kept_states()

@@ -1,7 +1,9 @@
-"""Kept town dashboards (towns/kept.py, kind "dashboard"): the HTML of a town's page between
-its header and footer, computed once per change of its *region's* data (the page shows the
-regional ranks and medians), byte for byte what the page renders, never behind the data,
-never kept for a research reader, and off with ``KEPT_PROFILES=false``.
+"""Kept town dashboards (towns/kept.py, kinds "dashboard" and "indicators"): the HTML of a
+town's page between its header and footer, in two parts: the indicators' section, computed
+once per change of its *region's* data (it shows the regional ranks and medians), and the
+rest, once per change of the *town's*; put together byte for byte what the page renders,
+never behind the data, never kept for a research reader, and off with
+``KEPT_PROFILES=false``.
 
 As in tests/towns/test_kept_profiles.py, rows are kept only under a state that no transaction
 of its own has written to: personas are created after the rows they are compared with, and
@@ -22,6 +24,7 @@ from tests.personas import build_persona
 from tests.towns.test_kept_profiles import towns_with_partner_records
 from towns import kept
 from towns.models import IndicatorValue, KeptProfile, Town
+from towns.views import INDICATORS_MARK
 
 pytestmark = pytest.mark.django_db
 
@@ -39,27 +42,51 @@ def page(town: Town, language: str = "") -> str:
 
 
 def dashboards(**filters):
+    """The kept pages but their indicators' sections."""
     return KeptProfile.objects.filter(kind=kept.DASHBOARD.name, **filters)
 
 
-def read_records(queries) -> list[str]:
+def sections(**filters):
+    """The kept indicators' sections."""
+    return KeptProfile.objects.filter(kind=kept.INDICATORS.name, **filters)
+
+
+def kept_page(town: Town, **filters) -> str:
+    """The dashboard of ``town`` as its two kept parts make it."""
+    page = dashboards(town=town, **filters).get().body
+    assert page.count(INDICATORS_MARK) == 1
+    section = sections(town=town, **filters).get().body
+    assert INDICATORS_MARK not in section
+    return kept.assemble(page, section)
+
+
+def read_records(queries, tables=None) -> list[str]:
     """The queries of a dashboard's own records (what a kept dashboard spares)."""
-    tables = ("towns_influence", "towns_indicatorvalue", "csos_cso", "towns_activity")
+    tables = tables or ("towns_influence", "towns_indicatorvalue", "csos_cso", "towns_activity")
     return [q["sql"] for q in queries.captured_queries if any(t in q["sql"] for t in tables)]
 
 
+#: The records of the page but its indicators' section.
+NOT_VALUES = ("towns_influence", "csos_cso", "towns_activity")
+
+
 def test_a_kept_dashboard_is_the_rendered_page_and_spares_its_queries(settings):
-    """The first anonymous visit renders and keeps the dashboard; the next is the same page,
-    with the dashboard read from the kept row in one query and none of its records read; with
-    the kept reads off the page is rendered again, the same bytes."""
+    """The first anonymous visit renders and keeps the dashboard's two parts; the next is the
+    same page, with both parts read from the kept rows in one query and none of its records
+    read; with the kept reads off the page is rendered again, the same bytes."""
     town = Town.objects.get(slug="olshany")
     client = Client()
     first = client.get(page(town))
     assert first.status_code == 200
-    row = dashboards(town=town).get()
-    assert (row.level, row.language, row.as_of) == (Viewer.PUBLIC, "en", timezone.localdate())
-    assert row.body in first.content.decode()
-    assert "Ольшаны" in row.body  # the page's content, not only its frame
+    for row in (dashboards(town=town).get(), sections(town=town).get()):
+        assert (row.level, row.language, row.as_of) == (
+            Viewer.PUBLIC,
+            "en",
+            timezone.localdate(),
+        )
+    assert kept_page(town) in first.content.decode()
+    assert "Ольшаны" in dashboards(town=town).get().body  # the page's content, not its frame
+    assert 'data-section="what"' in sections(town=town).get().body
     with CaptureQueriesContext(connection) as queries:
         second = client.get(page(town))
     assert second.content == first.content
@@ -82,17 +109,20 @@ def test_the_keeper_renders_what_each_level_is_shown():
     towns = towns_with_partner_records()
     assert towns, "the demo data has published records at partner level"
     ids = {town.pk for town in towns}
-    entries = [e for e in kept.stale(kinds=[kept.DASHBOARD]) if e.town_id in ids]
+    both = [kept.DASHBOARD, kept.INDICATORS]
+    entries = [e for e in kept.stale(kinds=both) if e.town_id in ids]
     # The keeper fills the public's dashboards (a partner's is kept by its first reader).
-    assert {(e.town_id, e.level) for e in entries} == {(pk, Viewer.PUBLIC) for pk in ids}
-    partner = [kept.Stale(kept.DASHBOARD, pk, Viewer.PARTNER, "en") for pk in ids]
-    assert kept.refresh(entries + partner) == 2 * len(ids)
-    assert not [e for e in kept.stale(kinds=[kept.DASHBOARD]) if e.town_id in ids]
+    assert {(e.kind, e.town_id, e.level) for e in entries} == {
+        (kind, pk, Viewer.PUBLIC) for kind in both for pk in ids
+    }
+    partner = [kept.Stale(kind, pk, Viewer.PARTNER, "en") for kind in both for pk in ids]
+    assert kept.refresh(entries + partner) == 4 * len(ids)
+    assert not [e for e in kept.stale(kinds=both) if e.town_id in ids]
 
     differs = 0
     for town in towns:
-        public = dashboards(town=town, level=Viewer.PUBLIC).get().body
-        partner_body = dashboards(town=town, level=Viewer.PARTNER).get().body
+        public = kept_page(town, level=Viewer.PUBLIC)
+        partner_body = kept_page(town, level=Viewer.PARTNER)
         with CaptureQueriesContext(connection) as queries:
             shown = Client().get(page(town)).content.decode()
         assert read_records(queries) == []
@@ -107,13 +137,15 @@ def test_the_keeper_renders_what_each_level_is_shown():
         with CaptureQueriesContext(connection) as queries:
             shown = partner_client.get(page(town)).content.decode()
         assert read_records(queries), "rendered, not read from the kept row"
-        assert dashboards(town=town, level=Viewer.PARTNER).get().body in shown
+        assert kept_page(town, level=Viewer.PARTNER) in shown
 
 
-def test_a_committed_write_makes_its_regions_dashboards_stale_and_no_other(commit):
-    """A published value of one town, changed and committed elsewhere: the dashboards of its
-    region are stale (they show the town's rank and the region's median), the others are
-    served as they were, and the town's page shows the new figure."""
+def test_a_committed_write_makes_its_towns_page_and_its_regions_sections_stale(commit):
+    """A published value of one town, changed and committed elsewhere: the indicators'
+    sections of its region are stale (they show the town's rank and the region's median), the
+    rest of the page only for the town itself; another region's dashboards are served as they
+    were. The town's page shows the new figure, and a neighbour's page computes only its
+    section again."""
     population = IndicatorValue.objects.visible_to(None).filter(
         indicator__code="population", quarter=0
     )
@@ -126,7 +158,8 @@ def test_a_committed_write_makes_its_regions_dashboards_stale_and_no_other(commi
     for town in (neighbour, far):
         client.get(page(town))
     assert dashboards(town__in=[here, neighbour, far]).count() == 3
-    assert stale_dashboards(here, neighbour, far) == set()
+    assert sections(town__in=[here, neighbour, far]).count() == 3
+    assert stale_parts(here, neighbour, far) == set()
 
     ids = list(population.filter(town=here).values_list("pk", flat=True))
     assert ids, "the demo town has a population series"
@@ -138,19 +171,31 @@ def test_a_committed_write_makes_its_regions_dashboards_stale_and_no_other(commi
             [ids],
         ),
     )
-    assert stale_dashboards(here, neighbour, far) == {here.pk, neighbour.pk}
+    assert stale_parts(here, neighbour, far) == {
+        ("dashboard", here.pk),
+        ("indicators", here.pk),
+        ("indicators", neighbour.pk),
+    }
     with CaptureQueriesContext(connection) as queries:
         after = client.get(page(here)).content.decode()
-    assert read_records(queries), "rendered again"
+    assert read_records(queries, NOT_VALUES), "the town's page rendered again"
     assert after != before
+    with CaptureQueriesContext(connection) as queries:
+        client.get(page(neighbour))
+    assert read_records(queries, ("towns_indicatorvalue",)), "its section rendered again"
+    assert read_records(queries, NOT_VALUES) == [], "the rest of its page is the kept one"
     with CaptureQueriesContext(connection) as queries:
         client.get(page(far))
     assert read_records(queries) == [], "another region's dashboard is still the kept one"
 
 
-def stale_dashboards(*towns: Town) -> set[int]:
+def stale_parts(*towns: Town) -> set[tuple[str, int]]:
     ids = {town.pk for town in towns}
-    return {e.town_id for e in kept.stale(kinds=[kept.DASHBOARD]) if e.town_id in ids}
+    return {
+        (e.kind.name, e.town_id)
+        for e in kept.stale(kinds=[kept.DASHBOARD, kept.INDICATORS])
+        if e.town_id in ids
+    }
 
 
 def test_kept_per_language_and_never_for_research():
@@ -159,22 +204,23 @@ def test_kept_per_language_and_never_for_research():
     town = Town.objects.get(slug="olshany")
     shown = Client().get(page(town, "be"))
     assert shown.status_code == 200
-    row = dashboards(town=town).get()
-    assert row.language == "be"
-    assert row.body in shown.content.decode()
+    assert dashboards(town=town).get().language == sections(town=town).get().language == "be"
+    assembled = kept_page(town)
+    assert assembled in shown.content.decode()
     with translation.override("en"):
         english = kept.render_dashboard(town, Viewer.PUBLIC)
-    assert row.body != english and 'href="/be/' not in english
+    assert dashboards(town=town).get().body != english and 'href="/be/' not in english
 
     researcher = build_persona(get_user_model(), "researcher").client
     assert researcher.get(page(town)).status_code == 200
     assert list(dashboards(town=town).values_list("language", flat=True)) == ["be"]
+    assert list(sections(town=town).values_list("language", flat=True)) == ["be"]
 
 
-def test_a_keeper_pass_takes_the_profiles_first_and_a_fifth_as_many_dashboards(monkeypatch):
+def test_a_keeper_pass_takes_the_profiles_first_and_fewer_towns_of_a_dearer_kind(monkeypatch):
     """A pass of the keeper's loop (``--batch`` towns) computes the stale profiles first; a
-    pass of dashboards, which cost about five profiles each, takes a fifth as many towns, so
-    a profile made stale meanwhile does not wait behind a long pass."""
+    pass of a dashboard's part, which costs about ``cost`` profiles, takes that many times
+    fewer towns, so a profile made stale meanwhile does not wait behind a long pass."""
     from towns.management.commands.keep_profiles import Command
 
     command = Command()
@@ -186,11 +232,13 @@ def test_a_keeper_pass_takes_the_profiles_first_and_a_fifth_as_many_dashboards(m
     assert len({e.town_id for e in computed}) == 10
     assert len(computed) == 20  # both levels of each town
 
-    computed.clear()
     every = kept.stale
-    monkeypatch.setattr(
-        kept, "stale", lambda *, part, kinds: every(part=part, kinds=[kept.DASHBOARD])
-    )
-    command._pass((0, 1), limit=10)
-    assert {e.kind for e in computed} == {kept.DASHBOARD}
-    assert len({e.town_id for e in computed}) == 2
+    for kind in (kept.DASHBOARD, kept.INDICATORS):
+        assert kind.cost > 1
+        computed.clear()
+        monkeypatch.setattr(
+            kept, "stale", lambda *, part, kinds, kind=kind: every(part=part, kinds=[kind])
+        )
+        command._pass((0, 1), limit=10)
+        assert {e.kind for e in computed} == {kind}
+        assert len({e.town_id for e in computed}) == 10 // kind.cost

@@ -234,9 +234,9 @@ def test_the_command_fills_a_part_and_then_has_nothing_to_do():
     out = io.StringIO()
     call_command("keep_profiles", "--once", "--part=0/80", stdout=out)
     first = int(out.getvalue().split("kept profiles: ")[1].split()[0])
-    # Each town's profile at both levels and its public dashboard, and the public's map (the
-    # first part keeps it).
-    expected = 3 * sum(1 for pk in Town.objects.values_list("pk", flat=True) if pk % 80 == 0) + 1
+    # Each town's profile at both levels and its public dashboard's two parts, and the
+    # public's map (the first part keeps it).
+    expected = 4 * sum(1 for pk in Town.objects.values_list("pk", flat=True) if pk % 80 == 0) + 1
     assert first == expected > 0
     out = io.StringIO()
     call_command("keep_profiles", "--once", "--part=0/80", stdout=out)

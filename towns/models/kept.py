@@ -14,11 +14,14 @@ class KeptProfile(models.Model):
       JSON text of the serializer's output, in its order (``jsonb`` would reorder the members,
       and a kept answer must be byte for byte the computed one);
     * ``dashboard``: the HTML of the town's dashboard page between its header and footer (what
-      ``towns/_dashboard.html`` renders; the page around it is rendered per request).
+      ``towns/_dashboard.html`` renders; the page around it is rendered per request), with a
+      mark in the place of its indicators' section;
+    * ``indicators``: that section (``towns/_dashboard_indicators.html``).
 
     ``state`` is the data state of the kind's scope (``atlas_data_state('town', slug)`` for a
-    profile: every write without a region, and the town's own; ``'region'`` for a dashboard,
-    which shows the regional ranks and medians) and the release of the code; a row is read
+    profile and a dashboard: every write without a region, and the town's own; ``'region'``
+    for the indicators' section, which shows the regional ranks and medians) and the release
+    of the code; a row is read
     only while both are unchanged and ``as_of`` is today, so a kept row is never behind the
     data. Filled and kept
     current by ``manage.py keep_profiles``; the rows go with their town (``ON DELETE

@@ -2,12 +2,13 @@
 19).
 
 ``manage.py keep_profiles --once`` computes every missing or out-of-date row (every town's
-profile at the public and partner levels in the API's language, its dashboard at the public
-level in the default language, and the public's whole map, first: one row that every page's
-map reads) and exits; ``--jobs N`` splits the towns over N
-processes. Without ``--once`` it runs beside the app for good: every ``--interval`` seconds it
-looks for rows whose town's data state moved (two queries) and computes them again, a
-``--batch`` of towns at a time so that a write in another town waits little. One keeper works
+profile at the public and partner levels in the API's language, its dashboard's two parts at
+the public level in the default language, and the public's whole map, first: one row that
+every page's map reads) and exits; ``--kind`` limits it to some kinds (e.g.
+``dashboard,indicators``); ``--jobs N`` splits the towns over N processes. Without
+``--once`` it runs beside the app for good: every ``--interval`` seconds it looks for rows
+whose town's data state moved (two queries) and computes them again, a ``--batch`` of towns
+at a time so that a write in another town waits little. One keeper works
 per database (a PostgreSQL advisory lock): a second one waits, and takes over when the first
 stops. It gives way to the web workers: it runs at the lowest CPU priority (``--nice``, 19)
 and computes at most a ``--share`` of the time (0.25: after a town that took 80 ms it waits
@@ -58,9 +59,12 @@ class Command(BaseCommand):
         parser.add_argument("--part", default="0/1", help="Only towns whose id is i modulo n.")
         parser.add_argument(
             "--kind",
-            choices=["all", *(kind.name for kind in kept.KINDS), "map"],
             default="all",
-            help="Only the profiles, the dashboards or the map (all).",
+            help=(
+                "Only these kinds, comma-separated: "
+                + ", ".join([*(kind.name for kind in kept.KINDS), "map"])
+                + " (all)."
+            ),
         )
         parser.add_argument(
             "--interval", type=float, default=2.0, help="Seconds between looks (2)."
@@ -88,8 +92,12 @@ class Command(BaseCommand):
             raise CommandError("--share is above 0 and at most 1.")
         os.nice(nice if nice is not None else (0 if once else 19))
         self.kind = kind
-        self.kinds = [k for k in kept.KINDS if kind in ("all", k.name)]
-        self.map = kind in ("all", "map")
+        chosen = set(kind.split(","))
+        known = {"all", "map", *(k.name for k in kept.KINDS)}
+        if not chosen <= known:
+            raise CommandError(f"--kind: unknown {', '.join(sorted(chosen - known))}")
+        self.kinds = [k for k in kept.KINDS if chosen & {"all", k.name}]
+        self.map = bool(chosen & {"all", "map"})
         if once and jobs > 1:
             return self._jobs(jobs)
         index, parts = _part(part)
