@@ -2,7 +2,7 @@
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 
 class PrivateDataNoStoreMiddleware:
@@ -183,10 +183,33 @@ class ApiCompressionMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (
-            not request.path_info.startswith("/api/")
-            or settings.SESSION_COOKIE_NAME in request.COOKIES
-            or response.get("Content-Type", "").startswith(self.INCOMPRESSIBLE)
+        if not compressible(request) or response.get("Content-Type", "").startswith(
+            self.INCOMPRESSIBLE
         ):
             return response
+        if response.has_header("Content-Encoding"):
+            # Compressed by its view already (the kept map, ``towns.kept``): only for a client
+            # that accepts it (:func:`accepts_gzip`), so nothing is left to do but say so.
+            patch_vary_headers(response, ("Accept-Encoding",))
+            return response
         return self.gzip.process_response(request, response)
+
+
+def compressible(request) -> bool:
+    """Whether :class:`ApiCompressionMiddleware` compresses this request's answer, if the
+    client accepts it: an API request that carries no session cookie."""
+    return (
+        request.path_info.startswith("/api/")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+def accepts_gzip(request) -> bool:
+    """Whether this request's answer goes out gzip-compressed (:class:`ApiCompressionMiddleware`
+    and the client's ``Accept-Encoding``, as Django's ``GZipMiddleware`` reads it): a view that
+    keeps its answer compressed may then send it as it is."""
+    from django.middleware.gzip import re_accepts_gzip
+
+    return compressible(request) and bool(
+        re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    )

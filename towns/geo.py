@@ -284,5 +284,5 @@ class TownGeoJSONRenderer(BaseRenderer):
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-            return (head[:-1] + ',"features":[' + ",".join(features) + "]}").encode("utf-8")
+            return head[:-1].encode() + b',"features":[' + features.joined() + b"]}"
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -63,6 +63,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import psycopg2.extensions
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -474,7 +475,7 @@ def refresh(
 #: The state a kept document must have (the "regionless" data state and the code's release)
 #: and the row that has it, if any: one query, on the row's unique index.
 DOCUMENT_SQL = (
-    "SELECT s.state, k.count, k.body, k.etag "
+    "SELECT s.state, k.count, k.{body}, k.etag "
     "FROM (SELECT atlas_data_state('regionless') || '|' || %s AS state) s "
     "LEFT JOIN towns_keptdocument k ON k.name = %s AND k.level = %s AND k.language = %s "
     "AND k.state = s.state"
@@ -483,37 +484,50 @@ DOCUMENT_SQL = (
 
 @dataclass(frozen=True)
 class DocumentLookup:
-    """What :func:`find_document` found: the state a kept row must have, the kept text, its
-    count and its answer's ETag (None when there is no current row), and for whom."""
+    """What :func:`find_document` found: the state a kept row must have, the kept text (UTF-8
+    bytes), its count and its answer's ETag (None when there is no current row), and for
+    whom."""
 
     name: str
     state: str
     count: int | None
-    body: str | None
+    body: bytes | None
     etag: str | None
     level: Viewer
     language: str
 
 
-def find_document(name: str, *, user) -> DocumentLookup | None:
+def find_document(name: str, *, user, gzipped: bool = False) -> DocumentLookup | None:
     """The kept document ``name`` for ``user``, in one query on the database reads go to;
     None when nothing is kept for this viewer (a research reader, another language,
-    ``KEPT_PROFILES=false``)."""
+    ``KEPT_PROFILES=false``). With ``gzipped``, ``body`` is the whole answer compressed
+    (``KeptDocument.gzipped``; empty in a row kept before there was one)."""
     level = viewer_level(user)
     language = translation.get_language()
     if not enabled() or level not in LEVELS or not kept_language(language):
         return None
     using = router.db_for_read(KeptDocument) or "default"
     with connections[using].cursor() as cursor:
-        cursor.execute(DOCUMENT_SQL, [code_version(), name, int(level), language])
+        # The texts as PostgreSQL sends them (UTF-8 bytes): the body goes out as it is.
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
+        cursor.execute(
+            DOCUMENT_SQL.format(body="gzipped" if gzipped else "body"),
+            [code_version(), name, int(level), language],
+        )
         state, count, body, etag = cursor.fetchone()
-    return DocumentLookup(name, state, count, body, etag, level, language)
+    if gzipped and body is not None:
+        body = bytes(body) or None  # bytea arrives as a memoryview
+    return DocumentLookup(
+        name, state.decode(), count, body, etag and etag.decode(), level, language
+    )
 
 
-def keep_document(found: DocumentLookup, *, count: int, body: str, etag: str) -> bool:
-    """Keep ``body`` (``count`` items, its answer tagged ``etag``), computed for what
-    ``found`` says, if its state can be shared (:func:`_storable`). Returns whether it was
-    written."""
+def keep_document(
+    found: DocumentLookup, *, count: int, body: str, etag: str, gzipped: bytes
+) -> bool:
+    """Keep ``body`` (``count`` items, its answer tagged ``etag`` and compressed
+    ``gzipped``), computed for what ``found`` says, if its state can be shared
+    (:func:`_storable`). Returns whether it was written."""
     if not _storable(found.state):
         return False
     using = router.db_for_write(KeptDocument) or "default"
@@ -527,11 +541,12 @@ def keep_document(found: DocumentLookup, *, count: int, body: str, etag: str) ->
                 count=count,
                 body=body,
                 etag=etag,
+                gzipped=gzipped,
             )
         ],
         update_conflicts=True,
         unique_fields=["name", "level", "language"],
-        update_fields=["state", "count", "body", "etag", "made_at"],
+        update_fields=["state", "count", "body", "etag", "gzipped", "made_at"],
     )
     return True
 

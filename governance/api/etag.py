@@ -41,7 +41,13 @@ class JSONTexts(list):
     request (4 of 25 ms).
 
     A member may itself be several items already joined with commas (a kept map is one text,
-    ``towns.kept``, "Kept documents"): the array written is the same, and so is the tag."""
+    ``towns.kept``, "Kept documents"): the array written is the same, and so is the tag. A
+    member may be UTF-8 bytes (the kept map is read as it is stored, not decoded only to be
+    encoded again: 3 of a kept map's 7 ms)."""
+
+    def joined(self) -> bytes:
+        """The members joined with commas, in UTF-8: the array's content."""
+        return b",".join(t if isinstance(t, bytes) else t.encode() for t in self)
 
 
 def weak_etag(data, *, media_type: str = "", language: str = "") -> str:
@@ -59,7 +65,7 @@ def weak_etag(data, *, media_type: str = "", language: str = "") -> str:
     digest.update(payload.encode())
     for key in sorted(texts):
         digest.update(f"|{key}|[".encode())
-        digest.update(",".join(texts[key]).encode())
+        digest.update(texts[key].joined())
         digest.update(b"]")
     return f'W/"{digest.hexdigest()[:32]}"'
 
@@ -95,11 +101,14 @@ def with_etag(request, response):
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
         return response
     data = getattr(response, "data", None)
-    if data is None:
-        return response
     # A view that tagged its answer already (a kept document, tagged when it was kept with
-    # this function's hash of the same data, media type and language) keeps its tag.
-    etag = response.get("ETag") or representation_etag(request, data)
+    # this function's hash of the same data, media type and language; sent compressed, it has
+    # no data) keeps its tag.
+    etag = response.get("ETag")
+    if etag is None:
+        if data is None:
+            return response
+        etag = representation_etag(request, data)
     response["ETag"] = etag
     patch_vary_headers(response, VARY)
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):

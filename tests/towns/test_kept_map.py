@@ -10,7 +10,10 @@ the write that must make the row stale is committed on a connection of its own a
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
@@ -141,3 +144,34 @@ def test_a_filtered_map_and_a_research_reader_are_never_kept():
     assert shown.status_code == 200
     assert feature_reads(queries)
     assert not KeptDocument.objects.exists()
+
+
+def test_a_client_that_accepts_gzip_gets_the_kept_map_as_it_was_compressed():
+    """Every browser accepts gzip: the kept map goes out as compressed when it was kept (one
+    query, nothing compressed per request), the same bytes once decompressed, the same tag,
+    headers and 304 as the map compressed per request; a request with a session cookie (the
+    browsable API's) is never compressed."""
+    client = Client(HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    computed = client.get(MAP)  # computes and keeps it; compressed by the middleware
+    assert computed["Content-Encoding"] == "gzip"
+    identity = Client().get(MAP)
+    assert identity.get("Content-Encoding") is None
+    with CaptureQueriesContext(connection) as queries:
+        kept_answer = client.get(MAP)
+    assert feature_reads(queries) == []
+    assert kept_answer.status_code == 200
+    assert kept_answer["Content-Encoding"] == "gzip"
+    assert gzip.decompress(kept_answer.content) == identity.content
+    assert gzip.decompress(computed.content) == identity.content
+    # Compressed per request, Django pads the header with a random file name (against
+    # BREACH); the kept answer has none: it was compressed once, with no request in it.
+    assert computed.content[3] & gzip.FNAME
+    assert not kept_answer.content[3] & gzip.FNAME
+    assert int(kept_answer["Content-Length"]) == len(kept_answer.content)
+    for header in ("Content-Type", "ETag", "Vary", "Content-Language"):
+        assert kept_answer.get(header) == computed.get(header), header
+    assert "Accept-Encoding" in kept_answer["Vary"]
+    assert client.get(MAP, HTTP_IF_NONE_MATCH=kept_answer["ETag"]).status_code == 304
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = "not-a-session"
+    assert client.get(MAP).get("Content-Encoding") is None

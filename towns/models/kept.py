@@ -77,6 +77,10 @@ class KeptDocument(models.Model):
     #: The weak ETag of the answer (``governance.api.etag.weak_etag``), computed when it was
     #: kept: hashing a megabyte on every request cost a fifth of it.
     etag = models.CharField(max_length=40)
+    #: The whole answer gzip-compressed as ``governance.middleware.ApiCompressionMiddleware``
+    #: would compress it, for the clients that accept it (every browser): compressing the
+    #: megabyte on every request cost twice the rest of the request (22 ms against 7.6).
+    gzipped = models.BinaryField(default=b"")
     made_at = models.DateTimeField(auto_now=True)
 
     class Meta:
