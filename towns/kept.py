@@ -45,13 +45,14 @@ Kept documents
 --------------
 A read of many towns is kept the same way in :class:`towns.models.KeptDocument`, once per
 viewer level and language. The one so far is the whole map (``/api/v1/towns.geojson`` with no
-parameter, what the town map of every page loads): its 2,261 features cost about 20 ms of
-a request at the scale data, most of it PostgreSQL sorting and sending 2,261 rows and Python
-taking them one by one, and the 100 ms p95 of the issue was not met with it. Kept, it is one
-indexed query for one text. Its state is ``atlas_data_state('regionless')`` (the read cache's
-scope for the map: the features hold no indicator value), so an approval of values leaves it
-current. The keeper fills the public's in the default language after each pass; another
-level or language is kept by its first reader. A filtered map is computed per request.
+parameter, what a partner's map or a GIS tool downloads; the site's own maps draw from data in
+the page): its 2,261 features cost about 20 ms of a request at the scale data, most of it
+PostgreSQL sorting and sending 2,261 rows and Python taking them one by one, and the 100 ms
+p95 of the issue was not met with it. Kept, it is one indexed query for one text. Its state
+is ``atlas_data_state('regionless')`` (the read cache's scope for the map: the features hold
+no indicator value), so an approval of values leaves it current. The keeper fills the
+public's in the default language first in each pass; another level or language is kept by
+its first reader. A filtered map is computed per request.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The same filters, search and ordering as ``/api/v1/towns/`` (this view is the to
 without pagination: a map wants every point), rendered by :func:`towns.geo.town_features`.
 ``/api/v1/towns/?format=geojson`` gives the current page the same way.
 
-The whole map (no parameter: what the town map of every page loads) is kept per change
+The whole map (no parameter: what a partner's map or a GIS tool downloads) is kept per change
 (:mod:`towns.kept`, "Kept documents"): a current kept map answers with one query.
 """
 
@@ -76,7 +76,7 @@ class TownGeoJSONView(TownViewSet):
         gzipped = tagged and accepts_gzip(request)
         found = kept.find_document("map", user=request.user, gzipped=gzipped)
         if found is not None and found.body is not None and gzipped:
-            # The whole answer as it was compressed when kept (every browser accepts it):
+            # The whole answer as it was compressed when kept (browsers, requests, QGIS accept it):
             # compressing a megabyte per request cost twice the rest of the request.
             response = HttpResponse(found.body, content_type=GEOJSON_MEDIA_TYPE)
             response["Content-Encoding"] = "gzip"

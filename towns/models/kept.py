@@ -78,7 +78,7 @@ class KeptDocument(models.Model):
     #: kept: hashing a megabyte on every request cost a fifth of it.
     etag = models.CharField(max_length=40)
     #: The whole answer gzip-compressed as ``governance.middleware.ApiCompressionMiddleware``
-    #: would compress it, for the clients that accept it (every browser): compressing the
+    #: would compress it, for the clients that accept it (browsers, HTTP libraries): compressing the
     #: megabyte on every request cost twice the rest of the request (22 ms against 7.6).
     gzipped = models.BinaryField(default=b"")
     made_at = models.DateTimeField(auto_now=True)

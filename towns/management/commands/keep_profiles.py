@@ -3,8 +3,8 @@
 
 ``manage.py keep_profiles --once`` computes every missing or out-of-date row (every town's
 profile at the public and partner levels in the API's language, its dashboard's two parts at
-the public level in the default language, and the public's whole map, first: one row that
-every page's map reads) and exits; ``--kind`` limits it to some kinds (e.g.
+the public level in the default language, and the public's whole map, first: one row that a
+partner's map or GIS tool downloads) and exits; ``--kind`` limits it to some kinds (e.g.
 ``dashboard,indicators``); ``--jobs N`` splits the towns over N processes. Without
 ``--once`` it runs beside the app for good: every ``--interval`` seconds it looks for rows
 whose town's data state moved (two queries) and computes them again, a ``--batch`` of towns
@@ -133,8 +133,8 @@ class Command(BaseCommand):
         )
 
     def _pass(self, part: tuple[int, int], *, limit: int | None) -> int:
-        # The whole map first (one row, ~20 ms at the scale data, read by every page's map),
-        # by the first of keepers side by side.
+        # The whole map first (one row, ~20 ms at the scale data, what a partner's map or a
+        # GIS tool downloads), by the first of keepers side by side.
         written = int(self.map and part[0] == 0 and kept.refresh_map())
         entries = kept.stale(part=part, kinds=self.kinds) if self.kinds else []
         if limit is not None:
