@@ -39,8 +39,12 @@ each write folds its town's older rows into its own, so a town keeps one row). E
 counted write has no scope and counts for every reader. A view's reads depend on
 (:data:`READ_SCOPES`):
 
-* "town" (a town's profile and series: its own records only): the unscoped writes and the
-  town's own;
+* "town" (a town's series: its own records only): the unscoped writes and the town's own;
+* "facts" (a town's profile and its dashboard but the indicators' section: its own records,
+  and of its values only those the profile reads): the unscoped writes and those of the town's
+  own that can change its facts. A model says which of its rows can with
+  ``read_cache_facts()`` (the indicator values: those of the criteria's indicators); the
+  others are counted for the town apart, so a value of any other indicator leaves them be;
 * "region" (its dashboard and chart data, which show the regional ranks and medians): the
   unscoped writes and the region's;
 * "regionless" (the town list and records, regions, districts, the map: no value at all): the
@@ -141,20 +145,29 @@ CREATE TABLE IF NOT EXISTS atlas_town_writes (
     town bigint NOT NULL,
     weight bigint NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS atlas_town_writes_town ON atlas_town_writes (town) INCLUDE (weight);
+-- Whether a write can change the town's facts (its profile and the rest of its dashboard: see
+-- "Scoped reads"); a release before this column counted every write for them.
+ALTER TABLE atlas_town_writes ADD COLUMN IF NOT EXISTS facts boolean NOT NULL DEFAULT true;
+DROP INDEX IF EXISTS atlas_town_writes_town;
+CREATE INDEX IF NOT EXISTS atlas_town_writes_town_facts ON atlas_town_writes (town)
+    INCLUDE (weight, facts);
 """
 TRIGGER_FUNCTION = """
 -- Earlier releases' functions took fewer arguments (a call would be ambiguous).
 DROP FUNCTION IF EXISTS atlas_log_write();
 DROP FUNCTION IF EXISTS atlas_log_write(bigint);
-CREATE OR REPLACE FUNCTION atlas_log_write(region bigint DEFAULT NULL, town bigint DEFAULT NULL)
+DROP FUNCTION IF EXISTS atlas_log_write(bigint, bigint);
+CREATE OR REPLACE FUNCTION atlas_log_write(
+    region bigint DEFAULT NULL, town bigint DEFAULT NULL, facts boolean DEFAULT true
+)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
     -- What this transaction logged already: ',g,' (everything), ',<region>,' per region,
-    -- ',t<town>,' per town.
+    -- ',t<town>,' per town for a write of its facts, ',v<town>,' for any other of its writes.
     logged text := coalesce(nullif(current_setting('atlas.write_logged', true), ''), ',');
     mark text := coalesce(region::text, 'g');
+    town_mark text := CASE WHEN facts THEN 't' ELSE 'v' END || town::text;
 BEGIN
     PERFORM set_config(
         'atlas.local_writes',
@@ -187,15 +200,16 @@ BEGIN
         END IF;
     END IF;
     IF region IS NOT NULL AND town IS NOT NULL
-            AND position(',t' || town::text || ',' IN logged) = 0 THEN
-        INSERT INTO atlas_town_writes (town) VALUES (town) RETURNING id INTO written;
-        PERFORM set_config('atlas.write_logged', logged || 't' || town::text || ',', true);
-        -- The town's older rows folded into the new one, the same way (all at commit, or
-        -- not at all): a town keeps one row.
+            AND position(',' || town_mark || ',' IN logged) = 0 THEN
+        INSERT INTO atlas_town_writes (town, facts) VALUES (town, facts) RETURNING id INTO written;
+        PERFORM set_config('atlas.write_logged', logged || town_mark || ',', true);
+        -- The town's older rows of the same kind folded into the new one, the same way (all at
+        -- commit, or not at all): a town keeps one row of each kind.
         WITH gone AS (
             DELETE FROM atlas_town_writes WHERE id IN (
                 SELECT id FROM atlas_town_writes w
-                WHERE w.town = atlas_log_write.town AND id < written
+                WHERE w.town = atlas_log_write.town AND w.facts = atlas_log_write.facts
+                    AND id < written
                 FOR UPDATE SKIP LOCKED
             ) RETURNING weight
         )
@@ -245,8 +259,10 @@ $$;
 #: On a table of research records whose rows each belong to one town (a model's
 #: ``READ_CACHE_TOWN_COLUMN``): like ``atlas_note_rows('research')``, but a published row
 #: written counts for its town and its town's region only (see "Scoped reads"); a row whose
-#: town or region cannot be found counts for everything. One function per table, its columns
-#: named in it.
+#: town or region cannot be found counts for everything. A row counts for its town's facts
+#: (the "facts" scope) when the model's ``read_cache_facts`` condition holds for it as it is or
+#: as it was, and always when the model has none. One function per table, its columns named in
+#: it.
 SCOPED_ROWS_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -256,31 +272,29 @@ BEGIN
     -- counts for everything (first: it makes the others needless).
     IF TG_OP = 'INSERT' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, w.{column} AS town
+            SELECT DISTINCT t.region_id AS region, w.{column} AS town, {facts} AS facts
             FROM atlas_new w LEFT JOIN {towns} t ON t.id = w.{column}
-            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2
+            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2, 3
         LOOP
-            PERFORM atlas_log_write(place.region, place.town);
+            PERFORM atlas_log_write(place.region, place.town, place.facts);
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, w.{column} AS town
+            SELECT DISTINCT t.region_id AS region, w.{column} AS town, {facts} AS facts
             FROM atlas_old w LEFT JOIN {towns} t ON t.id = w.{column}
-            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2
+            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2, 3
         LOOP
-            PERFORM atlas_log_write(place.region, place.town);
+            PERFORM atlas_log_write(place.region, place.town, place.facts);
         END LOOP;
     ELSE
         -- As the row is and as it was: a value moved to another town retires both.
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, w.{column} AS town
-            FROM (
-                SELECT {column}, state FROM atlas_new
-                UNION ALL SELECT {column}, state FROM atlas_old
-            ) w LEFT JOIN {towns} t ON t.id = w.{column}
-            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2
+            SELECT DISTINCT t.region_id AS region, w.{column} AS town, {facts} AS facts
+            FROM (SELECT * FROM atlas_new UNION ALL SELECT * FROM atlas_old) w
+            LEFT JOIN {towns} t ON t.id = w.{column}
+            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2, 3
         LOOP
-            PERFORM atlas_log_write(place.region, place.town);
+            PERFORM atlas_log_write(place.region, place.town, place.facts);
         END LOOP;
     END IF;
     RETURN NULL;
@@ -322,8 +336,9 @@ BEGIN
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
     -- What the read depends on ("Scoped reads"): 'regionless', the writes without a region;
     -- 'region', those and the region's of the town (its slug); 'town', those without a region
-    -- and the town's own; 'all' (and a slug not found), every write.
-    IF kind IN ('region', 'town') THEN
+    -- and the town's own; 'facts', those without a region and the town's own that can change
+    -- its facts; 'all' (and a slug not found), every write.
+    IF kind IN ('region', 'town', 'facts') THEN
         SELECT t.region_id, t.id INTO region, town_id FROM {towns} t WHERE t.slug = town;
     END IF;
     IF kind = 'regionless' THEN
@@ -340,6 +355,13 @@ BEGIN
             SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
         )::text || ':' || (
             SELECT coalesce(sum(weight), 0) FROM atlas_town_writes w WHERE w.town = town_id
+        )::text;
+    ELSIF kind = 'facts' AND town_id IS NOT NULL THEN
+        counted := 'f' || town_id::text || ':' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
+        )::text || ':' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_town_writes w
+            WHERE w.town = town_id AND w.facts
         )::text;
     ELSE
         counted := (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text;
@@ -373,12 +395,17 @@ TRIGGERS = (
 )
 
 
-def town_scoped_tables() -> dict[str, str]:
-    """Table → town column, for the research tables whose published writes count for their
-    towns' regions only (models declaring ``READ_CACHE_TOWN_COLUMN``)."""
+def town_scoped_tables() -> dict[str, tuple[str, str | None]]:
+    """Table → (town column, facts condition), for the research tables whose published writes
+    count for their towns' regions only (models declaring ``READ_CACHE_TOWN_COLUMN``). The
+    condition (SQL on a written row ``w``, from the model's ``read_cache_facts()``) says which
+    rows can change their town's facts; None: all of them."""
     research = research_tables()
     return {
-        model._meta.db_table: model.READ_CACHE_TOWN_COLUMN
+        model._meta.db_table: (
+            model.READ_CACHE_TOWN_COLUMN,
+            model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else None,
+        )
         for app_label in DATA_APPS
         for model in apps.get_app_config(app_label).get_models()
         if getattr(model, "READ_CACHE_TOWN_COLUMN", None) and model._meta.db_table in research
@@ -446,9 +473,13 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
             statements = TRIGGERS
             if table in scoped:
                 function = scoped_function(table)
+                column, facts = scoped[table]
                 cursor.execute(
                     SCOPED_ROWS_FUNCTION.format(
-                        function=function, towns=towns, column=conn.ops.quote_name(scoped[table])
+                        function=function,
+                        towns=towns,
+                        column=conn.ops.quote_name(column),
+                        facts=facts or "true",
                     )
                 )
                 # The truncate keeps its trigger; the row events call the table's function.
@@ -475,8 +506,8 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
 
 def data_state(using: str | None = None, *, scope: str = "all", town: str | None = None) -> str:
     """The fingerprint of the committed data as this connection sees it now (see above); with
-    a ``scope`` ("regionless", or "region" or "town" and the ``town``'s slug), of what such a
-    read depends on ("Scoped reads")."""
+    a ``scope`` ("regionless", or "region", "town" or "facts" and the ``town``'s slug), of what
+    such a read depends on ("Scoped reads")."""
     conn = connections[using] if using else connection
     with conn.cursor() as cursor:
         cursor.execute("SELECT atlas_data_state(%s, %s)", [scope, town])
@@ -528,6 +559,8 @@ def _read_states(http) -> None:
 #:
 #: * "regionless": no table whose writes carry a region (no indicator value);
 #: * "town": one town's own records (``slug`` in the URL), no other town's values;
+#: * "facts": one town's own records, of its values only those that can change its facts
+#:   (``read_cache_facts()`` of the model: the profile's criteria);
 #: * "region": one town's records and, through the regional ranks and medians, the published
 #:   values of its region's towns.
 #:

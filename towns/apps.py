@@ -16,8 +16,9 @@ class TownsConfig(AppConfig):
                 # published values of every town of the region.
                 "towns:detail": "region",
                 "towns:chart-csv": "region",
-                # The profile and the series read the town's own values only.
-                "town-profile": "town",
+                # The series read the town's own values only; the profile, of those, only the
+                # values of the criteria's indicators (IndicatorValue.read_cache_facts).
+                "town-profile": "facts",
                 "town-indicators": "town",
                 # The towns, regions and districts, and the map, read no value at all.
                 "town-list": "regionless",

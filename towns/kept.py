@@ -9,18 +9,20 @@ changes. So it is kept, per town, viewer level (public, partner; research reads 
 kept, they are logged field by field) and language, in :class:`towns.models.KeptProfile`,
 with the state it was computed from:
 
-* **The state**: ``atlas_data_state('town', slug)``, the same count of committed writes the
-  read cache's scoped keys hold (``governance.cache``, "Scoped reads"), with the identity of
+* **The state**: ``atlas_data_state('facts', slug)``, the same count of committed writes the
+  read cache's scoped keys hold (``governance.cache``, "Scoped reads"): the writes without a
+  region and the town's own, of its values only those of the criteria's indicators (the only
+  values a profile reads: an approval of any other leaves it current), with the identity of
   the cluster, the database and the counter table, so a restore or a re-created database never
   repeats one; and the release of the code. A row is read only while its state is the current
   one and its day is today: one indexed query (:func:`find`) both reads the state and finds
   the row, so a profile is never served from older data than the state says.
 * **Filled and kept current by** ``manage.py keep_profiles`` (:func:`refresh`): every town
   at both levels in the API's language (:func:`languages`), then, in a loop, the rows whose
-  state moved (an approval in one town: that town's two rows; a write without a region:
-  every row). A reader who comes before
-  the keeper computes the profile, answers and keeps it (:func:`profile_for`), so a page is
-  never wrong, only as slow as without the keeper.
+  state moved (an approval of a criterion's value in one town: that town's two rows; a write
+  without a region: every row). A reader who comes before the keeper computes the profile,
+  answers and keeps it (:func:`profile_for`), so a page is never wrong, only as slow as
+  without the keeper.
 * **Off** with ``KEPT_PROFILES=false``: every profile is computed on each request, nothing is
   read or written here.
 
@@ -31,8 +33,9 @@ header and footer but the indicators' section (kind "dashboard", :data:`DASHBOAR
 scale data (a profile about 40). The section shows the town's rank and the median of its
 region for every indicator, so its state is the *region's* (``atlas_data_state('region',
 slug)``): an approval anywhere in the region makes it stale. The rest of the page shows the
-town's own records and those of no town, so its state is the *town's*, like the profile's:
-after an approval only the town's own page and its region's sections are computed again
+town's own records and those of no town, and of its values only the profile's, so its state
+is the profile's: after an approval of a criterion's value only the town's own page and its
+region's sections are computed again, after any other only the sections
 (with one part for the whole page, every dashboard of the region was). The read takes both
 parts in one query and puts the section in the place of its mark
 (:data:`towns.views.INDICATORS_MARK`). The keeper fills the public level in the default
@@ -156,7 +159,7 @@ def _profile_text(town: Town, level: Viewer) -> str:
 @dataclass(frozen=True)
 class Kind:
     """A kind of kept read: its name in ``KeptProfile.kind``, the scope of the data state it
-    follows (``atlas_data_state``'s: "town" or "region"), the levels the keeper fills (a
+    follows (``atlas_data_state``'s: "facts" or "region"), the levels the keeper fills (a
     reader keeps any of :data:`LEVELS` it computes), how the keeper computes a row's text
     (in the active language) and what a row costs, in profiles (a keeper's pass takes that
     many times fewer towns)."""
@@ -173,9 +176,11 @@ class Kind:
 COST_DASHBOARD = 2
 COST_INDICATORS = 2
 
-PROFILE = Kind("profile", "town", LEVELS, _profile_text)
-#: The dashboard but its indicators' section: the town's own records (and those of no town).
-DASHBOARD = Kind("dashboard", "town", (Viewer.PUBLIC,), render_dashboard, cost=COST_DASHBOARD)
+#: The profile: the town's own records (and those of no town), of its values only the
+#: criteria's (the "facts" scope: a value of any other indicator leaves it current).
+PROFILE = Kind("profile", "facts", LEVELS, _profile_text)
+#: The dashboard but its indicators' section: what the profile reads, the same way.
+DASHBOARD = Kind("dashboard", "facts", (Viewer.PUBLIC,), render_dashboard, cost=COST_DASHBOARD)
 #: The dashboard's indicators' section: its regional ranks and medians follow every value of
 #: the region.
 INDICATORS = Kind("indicators", "region", (Viewer.PUBLIC,), render_indicators, cost=COST_INDICATORS)

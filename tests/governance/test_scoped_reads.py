@@ -14,6 +14,7 @@ from django.test import Client
 
 from governance.cache import data_state, town_scoped_tables
 from towns.models import IndicatorValue, Town
+from towns.profile import CRITERIA_CODES
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +43,34 @@ def three_towns():
     return here, neighbour, elsewhere
 
 
-def touch_value(commit, town: Town) -> None:
-    """Write one of ``town``'s public values back unchanged, as an approval does."""
-    value = IndicatorValue.objects.visible_to(None).filter(town=town).first()
+def public_value(town: Town, *, facts: bool = True) -> IndicatorValue:
+    """One of ``town``'s public values: of a criterion's indicator, which the profile reads
+    (``facts``), or of any other."""
+    values = IndicatorValue.objects.visible_to(None).filter(town=town)
+    if facts:
+        value = values.filter(indicator__code__in=CRITERIA_CODES).first()
+    else:
+        value = values.exclude(indicator__code__in=CRITERIA_CODES).first()
+    assert value is not None, f"the demo data gives {town} such a value"
+    return value
+
+
+def set_value(commit, value: IndicatorValue, number: str) -> None:
+    """Commit ``number`` as ``value``'s figure (put back after the test)."""
+    commit(
+        "UPDATE towns_indicatorvalue SET value = %s WHERE id = %s",
+        [number, value.pk],
+        revert=(
+            "UPDATE towns_indicatorvalue SET value = %s WHERE id = %s",
+            [value.value, value.pk],
+        ),
+    )
+
+
+def touch_value(commit, town: Town, *, facts: bool = True) -> None:
+    """Write one of ``town``'s public values back unchanged, as an approval does: of a
+    criterion's indicator (``facts``), or of any other."""
+    value = public_value(town, facts=facts)
     commit("UPDATE towns_indicatorvalue SET value = value WHERE id = %s", [value.pk])
 
 
@@ -59,14 +85,20 @@ def region_reads(town: Town) -> list[str]:
     ]
 
 
-def town_reads(town: Town) -> list[str]:
-    """The cached reads of ``town``'s own records: its profile and series (through the
-    short-cut: anonymous, no cookie)."""
+def facts_reads(town: Town) -> list[str]:
+    """The cached reads of ``town``'s own records and, of its values, the criteria's only: its
+    profile (through the short-cut: anonymous, no cookie)."""
+    return [f"{API}towns/{town.slug}/profile/"]
+
+
+def series_reads(town: Town) -> list[str]:
+    """The cached reads of ``town``'s own records and all its values: its series."""
     code = IndicatorValue.objects.visible_to(None).filter(town=town).first().indicator.code
-    return [
-        f"{API}towns/{town.slug}/profile/",
-        f"{API}towns/{town.slug}/indicators/?indicator={code}",
-    ]
+    return [f"{API}towns/{town.slug}/indicators/?indicator={code}"]
+
+
+def town_reads(town: Town) -> list[str]:
+    return facts_reads(town) + series_reads(town)
 
 
 def reads(town: Town) -> list[str]:
@@ -112,6 +144,25 @@ def test_a_value_retires_its_towns_and_regions_reads_and_the_lists_only(three_to
         assert hit(get(client, path)), f"{path} reads no value but lost its entry to one"
 
 
+def test_a_value_the_profile_does_not_read_leaves_the_profile_be(three_towns, commit):
+    """Of a town's values the profile reads only the criteria's: any other value written
+    retires its series and its region's reads, not its profile."""
+    here, neighbour, elsewhere = three_towns
+    client = Client()
+    prime(client, reads(here) + reads(neighbour) + reads(elsewhere) + EVERYONES)
+    touch_value(commit, neighbour, facts=False)
+    for path in region_reads(here) + region_reads(neighbour) + series_reads(neighbour):
+        assert not hit(get(client, path)), f"{path} kept a read the write retired"
+    for path in EVERYONES:
+        assert not hit(get(client, path)), f"{path} kept a read every write retires"
+    for path in facts_reads(neighbour) + town_reads(here) + reads(elsewhere):
+        assert hit(get(client, path)), f"{path} lost its entry to a value it does not read"
+    # A criterion's value retires the profile.
+    touch_value(commit, neighbour)
+    for path in facts_reads(neighbour):
+        assert not hit(get(client, path)), path
+
+
 def test_a_read_of_no_value_follows_every_other_write(three_towns, commit):
     here, _neighbour, _elsewhere = three_towns
     client = Client()
@@ -142,14 +193,7 @@ def test_a_scoped_read_shows_the_new_value(three_towns, commit):
     path = f"{API}towns/{here.slug}/indicators/?indicator={value.indicator.code}"
     client = Client()
     prime(client, [path])
-    commit(
-        "UPDATE towns_indicatorvalue SET value = 987654.321 WHERE id = %s",
-        [value.pk],
-        revert=(
-            "UPDATE towns_indicatorvalue SET value = %s WHERE id = %s",
-            [value.value, value.pk],
-        ),
-    )
+    set_value(commit, value, "987654.321")
     fresh = get(client, path)
     assert not hit(fresh) and "987654.321" in fresh.content.decode()
 
@@ -188,7 +232,9 @@ def test_a_value_written_elsewhere_that_changes_the_banner_retires_the_page(
 
 def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, commit):
     here, neighbour, elsewhere = three_towns
-    assert town_scoped_tables() == {"towns_indicatorvalue": "town_id"}
+    assert town_scoped_tables() == {
+        "towns_indicatorvalue": ("town_id", IndicatorValue.read_cache_facts("w"))
+    }
 
     def states(scope="region"):
         return {t.slug: data_state(scope=scope, town=t.slug) for t in (here, neighbour, elsewhere)}
@@ -238,20 +284,68 @@ def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, co
     assert data_state(scope="regionless") != regionless
 
 
-def test_a_town_keeps_one_row_of_writes(three_towns, commit):
-    """Each town's writes are folded as they come: its count stays one row, and exact."""
+def test_the_facts_fingerprint_follows_the_criteria_values_only(three_towns, commit):
+    """The "facts" scope (a profile, a dashboard but its indicators' section): the town's
+    writes of its criteria's values and every write without a region; not its other values,
+    not another town's."""
+    here, neighbour, elsewhere = three_towns
+
+    def states(scope="facts"):
+        return {t.slug: data_state(scope=scope, town=t.slug) for t in (here, neighbour, elsewhere)}
+
+    facts, series = states(), states("town")
+    touch_value(commit, here, facts=False)
+    assert states() == facts, "a value the profile does not read moved its fingerprint"
+    moved = states("town")
+    assert moved[here.slug] != series[here.slug]
+    assert moved[neighbour.slug] == series[neighbour.slug]
+    touch_value(commit, here)
+    after = states()
+    assert after[here.slug] != facts[here.slug]
+    assert {k: v for k, v in after.items() if k != here.slug} == {
+        k: v for k, v in facts.items() if k != here.slug
+    }
+    assert states("town")[here.slug] != moved[here.slug]
+    # A criterion's value moved to another indicator counts as it was (and as it is).
+    value = public_value(here)
+    other = public_value(here, facts=False).indicator_id
+    commit(
+        "UPDATE towns_indicatorvalue SET indicator_id = %s, year = 2099 WHERE id = %s",
+        [other, value.pk],
+        revert=(
+            "UPDATE towns_indicatorvalue SET indicator_id = %s, year = %s WHERE id = %s",
+            [value.indicator_id, value.year, value.pk],
+        ),
+    )
+    assert states()[here.slug] != after[here.slug]
+    # A write without a region counts for every town's facts.
+    before = states()
+    commit("UPDATE towns_region SET name_en = name_en WHERE id = %s", [here.region_id])
+    assert all(states()[slug] != before[slug] for slug in before)
+    # An unknown slug counts every write.
+    unknown = data_state(scope="facts", town="no-such-town")
+    assert unknown.split("/")[-3] == data_state().split("/")[-3]
+
+
+def test_a_town_keeps_one_row_of_writes_of_each_kind(three_towns, commit):
+    """Each town's writes are folded as they come: its count stays one row per kind (of its
+    facts, of its other values), and exact."""
     here, _neighbour, _elsewhere = three_towns
 
     def town_rows():
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*), coalesce(sum(weight), 0) FROM atlas_town_writes WHERE town = %s",
+                "SELECT facts, count(*), sum(weight) FROM atlas_town_writes WHERE town = %s "
+                "GROUP BY facts",
                 [here.pk],
             )
-            return cursor.fetchone()
+            return {facts: (rows, weight) for facts, rows, weight in cursor.fetchall()}
 
-    _rows, before = town_rows()
+    before = town_rows()
     for _ in range(5):
         touch_value(commit, here)
-    rows, after = town_rows()
-    assert rows == 1 and after == before + 5
+    for _ in range(3):
+        touch_value(commit, here, facts=False)
+    after = town_rows()
+    assert after[True] == (1, before.get(True, (0, 0))[1] + 5)
+    assert after[False] == (1, before.get(False, (0, 0))[1] + 3)

@@ -20,10 +20,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from governance.access import Viewer
+from tests.governance.test_scoped_reads import set_value
 from tests.personas import build_persona
 from tests.towns.test_kept_profiles import towns_with_partner_records
 from towns import kept
 from towns.models import IndicatorValue, KeptProfile, Town
+from towns.profile import CRITERIA_CODES
 from towns.views import INDICATORS_MARK
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +189,43 @@ def test_a_committed_write_makes_its_towns_page_and_its_regions_sections_stale(c
     with CaptureQueriesContext(connection) as queries:
         client.get(page(far))
     assert read_records(queries) == [], "another region's dashboard is still the kept one"
+
+
+def test_a_value_the_profile_does_not_read_makes_only_the_regions_sections_stale(commit, settings):
+    """A published value of an indicator the profile does not read (not a criterion's): the
+    indicators' sections of its region are stale, the rest of the town's page and its profile
+    are not (the "facts" scope). The town's page shows the new figure, from its section, and
+    is byte for byte the page rendered whole."""
+    here = Town.objects.get(slug="turau")
+    neighbour = Town.objects.filter(region=here.region).exclude(pk=here.pk).first()
+    value = (
+        IndicatorValue.objects.visible_to(None)
+        .filter(town=here, quarter=0)
+        .exclude(indicator__code__in=CRITERIA_CODES)
+        .order_by("-year", "pk")
+        .first()
+    )
+    assert neighbour is not None and value is not None
+    client = Client()
+    before = client.get(page(here)).content.decode()
+    client.get(page(neighbour))
+    assert client.get(f"/api/v1/towns/{here.slug}/profile/").status_code == 200
+    assert KeptProfile.objects.filter(town=here, kind=kept.PROFILE.name).exists()
+    assert stale_parts(here, neighbour) == set()
+    set_value(commit, value, "987654.321")
+    assert stale_parts(here, neighbour) == {("indicators", here.pk), ("indicators", neighbour.pk)}
+    stale_profiles = kept.stale(kinds=[kept.PROFILE])
+    assert [e for e in stale_profiles if (e.town_id, e.level) == (here.pk, Viewer.PUBLIC)] == []
+    # The neighbour first: the first page after a write also asks whether the site still shows
+    # the demonstration banner (a query of every kind of record, once per state).
+    client.get(page(neighbour))
+    with CaptureQueriesContext(connection) as queries:
+        after = client.get(page(here)).content.decode()
+    assert read_records(queries, ("towns_indicatorvalue",)), "its section rendered again"
+    assert read_records(queries, NOT_VALUES) == [], "the rest of its page is the kept one"
+    assert after != before
+    settings.KEPT_PROFILES = False
+    assert Client().get(page(here)).content.decode() == after
 
 
 def stale_parts(*towns: Town) -> set[tuple[str, int]]:

@@ -130,6 +130,21 @@ class IndicatorValue(Claim):
     #: writes retire only those (governance.cache, "Scoped reads").
     READ_CACHE_TOWN_COLUMN = "town_id"
 
+    @classmethod
+    def read_cache_facts(cls, row: str) -> str:
+        """SQL true for a written value (``row``) that can change its town's facts: the
+        profile and the dashboard but its indicators' section read the values of the
+        criteria's indicators only (``towns.profile.CRITERIA_CODES``); a write of any other
+        leaves them be ("Scoped reads" in governance.cache)."""
+        from towns.profile import CRITERIA_CODES
+
+        if not all(code.isidentifier() for code in CRITERIA_CODES):  # they are written in SQL
+            raise ValueError(f"not an indicator code: {CRITERIA_CODES!r}")
+        codes = ", ".join(f"'{code}'" for code in CRITERIA_CODES)
+        indicators = Indicator._meta.db_table
+        # Checked above: identifiers only, from the code, never from a request.
+        return f"{row}.indicator_id IN (SELECT id FROM {indicators} WHERE code IN ({codes}))"  # noqa: S608
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="indicator_values")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
     year = models.PositiveSmallIntegerField(
