@@ -350,18 +350,13 @@ BEGIN
             SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w
             WHERE w.scope IS NULL OR w.scope = region
         )::text;
-    ELSIF kind = 'town' AND town_id IS NOT NULL THEN
-        counted := 't' || town_id::text || ':' || (
-            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
-        )::text || ':' || (
-            SELECT coalesce(sum(weight), 0) FROM atlas_town_writes w WHERE w.town = town_id
-        )::text;
-    ELSIF kind = 'facts' AND town_id IS NOT NULL THEN
-        counted := 'f' || town_id::text || ':' || (
+    ELSIF kind IN ('town', 'facts') AND town_id IS NOT NULL THEN
+        -- 't…' counts both kinds of the town's rows, 'f…' those of its facts only.
+        counted := left(kind, 1) || town_id::text || ':' || (
             SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
         )::text || ':' || (
             SELECT coalesce(sum(weight), 0) FROM atlas_town_writes w
-            WHERE w.town = town_id AND w.facts
+            WHERE w.town = town_id AND (kind = 'town' OR w.facts)
         )::text;
     ELSE
         counted := (SELECT coalesce(sum(weight), 0) FROM atlas_data_writes)::text;
