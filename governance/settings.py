@@ -424,7 +424,7 @@ REST_FRAMEWORK = {
     # JSON by default; CSV for every list (?format=csv), same filters and redaction.
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "governance.api.negotiation.AtlasContentNegotiation",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "governance.api.rendered.AtlasJSONRenderer",
         # The browsable API draws no form for viewers who may not read every field.
         "governance.api.renderers.AtlasBrowsableAPIRenderer",
         "governance.api.renderers.CSVRenderer",

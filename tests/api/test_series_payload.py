@@ -1,7 +1,7 @@
-"""The series answer is written directly (``towns.api.profile.series_payload``), not through
-``TownSeriesSerializer``, which stays its schema: the two must give the same JSON, member for
-member and in the same order, for every town of the demo at every viewer level, and a value's
-text must be the serializer's for any decimal."""
+"""The series answer is written directly (``towns.api.profile.series_payload``), and by
+PostgreSQL for JSON (``series_rendered``), not through ``TownSeriesSerializer``, which stays its
+schema: all three must give the same JSON, byte for byte, for every town of the demo at every
+viewer level, and a value's text must be the serializer's for any decimal."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 from rest_framework.renderers import JSONRenderer
 
 from governance.access import Viewer
+from governance.api.rendered import AtlasJSONRenderer
 from towns.api.profile import (
     SeriesValueSerializer,
     TownSeriesSerializer,
     _value_text,
     series_data,
     series_payload,
+    series_rendered,
 )
 from towns.kept import viewer
 from towns.models import IndicatorValue, Town
@@ -42,6 +44,8 @@ def test_the_payload_is_the_serializers_for_every_town_and_level():
                 data = series_data(town, user=user, **options)
                 expected = rendered(TownSeriesSerializer(data).data)
                 assert rendered(series_payload(data)) == expected, town.slug
+                written = series_rendered(town, user=user, **options)
+                assert AtlasJSONRenderer().render(written) == expected, town.slug
                 compared += bool(data["series"])
     assert compared > 300
 
@@ -65,3 +69,16 @@ def test_a_four_place_decimal_takes_the_short_way_and_agrees():
     assert _value_text(Decimal("3000.0000")) == "3000.0000"
     assert _value_text(Decimal("-0.0100")) == "-0.0100"
     assert _value_text(Decimal("12.5")) == "12.5000"  # not four places: through the field
+
+
+def test_the_endpoint_writes_the_serializers_bytes_through_postgresql():
+    from django.test import Client
+
+    town = Town.objects.filter(pk__in=IndicatorValue.objects.values("town")).order_by("pk")[0]
+    path = f"/api/v1/towns/{town.slug}/indicators/?indicator=population&from=2000"
+    answer = Client().get(path, secure=True)
+    data = series_data(town, user=None, codes=["population"], year_from=2000)
+    assert data["series"] and answer.status_code == 200
+    assert answer.content == rendered(TownSeriesSerializer(data).data)
+    csv = Client().get(path + "&format=csv", secure=True)
+    assert csv.status_code == 200 and b"population" in csv.content

@@ -29,6 +29,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from governance.api.changes import Needs
+from governance.api.rendered import (
+    AtlasJSONRenderer,
+    NotRendered,
+    rendered_zone,
+    rows_as_rendered,
+)
 from governance.api.views import CursorUnlessPaged, ReadOnlyResource, ResearchResource
 from governance.models import Source
 from towns import kept
@@ -48,7 +54,9 @@ from towns.api.profile import (
     profile_data,
     series_data,
     series_payload,
+    series_rendered,
 )
+from towns.api.rendered import town_texts
 from towns.geo import TownGeoJSONRenderer
 from towns.models import (
     Activity,
@@ -147,7 +155,31 @@ class TownViewSet(ReadOnlyResource):
     ordering = ["name_en", "pk"]
 
     def get_queryset(self):
+        if getattr(self, "action", None) == "indicators":
+            return Town.objects.only("pk", "slug")  # the series needs no more of the town
         return Town.objects.select_related("region", "district")
+
+    def list(self, request, *args, **kwargs):
+        """When the answer is JSON, the page's rows are written by PostgreSQL in the query that
+        reads them (:mod:`governance.api.rendered`: byte for byte the serializer's text);
+        other formats (CSV, GeoJSON, the browsable API) go through the serializer."""
+        if not isinstance(getattr(request, "accepted_renderer", None), AtlasJSONRenderer):
+            return super().list(request, *args, **kwargs)
+        try:
+            texts = town_texts(rendered_zone())
+        except NotRendered:
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        # Each row of the page is read with only the columns its order needs (a cursor is made
+        # of them) and its text, written by PostgreSQL.
+        orders = [*self.ordering_fields, *self.research_ordering_fields, *self.ordering]
+        columns = {term.lstrip("-") for term in orders}
+        queryset = queryset.select_related(None).only(*columns)
+        page = self.paginate_queryset(queryset.annotate(atlas_json=texts.annotation))
+        rows = rows_as_rendered(row.atlas_json for row in page)
+        if rows is None:
+            return super().list(request, *args, **kwargs)
+        return self.get_paginated_response(rows)
 
     def get_renderers(self):
         renderers = super().get_renderers()
@@ -217,14 +249,16 @@ class TownViewSet(ReadOnlyResource):
         checked = SeriesQuerySerializer(data=query)
         checked.is_valid(raise_exception=True)
         town = self.get_object()
-        data = series_data(
-            town,
-            user=request.user,
-            codes=checked.validated_data.get("indicator"),
-            year_from=checked.validated_data.get("from"),
-            year_to=checked.validated_data.get("to"),
-        )
-        return Response(series_payload(data))
+        options = {
+            "user": request.user,
+            "codes": checked.validated_data.get("indicator"),
+            "year_from": checked.validated_data.get("from"),
+            "year_to": checked.validated_data.get("to"),
+        }
+        if isinstance(getattr(request, "accepted_renderer", None), AtlasJSONRenderer):
+            # Written by PostgreSQL, byte for byte as below (towns.api.profile).
+            return Response(series_rendered(town, **options))
+        return Response(series_payload(series_data(town, **options)))
 
 
 # --- Evidence and who governs ------------------------------------------------------------------
