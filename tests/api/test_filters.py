@@ -196,3 +196,27 @@ def test_a_town_whose_type_changes_is_in_updated_since(client):
 def slugs(client, since: str) -> set[str]:
     answer = client.get(f"{API}towns/", {"updated_since": since, "page_size": 500}).json()
     return {t["slug"] for t in answer["results"]}
+
+
+def test_filters_prepared_once_are_each_requests_own():
+    """AtlasFilterSet prepares its filters and form class once per viewer level; each filter
+    set still gets filters of its own (parent, model, a method bound to it), the form has the
+    filters the viewer may use, and a research-only filter is missing below research level."""
+    from governance.api.views import AtlasFilterSet
+    from towns.api.filters import AppointmentFilter
+
+    first = AppointmentFilter(data={"year_to": "2020"}, request=None)
+    second = AppointmentFilter(data={}, request=None)
+    assert isinstance(first, AtlasFilterSet)
+    assert set(first.filters) == set(AppointmentFilter.base_filters) - {
+        "person",
+        "influenced_by_group",
+    }
+    assert list(first.form.fields) == list(first.filters)
+    for name, filter_ in first.filters.items():
+        assert filter_ is not second.filters[name]
+        assert filter_.parent is first and second.filters[name].parent is second
+        if filter_.method is not None:
+            assert filter_.filter.f is filter_
+    assert first.is_valid() and first.form.cleaned_data["year_to"] == 2020
+    assert type(first.form) is type(second.form)  # the prepared class, not one per request
