@@ -54,20 +54,23 @@ def viewer_level(user) -> Viewer:
     cached = getattr(user, "_atlas_viewer_level", None)
     if cached is not None:
         return cached
-    if user.is_superuser:
+    names = set() if user.is_superuser else set(user.groups.values_list("name", flat=True))
+    user._atlas_viewer_level = role_level(user, names)
+    return user._atlas_viewer_level
+
+
+def role_level(user, names: set[str]) -> Viewer:
+    """The level of an active, signed-in ``user`` who has the groups ``names`` (read by the
+    caller: :func:`viewer_level`, or the token authentication in the query of the token)."""
+    if user.is_superuser or names & RESEARCH_GROUPS:
         level = Viewer.RESEARCH
+    elif names & PARTNER_GROUPS:
+        level = Viewer.PARTNER
     else:
-        names = set(user.groups.values_list("name", flat=True))
-        if names & RESEARCH_GROUPS:
-            level = Viewer.RESEARCH
-        elif names & PARTNER_GROUPS:
-            level = Viewer.PARTNER
-        else:
-            level = Viewer.PUBLIC
+        level = Viewer.PUBLIC
     if level == Viewer.RESEARCH and not _second_factor_ok(user):
         # A staff session without its verified second factor sees only what the public sees.
         level = Viewer.PUBLIC
-    user._atlas_viewer_level = level
     return level
 
 

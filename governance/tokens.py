@@ -61,11 +61,17 @@ def scopes_allowed(user) -> frozenset[str]:
     cached = getattr(user, "_atlas_scopes_allowed", None)
     if cached is not None:
         return cached
-    allowed = set(NO_ROLE_SCOPES)
-    for name in user.groups.values_list("name", flat=True):
-        allowed |= ROLE_SCOPES.get(name, frozenset())
-    user._atlas_scopes_allowed = frozenset(allowed)
+    user._atlas_scopes_allowed = role_scopes(user.groups.values_list("name", flat=True))
     return user._atlas_scopes_allowed
+
+
+def role_scopes(names: Iterable[str]) -> frozenset[str]:
+    """The scopes the groups ``names`` allow (with those of no role), for a user who is
+    neither inactive nor a superuser (:func:`scopes_allowed`)."""
+    allowed = set(NO_ROLE_SCOPES)
+    for name in names:
+        allowed |= ROLE_SCOPES.get(name, frozenset())
+    return frozenset(allowed)
 
 
 def scope_read_level(scopes: Iterable[str]) -> Viewer:

@@ -322,3 +322,54 @@ def test_json_endpoint_refuses_other_content_types(researcher):
         assert response.status_code == 415, (url, response.status_code)
         posted += 1
     assert posted, "no API list route accepts POST"
+
+
+@pytest.mark.parametrize(
+    ("role", "scopes", "level"),
+    [
+        ("partner", ["read:partner"], Viewer.PARTNER),
+        ("partner", ["read:public"], Viewer.PUBLIC),
+        ("researcher", ["read:restricted", "write:research"], Viewer.RESEARCH),
+    ],
+)
+def test_a_token_is_checked_in_one_query(django_user_model, settings, role, scopes, level):
+    """Uncached, the token, its user, its API client and the user's groups come in one
+    query; the level and scopes are those knox's way and the role's own query give."""
+    from django.test.utils import CaptureQueriesContext
+
+    from governance.api.authentication import ScopedTokenAuthentication
+    from governance.tokens import scopes_allowed
+
+    settings.READ_CACHE_TIMEOUT = 0
+    user = make_user(django_user_model, f"one-query-{role}", role, is_staff=role == "researcher")
+    _, key = token_issue(user=user, name="One query", scopes=scopes)
+    request = APIRequestFactory().get("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {key}")
+    with CaptureQueriesContext(connection) as queries:
+        found, token = ScopedTokenAuthentication().authenticate(request)
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert found.pk == user.pk and token.user_id == user.pk
+    assert found._atlas_viewer_level == level == token_viewer_level(user, scopes)
+    assert found._atlas_token_scopes == frozenset(scopes)
+    fresh = django_user_model.objects.get(pk=user.pk)
+    assert found._atlas_scopes_allowed == scopes_allowed(fresh)
+
+
+def test_a_role_taken_away_is_seen_at_the_next_request(partner, settings):
+    settings.READ_CACHE_TIMEOUT = 0
+    _, key = token_issue(user=partner, name="Role", scopes=["read:partner"])
+    assert token_client(key).get(POPOLO).status_code == 200
+    partner.groups.clear()
+    from governance.api.authentication import ScopedTokenAuthentication
+
+    request = APIRequestFactory().get("/api/v1/", HTTP_AUTHORIZATION=f"Token {key}")
+    user, _ = ScopedTokenAuthentication().authenticate(request)
+    assert user._atlas_viewer_level == Viewer.PUBLIC
+
+
+def test_another_expired_token_is_refused_and_deleted_when_presented(partner):
+    old, old_key = token_issue(user=partner, name="Old", scopes=["read:partner"])
+    _, key = token_issue(user=partner, name="New", scopes=["read:partner"])
+    AuthToken.objects.filter(pk=old.token_id).update(expiry=timezone.now() - timedelta(1))
+    assert token_client(key).get(POPOLO).status_code == 200
+    assert token_client(old_key).get(POPOLO).status_code == 401
+    assert not AuthToken.objects.filter(pk=old.token_id).exists()
