@@ -136,6 +136,10 @@ def field_json(field, zone: str) -> Expression:
         return json_string(F(path))
     if kind in (serializers.IntegerField, serializers.BooleanField):
         return json_scalar(F(path))
+    if kind is serializers.BigIntegerField:
+        if getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING):
+            raise NotRendered(f"{field.field_name}: a big integer written as a string")
+        return json_scalar(F(path))
     if kind is serializers.FloatField:
         return json_float(F(path))
     if kind is serializers.DateTimeField:

@@ -254,3 +254,41 @@ def test_texts_cached_per_zone_follow_a_changed_row():
     assert json.loads(before)["name_en"] != "Changed name"
     assert (after["name_en"], after["population"]) == ("Changed name", 12345)
     assert unicodedata.is_normalized("NFC", after["name_en"])
+
+
+def test_a_plain_model_serializers_fields_are_written_as_drf_writes_them():
+    """The fields ModelSerializer makes by itself (an id, a foreign key's id, a choice, text,
+    whole numbers, a boolean, a time) for every town, besides TownSerializer's own."""
+
+    class Plain(serializers.ModelSerializer):
+        region = serializers.PrimaryKeyRelatedField(read_only=True)
+
+        class Meta:
+            model = Town
+            fields = [
+                "id",
+                "region",
+                "kind",
+                "typology",
+                "population_source",
+                "population",
+                "geonames_id",
+                "is_synthetic",
+                "created_at",
+            ]
+
+    assert {type(f).__name__ for f in Plain().fields.values()} >= {
+        "BigIntegerField",
+        "PrimaryKeyRelatedField",
+        "ChoiceField",
+        "CharField",
+        "IntegerField",
+        "BooleanField",
+        "DateTimeField",
+    }
+    texts = RowTexts(Town, row_json(Plain, zone=timezone.get_current_timezone_name()))
+    found = dict(Town.objects.annotate(j=texts.annotation).values_list("pk", "j"))
+    towns = Town.objects.order_by("pk")
+    assert len(found) == towns.count() > 200
+    for town in towns:
+        assert found[town.pk].encode() == JSONRenderer().render(Plain(town).data), town.slug
