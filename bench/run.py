@@ -1072,10 +1072,9 @@ def render(
             "(stopped while a peer was), and before the scenarios of the profile and of the "
             "dashboard the bench computed the rows of that kind the earlier writes had left "
             "stale at once, outside the measurements, as a keeper that has caught up would have "
-            "them (under the writer modes readers compute what the writes make stale). Also on "
-            "in every mode: each "
-            "worker's representations of towns kept per version of the row "
-            "(governance/api/memo.py)."
+            "them (under the writer modes readers compute what the writes make stale). In "
+            "every mode the JSON town lists and series are written by PostgreSQL "
+            "(governance/api/rendered.py, towns/api/profile.py: series_rendered)."
             if "kept" in facts
             else ""
         ),
