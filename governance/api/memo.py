@@ -8,6 +8,9 @@ rows it names, e.g. a town's region and district slugs), of the active language 
 time zone: :class:`MemoizedRowMixin` keeps it per process under exactly those, so an answer
 can never be older than the row it shows (a changed row is a new key; there is nothing to
 invalidate). The memo is bounded (:data:`MEMO_ROWS` rows, least recently used out first).
+The JSON town list no longer comes here: PostgreSQL writes its rows
+(:mod:`governance.api.rendered`); a town's detail, the CSV and GeoJSON pages and the browsable
+API still do.
 
 It is used only where a test holds every field of the serializer to the row and the related
 rows named in ``memo_related`` (``tests/api/test_memoized_rows.py``): a field that reads
