@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 from knox.models import AuthToken
@@ -373,3 +374,36 @@ def test_another_expired_token_is_refused_and_deleted_when_presented(partner):
     assert token_client(key).get(POPOLO).status_code == 200
     assert token_client(old_key).get(POPOLO).status_code == 401
     assert not AuthToken.objects.filter(pk=old.token_id).exists()
+
+
+def test_token_candidates_load_what_the_orm_loads(partner, researcher):
+    """The token query written once from the models' metadata (governance.api.authentication.
+    token_candidates) gives the rows and values select_related gives: a token with its client,
+    and a knox token without one (refused, as before)."""
+    from governance.api.authentication import token_candidates
+
+    client, key = token_issue(user=researcher, name="Compare", scopes=["read:restricted"])
+    bare, bare_key = AuthToken.objects.create(user=partner)
+    for prefix, has_client in ((client.token_key, True), (bare.token_key, False)):
+        (found,) = token_candidates(prefix)
+        expected = AuthToken.objects.select_related("user").get(token_key=prefix)
+        fields = AuthToken._meta.concrete_fields
+        assert [getattr(found, f.attname) for f in fields] == [
+            getattr(expected, f.attname) for f in fields
+        ]
+        user_fields = type(expected.user)._meta.concrete_fields
+        assert [getattr(found.user, f.attname) for f in user_fields] == [
+            getattr(expected.user, f.attname) for f in user_fields
+        ]
+        assert set(found.atlas_groups) == set(expected.user.groups.values_list("name", flat=True))
+        with CaptureQueriesContext(connection) as queries:
+            if has_client:
+                loaded = ApiClient.objects.get(token=expected)
+                assert found.client.pk == loaded.pk and found.client.scopes == loaded.scopes
+                assert found.client.token is found
+            else:
+                with pytest.raises(ApiClient.DoesNotExist):
+                    found.client  # noqa: B018
+        assert len(queries) == (1 if has_client else 0)  # only the comparison's own query
+    assert token_client(bare_key).get(POPOLO).status_code == 401
+    assert token_client(key).get(POPOLO).status_code == 200
