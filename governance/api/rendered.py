@@ -22,6 +22,7 @@ here.
 
 from __future__ import annotations
 
+import functools
 import json
 import zoneinfo
 
@@ -89,9 +90,24 @@ def rendered_zone() -> str:
     """The name of the time zone DRF writes times in now (the request's), for
     :func:`row_json`; :class:`NotRendered` when PostgreSQL could not know it by that name."""
     zone = timezone.get_current_timezone()
-    if not isinstance(zone, zoneinfo.ZoneInfo) or not zone.key:
+    if not isinstance(zone, zoneinfo.ZoneInfo) or not zone.key or not zone_known(zone.key):
         raise NotRendered(f"time zone {zone!r} has no name PostgreSQL knows")
     return zone.key
+
+
+@functools.cache
+def zone_known(name: str) -> bool:
+    """Whether PostgreSQL knows the time zone ``name`` (its zone data may be older or newer
+    than Python's): asked once per process and name, so that a zone it does not know sends
+    the lists the serializer's way instead of failing their query."""
+    from django.db import DatabaseError, connection, transaction
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT now() AT TIME ZONE %s", [name])
+    except DatabaseError:
+        return False
+    return True
 
 
 def _path(field) -> str:

@@ -292,3 +292,15 @@ def test_a_plain_model_serializers_fields_are_written_as_drf_writes_them():
     assert len(found) == towns.count() > 200
     for town in towns:
         assert found[town.pk].encode() == JSONRenderer().render(Plain(town).data), town.slug
+
+
+def test_a_zone_postgresql_does_not_know_sends_the_list_the_serializers_way(monkeypatch):
+    from governance.api import rendered
+
+    assert rendered.zone_known("Europe/Minsk")
+    assert not rendered.zone_known("Mars/Olympus_Mons")
+    monkeypatch.setattr(rendered, "zone_known", lambda name: False)
+    with pytest.raises(NotRendered):
+        rendered.rendered_zone()
+    answer = Client().get("/api/v1/towns/?page_size=3", secure=True)
+    assert answer.status_code == 200 and len(answer.json()["results"]) == 3
