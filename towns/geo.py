@@ -19,6 +19,7 @@ from django.urls import reverse
 from rest_framework.renderers import BaseRenderer
 
 from governance.api.etag import JSONTexts
+from governance.api.rendered import Joined
 from towns.models import Town, TownKind, Typology
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
@@ -90,14 +91,6 @@ class RenderedFeatures(JSONTexts):
     are (a list of ``str``), and the ETag hashes them as they are."""
 
 
-class _Joined(Func):
-    """``a || b || …``: NULL when any part is NULL (Django's Concat makes NULL an empty text)."""
-
-    template = "(%(expressions)s)"
-    arg_joiner = " || "
-    output_field = TextField()
-
-
 def town_features_rendered(queryset) -> dict[str, Any]:
     """:func:`town_features` with each feature written by PostgreSQL: Python only joins the
     texts. For the whole map (``/api/v1/towns.geojson``), where building 2,261 features in
@@ -115,7 +108,7 @@ def town_features_rendered(queryset) -> dict[str, Any]:
     if any(c in prefix + suffix for c in '"\\') or any(ord(c) < 32 for c in prefix + suffix):
         raise ValueError(f"a town URL that JSON would escape: {prefix!r} {suffix!r}")
 
-    feature = _Joined(
+    feature = Joined(
         Coalesce(
             F("map_feature__text"),
             Func(F("pk"), function="atlas_town_feature", output_field=TextField()),

@@ -217,33 +217,23 @@ class RowTexts:
 
 
 class RenderedRows(JSONTexts):
-    """Rows written as JSON text by PostgreSQL (:func:`row_json`): the JSON renderer puts them
-    in as they are, and the ETag hashes them as they are."""
-
-
-#: DRF's JSONRenderer escapes these two (valid JSON, but not valid JavaScript before ES2019).
-_SEPARATORS = {"\u2028": "\\u2028", "\u2029": "\\u2029"}
+    """Rows written as JSON text by PostgreSQL (:func:`row_json`, a town's series): the JSON
+    renderer puts them in as they are, and the ETag hashes them as they are."""
 
 
 def rows_as_rendered(texts) -> RenderedRows | None:
     """The texts of a page's rows (:attr:`RowTexts.annotation`), or None when PostgreSQL
     refused one (a value JSON cannot hold): the caller then takes the serializer's way, and
     its error."""
-    rows = RenderedRows()
-    for text in texts:
-        if text is None:
-            return None
-        for raw, escaped in _SEPARATORS.items():
-            if raw in text:
-                text = text.replace(raw, escaped)
-        rows.append(text)
-    return rows
+    rows = RenderedRows(texts)
+    return None if None in rows else rows
 
 
 class AtlasJSONRenderer(JSONRenderer):
     """DRF's JSON renderer, which also writes a body whose last member holds
     :class:`~governance.api.etag.JSONTexts` (rows already written as compact JSON): the rest
-    is rendered as always and the texts are put in as they are. Asked for another layout
+    is rendered as always and the texts are put in as they are (with U+2028 and U+2029
+    escaped, as DRF escapes them in every body). Asked for another layout
     (``indent``, or settings that are not compact UTF-8), the texts are read and rendered the
     usual way."""
 
@@ -263,4 +253,8 @@ class AtlasJSONRenderer(JSONRenderer):
             rows = [json.loads(t) for t in texts]
             return super().render({**data, last: rows}, accepted_media_type, renderer_context)
         head = super().render({**data, last: []}, accepted_media_type, renderer_context)
-        return head[:-3] + b"[" + texts.joined() + b"]}"
+        # As DRF's renderer does with the whole body: valid JSON, not valid JavaScript before
+        # ES2019.
+        joined = texts.joined().replace(b"\xe2\x80\xa8", b"\\u2028")
+        joined = joined.replace(b"\xe2\x80\xa9", b"\\u2029")
+        return head[:-3] + b"[" + joined + b"]}"

@@ -82,3 +82,19 @@ def test_the_endpoint_writes_the_serializers_bytes_through_postgresql():
     assert answer.content == rendered(TownSeriesSerializer(data).data)
     csv = Client().get(path + "&format=csv", secure=True)
     assert csv.status_code == 200 and b"population" in csv.content
+
+
+def test_a_line_separator_in_a_name_is_written_as_drf_writes_it():
+    """PostgreSQL leaves U+2028 and U+2029 as they are; DRF escapes them in every body, and
+    so does the renderer with the series' texts."""
+    from towns.models import Indicator
+
+    public = IndicatorValue.objects.visible_to(None).filter(quarter=0)
+    value = public.select_related("town", "indicator").order_by("pk")[0]
+    Indicator.objects.filter(pk=value.indicator_id).update(name_en="Line\u2028separated\u2029")
+    options = {"codes": [value.indicator.code]}
+    data = series_data(value.town, user=None, **options)
+    expected = rendered(TownSeriesSerializer(data).data)
+    assert b"\\u2028" in expected
+    written = series_rendered(value.town, user=None, **options)
+    assert AtlasJSONRenderer().render(written) == expected

@@ -20,7 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.api import profile_sections
-from governance.api.etag import JSONTexts
+from governance.api.rendered import RenderedRows
 from towns.api.serializers import VentureSerializer
 from towns.models import Indicator, IndicatorValue, Town, Typology
 from towns.profile import town_profile
@@ -284,10 +284,6 @@ def _shown(row: dict, fields: tuple[str, ...]) -> dict:
     return {f: None if row[f] is None else _AS[f](row[f]) for f in fields}
 
 
-class RenderedSeries(JSONTexts):
-    """A town's series written as JSON text by PostgreSQL (:func:`series_rendered`)."""
-
-
 #: One text per indicator: :func:`series_payload`'s members and values, in its order, as
 #: DRF's JSON renderer writes them. ``value`` is the column's text: numeric(16, 4) always has
 #: its four places, which is what SeriesValueSerializer's DecimalField writes (``_value_text``).
@@ -316,14 +312,16 @@ def series_rendered(town: Town, *, user=None, **options) -> dict:
     """``series_payload(series_data(town, ...))`` in one query, each series written by
     PostgreSQL (tested byte for byte against the serializer): the values the viewer may see,
     selected by :func:`series_values` as for :func:`series_data` (same ``options``)."""
-    from django.db import connection
+    from django.db import connections
 
     values = series_values(town, user=user, **options)
     columns = ("id", "indicator_id", "year", "quarter", "value", "confidence", "is_synthetic")
-    inner, params = values.order_by().values(*columns).query.sql_with_params()
-    with connection.cursor() as cursor:
+    values = values.order_by().values(*columns)
+    # On the connection the queryset reads from (the router's: a replica, when there is one).
+    inner, params = values.query.get_compiler(values.db).as_sql()
+    with connections[values.db].cursor() as cursor:
         cursor.execute(SERIES_SQL.replace("{values}", inner), params)
-        texts = RenderedSeries(row[0] for row in cursor.fetchall())
+        texts = RenderedRows(row[0] for row in cursor.fetchall())
     return {"town": str(town.slug), "series": texts}
 
 
