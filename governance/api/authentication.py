@@ -51,7 +51,7 @@ from rest_framework.authentication import get_authorization_header
 from governance.access import role_level
 from governance.cache import read_cache, request_state
 from governance.models import ApiClient
-from governance.tokens import role_scopes, scope_read_level
+from governance.tokens import role_scopes, token_viewer_level
 
 #: Schemes that carry a token key, lower-cased.
 SCHEMES = (b"bearer", b"token")
@@ -136,8 +136,9 @@ class ScopedTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         scopes = frozenset(client.scopes)
         names = set(token.atlas_groups or ())
-        # The role first (from the groups read with the token), then capped by the scope.
-        user._atlas_viewer_level = min(role_level(user, names), scope_read_level(scopes))
+        # The role (from the groups read with the token), then capped by the scope.
+        user._atlas_viewer_level = role_level(user, names)
+        user._atlas_viewer_level = token_viewer_level(user, scopes)
         if not user.is_superuser:
             user._atlas_scopes_allowed = role_scopes(names)
         user._atlas_token_scopes = scopes
@@ -231,15 +232,10 @@ def token_candidates(prefix: str) -> list:
     third = second + len(client_fields)
     client_pk = second + client_fields.index(ApiClient._meta.pk)
     reverse = ApiClient._meta.get_field("token").remote_field
+    user_model = token_model._meta.get_field("user").related_model
     for row in rows:
         token = _loaded(token_model, token_fields, row[:first], db, using)
-        token.user = _loaded(
-            token_model._meta.get_field("user").related_model,
-            user_fields,
-            row[first:second],
-            db,
-            using,
-        )
+        token.user = _loaded(user_model, user_fields, row[first:second], db, using)
         client = None
         if row[client_pk] is not None:
             client = _loaded(ApiClient, client_fields, row[second:third], db, using)
