@@ -31,13 +31,23 @@ Writers never wait for each other (each inserts its own row).
 
 Scoped reads
 ------------
-A write of published indicator values (the bulk of the data, and what partners send) is
-confined to the towns it wrote and their regions: its rows in ``atlas_data_writes`` carry the
-region as their ``scope``, and ``atlas_town_writes`` counts it per town (a model opts in with
+A write of a published record that belongs to one town is confined to the towns whose
+reads can show it and their regions: the indicator values (the bulk of the data, and what
+partners send), and the claims about one town (activities, influences, appointments,
+management mechanisms, society observations, self-organisation events, communication sites,
+cooperation cases, cultural assets). Its rows in ``atlas_data_writes`` carry the region as
+their ``scope``, and ``atlas_town_writes`` counts it per town (a model opts in with
 ``READ_CACHE_TOWN_COLUMN``; its statement trigger looks the regions up in the same statement;
-each write folds its town's older rows into its own, so a town keeps one row). Every other
-counted write has no scope and counts for every reader. A view's reads depend on
-(:data:`READ_SCOPES`):
+each write folds its town's older rows into its own, so a town keeps one row). The towns are
+the row's own and those of the scoped rows it is linked to by a foreign key or a many-to-many
+field, either way (a management mechanism lists the activities it suppresses, of any town,
+so an activity's write counts for the mechanism's town too); a link of a many-to-many field
+of such a model counts as a write of its scoped side's rows. A model opts in only when no
+view of another town's scope reads its rows otherwise: the ways of life do not (every town's
+advice compares its region's), nor do the people, groups and CSOs (read by the pages of every
+town they act in). Every other counted write has no scope and counts for every reader; so
+does a write of a town's row itself (the lists show its stored typology, which an approved
+influence claim can change). A view's reads depend on (:data:`READ_SCOPES`):
 
 * "town" (a town's series: its own records only): the unscoped writes and the town's own;
 * "facts" (a town's profile and its dashboard but the indicators' section: its own records,
@@ -256,43 +266,41 @@ BEGIN
 END
 $$;
 """
-#: On a table of research records whose rows each belong to one town (a model's
-#: ``READ_CACHE_TOWN_COLUMN``): like ``atlas_note_rows('research')``, but a published row
-#: written counts for its town and its town's region only (see "Scoped reads"); a row whose
-#: town or region cannot be found counts for everything. A row counts for its town's facts
-#: (the "facts" scope) when the model's ``read_cache_facts`` condition holds for it as it is or
-#: as it was, and always when the model has none. One function per table, its columns named in
-#: it.
+#: On a table whose written rows each belong to towns (:func:`town_scoped_tables`): like
+#: ``atlas_note_rows('research')``, but a published row written counts for the towns whose reads
+#: can show it and their regions only (see "Scoped reads"); a row whose town or region cannot
+#: be found counts for everything. ``{places_*}`` are the (town, facts) pairs of the rows
+#: written (:func:`scoped_places`), as they are, as they were, or both. One function per table,
+#: its columns named in it.
 SCOPED_ROWS_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     place record;
 BEGIN
-    -- Each (region, town) of the published rows written; a town not found has no region and
+    -- Each (region, town, facts) of the rows written; a town not found has no region and
     -- counts for everything (first: it makes the others needless).
     IF TG_OP = 'INSERT' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, w.{column} AS town, {facts} AS facts
-            FROM atlas_new w LEFT JOIN {towns} t ON t.id = w.{column}
-            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2, 3
+            SELECT DISTINCT t.region_id AS region, p.town, p.facts
+            FROM ({places_new}) p LEFT JOIN {towns} t ON t.id = p.town
+            ORDER BY 1 NULLS FIRST, 2, 3
         LOOP
             PERFORM atlas_log_write(place.region, place.town, place.facts);
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, w.{column} AS town, {facts} AS facts
-            FROM atlas_old w LEFT JOIN {towns} t ON t.id = w.{column}
-            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2, 3
+            SELECT DISTINCT t.region_id AS region, p.town, p.facts
+            FROM ({places_old}) p LEFT JOIN {towns} t ON t.id = p.town
+            ORDER BY 1 NULLS FIRST, 2, 3
         LOOP
             PERFORM atlas_log_write(place.region, place.town, place.facts);
         END LOOP;
     ELSE
-        -- As the row is and as it was: a value moved to another town retires both.
+        -- As the row is and as it was: a row moved to another town retires both.
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, w.{column} AS town, {facts} AS facts
-            FROM (SELECT * FROM atlas_new UNION ALL SELECT * FROM atlas_old) w
-            LEFT JOIN {towns} t ON t.id = w.{column}
-            WHERE w.state = 'published' ORDER BY 1 NULLS FIRST, 2, 3
+            SELECT DISTINCT t.region_id AS region, p.town, p.facts
+            FROM ({places_both}) p LEFT JOIN {towns} t ON t.id = p.town
+            ORDER BY 1 NULLS FIRST, 2, 3
         LOOP
             PERFORM atlas_log_write(place.region, place.town, place.facts);
         END LOOP;
@@ -390,21 +398,111 @@ TRIGGERS = (
 )
 
 
-def town_scoped_tables() -> dict[str, tuple[str, str | None]]:
-    """Table → (town column, facts condition), for the research tables whose published writes
-    count for their towns' regions only (models declaring ``READ_CACHE_TOWN_COLUMN``). The
-    condition (SQL on a written row ``w``, from the model's ``read_cache_facts()``) says which
-    rows can change their town's facts; None: all of them."""
+def town_scoped_models() -> list[type]:
+    """The research models whose published writes count for the towns that read them only
+    (those declaring ``READ_CACHE_TOWN_COLUMN``, the column of the town each row belongs to)."""
     research = research_tables()
-    return {
-        model._meta.db_table: (
-            model.READ_CACHE_TOWN_COLUMN,
-            model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else None,
-        )
+    return [
+        model
         for app_label in DATA_APPS
         for model in apps.get_app_config(app_label).get_models()
         if getattr(model, "READ_CACHE_TOWN_COLUMN", None) and model._meta.db_table in research
-    }
+    ]
+
+
+def town_scoped_tables() -> dict[str, type]:
+    """Table → model, for the tables whose writes count for some towns only: the tables of
+    :func:`town_scoped_models` and the many-to-many tables of their fields (a link is read
+    through its scoped side, so it counts for that side's towns, as that row would)."""
+    scoped = town_scoped_models()
+    tables = {model._meta.db_table: model for model in scoped}
+    for model in scoped:
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            if through._meta.auto_created:
+                tables[through._meta.db_table] = through
+    return tables
+
+
+def _links(model, scoped: list[type], qn) -> list[str]:
+    """SQL giving, for a written row ``w`` of ``model``, the towns of the scoped rows it is
+    related to (by a foreign key or a many-to-many field, either way): the reads of those towns
+    show it too (a management mechanism lists the activities it suppresses, of any town)."""
+    links = []
+    mine = qn(model._meta.pk.column)
+    for field in model._meta.get_fields():
+        other = field.related_model
+        if other not in scoped:
+            continue
+        table = qn(other._meta.db_table)
+        town = qn(other.READ_CACHE_TOWN_COLUMN)
+        theirs = qn(other._meta.pk.column)
+        if field.many_to_many:
+            forward = field if field.concrete else field.remote_field
+            through = qn(forward.remote_field.through._meta.db_table)
+            # Columns of the through table naming the declaring model's row and the target's.
+            source, target = qn(forward.m2m_column_name()), qn(forward.m2m_reverse_name())
+            near, far = (source, target) if field.concrete else (target, source)
+            links.append(
+                f"SELECT o.{town} AS town FROM {through} l JOIN {table} o "  # noqa: S608
+                f"ON o.{theirs} = l.{far} WHERE l.{near} = w.{mine}"
+            )
+        elif field.concrete and (field.many_to_one or field.one_to_one):
+            links.append(
+                f"SELECT o.{town} AS town FROM {table} o "  # noqa: S608
+                f"WHERE o.{theirs} = w.{qn(field.column)}"
+            )
+        elif field.one_to_many or field.one_to_one:
+            links.append(
+                f"SELECT o.{town} AS town FROM {table} o "  # noqa: S608
+                f"WHERE o.{qn(field.field.column)} = w.{mine}"
+            )
+    return links
+
+
+def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
+    """(town, facts) queries for the written rows ``rows`` of a scoped model: a published row
+    counts for its town (for its facts when the model's ``read_cache_facts`` condition holds,
+    always when it has none) and for the towns of the scoped rows related to it."""
+    town = qn(model.READ_CACHE_TOWN_COLUMN)
+    facts = model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else "true"
+    published = "w.state = 'published'"
+    return [
+        f"SELECT w.{town} AS town, {facts} AS facts FROM {rows} w WHERE {published}",  # noqa: S608
+        *(
+            f"SELECT x.town, true AS facts FROM {rows} w CROSS JOIN LATERAL ({link}) x "  # noqa: S608
+            f"WHERE {published}"
+            for link in _links(model, scoped, qn)
+        ),
+    ]
+
+
+def scoped_places(table: str, rows: str, qn) -> str:
+    """The (town, facts) pairs of the rows ``rows`` written to ``table``, one of
+    :func:`town_scoped_tables` (a town of NULL: count for everything). A link of a many-to-many
+    table counts as a write of its scoped side's row (none when that row is not published; for
+    everything when it is not found: a foreign key is checked at commit)."""
+    scoped = town_scoped_models()
+    model = town_scoped_tables()[table]
+    if model in scoped:
+        return " UNION ALL ".join(_model_places(model, rows, scoped, qn))
+    parts = []
+    for field in model._meta.fields:
+        parent = field.related_model
+        if parent not in scoped:
+            continue
+        table, pk, column = (
+            qn(parent._meta.db_table),
+            qn(parent._meta.pk.column),
+            qn(field.column),
+        )
+        parents = f"(SELECT p.* FROM {rows} l JOIN {table} p ON p.{pk} = l.{column})"  # noqa: S608
+        parts += _model_places(parent, parents, scoped, qn)
+        parts.append(
+            f"SELECT NULL::bigint AS town, true AS facts FROM {rows} l "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{pk} = l.{column})"
+        )
+    return " UNION ALL ".join(parts)
 
 
 def scoped_function(table: str) -> str:
@@ -468,13 +566,15 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
             statements = TRIGGERS
             if table in scoped:
                 function = scoped_function(table)
-                column, facts = scoped[table]
+                qn = conn.ops.quote_name
+                both = "(SELECT * FROM atlas_new UNION ALL SELECT * FROM atlas_old)"
                 cursor.execute(
                     SCOPED_ROWS_FUNCTION.format(
                         function=function,
                         towns=towns,
-                        column=conn.ops.quote_name(column),
-                        facts=facts or "true",
+                        places_new=scoped_places(table, "atlas_new", qn),
+                        places_old=scoped_places(table, "atlas_old", qn),
+                        places_both=scoped_places(table, both, qn),
                     )
                 )
                 # The truncate keeps its trigger; the row events call the table's function.

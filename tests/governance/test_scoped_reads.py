@@ -9,11 +9,23 @@ back what it changed.
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Q
 from django.test import Client
 
+from csos.models import CooperationCase, CulturalAsset
 from governance.cache import data_state, town_scoped_tables
-from towns.models import IndicatorValue, Town
+from towns.models import (
+    Activity,
+    Appointment,
+    CommunicationSite,
+    IndicatorValue,
+    Influence,
+    ManagementMechanism,
+    SelfOrganisationEvent,
+    SocietyObservation,
+    Town,
+)
 from towns.profile import CRITERIA_CODES
 
 pytestmark = pytest.mark.django_db
@@ -232,9 +244,8 @@ def test_a_value_written_elsewhere_that_changes_the_banner_retires_the_page(
 
 def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, commit):
     here, neighbour, elsewhere = three_towns
-    assert town_scoped_tables() == {
-        "towns_indicatorvalue": ("town_id", IndicatorValue.read_cache_facts("w"))
-    }
+    assert town_scoped_tables()["towns_indicatorvalue"] is IndicatorValue
+    assert "towns_wayoflife" not in town_scoped_tables()  # read by its region's towns
 
     def states(scope="region"):
         return {t.slug: data_state(scope=scope, town=t.slug) for t in (here, neighbour, elsewhere)}
@@ -349,3 +360,167 @@ def test_a_town_keeps_one_row_of_writes_of_each_kind(three_towns, commit):
     after = town_rows()
     assert after[True] == (1, before.get(True, (0, 0))[1] + 5)
     assert after[False] == (1, before.get(False, (0, 0))[1] + 3)
+
+
+# --- The research records of one town (issue 19, point 3) -------------------------------------
+
+#: Every research model whose rows belong to one town and are read by that town's pages (and
+#: those of the towns they are linked to) only, besides the lists and exports of all towns.
+SCOPED_CLAIMS = [
+    Activity,
+    Influence,
+    Appointment,
+    ManagementMechanism,
+    SocietyObservation,
+    SelfOrganisationEvent,
+    CommunicationSite,
+    CooperationCase,
+    CulturalAsset,
+]
+
+
+def linked_towns(row) -> set[int]:
+    """The towns whose pages show ``row`` besides its own, found through the ORM (not the
+    triggers' SQL): a management mechanism lists the activities it suppresses or tolerates,
+    of any town."""
+    if isinstance(row, Activity):
+        mechanisms = ManagementMechanism.objects.filter(Q(suppresses=row) | Q(tolerates=row))
+        return set(mechanisms.values_list("town", flat=True))
+    if isinstance(row, ManagementMechanism):
+        activities = Activity.objects.filter(Q(suppressed_by=row) | Q(tolerated_by=row))
+        return set(activities.values_list("town", flat=True))
+    return set()
+
+
+def scoped_states(towns) -> dict[str, list[str]]:
+    return {
+        scope: [data_state(scope=scope, town=t.slug) for t in towns]
+        for scope in ("facts", "town", "region")
+    }
+
+
+def apart_from(row) -> tuple[Town, Town, Town]:
+    """``row``'s town, a town of its region and one of another region, neither linked to it."""
+    here = row.town
+    linked = linked_towns(row)
+    others = Town.objects.exclude(pk__in={here.pk, *linked}).order_by("slug")
+    neighbour = others.filter(region=here.region).first()
+    linked_regions = Town.objects.filter(pk__in=linked).values("region")
+    elsewhere = others.exclude(region=here.region).exclude(region__in=linked_regions).first()
+    assert neighbour and elsewhere, "the demo data has towns in several regions"
+    return here, neighbour, elsewhere
+
+
+@pytest.mark.parametrize("model", SCOPED_CLAIMS, ids=lambda model: model.__name__)
+def test_a_towns_record_counts_for_its_town_and_region_only(model, commit):
+    """A published record of one town, written, moves the fingerprints of its town's reads
+    and its region's, and every read of all towns; not another town's profile, not the reads
+    of another region, not the lists of towns (which show none of it)."""
+    row = model.objects.filter(state="published").order_by("pk").first()
+    assert row is not None, f"the demo data has a published {model.__name__}"
+    here, neighbour, elsewhere = apart_from(row)
+    before, regionless, everything = (
+        scoped_states((here, neighbour, elsewhere)),
+        data_state(scope="regionless"),
+        data_state(),
+    )
+    commit(f"UPDATE {model._meta.db_table} SET state = state WHERE id = %s", [row.pk])  # noqa: S608
+    after = scoped_states((here, neighbour, elsewhere))
+    assert data_state() != everything, "a read of all towns kept its fingerprint"
+    for scope in ("facts", "town", "region"):
+        assert after[scope][0] != before[scope][0], f"the town's {scope} reads kept theirs"
+    assert after["region"][1] != before["region"][1], "the region's towns' ranks kept theirs"
+    assert after["facts"][1] == before["facts"][1], "another town's profile moved"
+    assert after["town"][1] == before["town"][1], "another town's series moved"
+    for scope in ("facts", "town", "region"):
+        assert after[scope][2] == before[scope][2], f"another region's {scope} reads moved"
+    assert data_state(scope="regionless") == regionless, "the lists of towns moved"
+
+
+def test_a_record_of_another_town_keeps_a_cached_profile(commit):
+    """As a reader sees it: an influence claim approved in one town leaves the cached profile
+    of a town of another region, and the lists of towns, served from the cache; its own town's
+    profile is computed again."""
+    row = Influence.objects.filter(state="published").order_by("pk").first()
+    here, _neighbour, elsewhere = apart_from(row)
+    client = Client()
+    prime(client, facts_reads(here) + facts_reads(elsewhere) + REGIONLESS)
+    commit("UPDATE towns_influence SET state = state WHERE id = %s", [row.pk])
+    for path in facts_reads(here):
+        assert not hit(get(client, path)), f"{path} kept a read the write retired"
+    for path in facts_reads(elsewhere) + REGIONLESS:
+        assert hit(get(client, path)), f"{path} lost its entry to another town's record"
+
+
+def test_a_link_counts_for_the_towns_of_both_its_records(commit):
+    """A management mechanism of one town that suppresses an activity of another shows it on
+    its town's page: the link, and then any write of the activity, counts for both towns; a
+    link between records nobody outside the research team sees counts for none."""
+    mechanism = ManagementMechanism.objects.filter(state="published").order_by("pk").first()
+    activity = (
+        Activity.objects.filter(state="published")
+        .exclude(town__region=mechanism.town.region)
+        .order_by("pk")
+        .first()
+    )
+    assert activity is not None, "the demo data has activities in several regions"
+    bystander = (
+        Town.objects.exclude(region__in=[mechanism.town.region_id, activity.town.region_id])
+        .order_by("slug")
+        .first()
+    )
+    towns = (mechanism.town, activity.town, bystander)
+    link = "towns_managementmechanism_suppresses"
+
+    def facts():
+        return scoped_states(towns)["facts"]
+
+    before = facts()
+    commit(
+        f"INSERT INTO {link} (managementmechanism_id, activity_id) VALUES (%s, %s)",  # noqa: S608
+        [mechanism.pk, activity.pk],
+        revert=(
+            f"DELETE FROM {link} WHERE managementmechanism_id = %s AND activity_id = %s",  # noqa: S608
+            [mechanism.pk, activity.pk],
+        ),
+    )
+    linked = facts()
+    assert linked[0] != before[0] and linked[1] != before[1], "a linked town kept its state"
+    assert linked[2] == before[2], "a town the link is not about moved"
+    # The activity, written, now counts for the mechanism's town too.
+    commit("UPDATE towns_activity SET state = state WHERE id = %s", [activity.pk])
+    touched = facts()
+    assert touched[0] != linked[0] and touched[1] != linked[1]
+    assert touched[2] == linked[2]
+    # Both made drafts (which counts: they were published), a link between them counts for no
+    # one.
+    for table, pk in (("towns_managementmechanism", mechanism.pk), ("towns_activity", activity.pk)):
+        commit(
+            f"UPDATE {table} SET state = 'draft' WHERE id = %s",  # noqa: S608
+            [pk],
+            revert=(f"UPDATE {table} SET state = 'published' WHERE id = %s", [pk]),  # noqa: S608
+        )
+    drafts, everything = facts(), data_state()
+    commit(
+        f"DELETE FROM {link} WHERE managementmechanism_id = %s AND activity_id = %s",  # noqa: S608
+        [mechanism.pk, activity.pk],
+    )
+    assert facts() == drafts and data_state() == everything, "a link of drafts counted"
+
+
+def test_a_link_to_a_record_not_found_counts_for_everything():
+    """A link naming a record that does not exist (the foreign key is checked at commit)
+    cannot be placed in a town: it counts for every reader."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) + 1000 FROM towns_activity")
+        (missing,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO towns_activity_sources (activity_id, source_id) "
+            "SELECT %s, min(id) FROM governance_source",
+            [missing],
+        )
+        cursor.execute("SELECT current_setting('atlas.write_logged', true)")
+        (logged,) = cursor.fetchone()
+        # Rolled back before the test's end, where every deferred constraint is checked.
+        transaction.set_rollback(True)
+    assert ",g," in logged

@@ -47,6 +47,11 @@ def score_field(label):
 class Activity(Claim):
     """An initiative, its status relative to the indicator systems and the LA's stance."""
 
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="activities")
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)

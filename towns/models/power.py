@@ -250,6 +250,11 @@ class GroupMembership(Claim, Dated):
 class Influence(Claim, Dated):
     """An influence group's influence on a town: strength 1-5 over a period, with evidence."""
 
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
     group = models.ForeignKey(InfluenceGroup, on_delete=models.CASCADE, related_name="influences")
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="influences")
     strength = models.PositiveSmallIntegerField(
@@ -290,6 +295,11 @@ class RecruitedFrom(models.TextChoices):
 @audited()
 class Appointment(Claim, Dated):
     """A person holding a post in a town, where they came from and who influenced it."""
+
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="appointments")
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="appointments")

@@ -70,6 +70,11 @@ class MechanismKind(MultilingualName, TimeStamped):
 class ManagementMechanism(Claim, Dated):
     """A way the town's authorities implement power, observed over a period."""
 
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="mechanisms")
     kind = models.ForeignKey(
         MechanismKind, verbose_name=_("kind"), on_delete=models.PROTECT, related_name="mechanisms"
@@ -150,6 +155,11 @@ class SocietyObservation(Claim):
     both; the summaries use the reading, so an observation without one is evidence not yet read.
     """
 
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="society_observations")
     year = year_field(_("year"))
     measure = models.CharField(_("measure"), max_length=16, choices=SocietyMeasure)
@@ -225,6 +235,11 @@ class EventOutcome(models.TextChoices):
 class SelfOrganisationEvent(Claim):
     """A sign of self-organisation: people acting together without being told to."""
 
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="self_organisation")
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind)
@@ -267,6 +282,10 @@ class Availability(models.TextChoices):
 class WayOfLife(Claim):
     """A way of life a town offers (a work sector, an education path, a scene, a faith
     community, a kind of enterprise), how realisable it is and what stands in the way."""
+
+    # Not scoped to its town (no READ_CACHE_TOWN_COLUMN, governance.cache "Scoped reads"):
+    # every town's strategy advice compares it with the ways of life of its whole region
+    # (towns.society_profile, "enrich_region_ways"), so its writes count for every reader.
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="ways_of_life")
     category = models.CharField(_("category"), max_length=12, choices=WayOfLifeCategory)
@@ -327,6 +346,11 @@ class CommunicationSite(Claim):
     The coordinates have their own access level: the place of an independent group can
     endanger the people who meet there.
     """
+
+    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
+    #: besides the lists and exports of all towns: its published writes retire only those
+    #: (governance.cache, "Scoped reads").
+    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="communication_sites")
     name = models.CharField(_("name"), max_length=200)
