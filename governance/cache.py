@@ -56,7 +56,9 @@ influence claim can change). A view's reads depend on (:data:`READ_SCOPES`):
   ``read_cache_facts()`` (the indicator values: those of the criteria's indicators); the
   others are counted for the town apart, so a value of any other indicator leaves them be;
 * "region" (its dashboard and chart data, which show the regional ranks and medians): the
-  unscoped writes and the region's;
+  unscoped writes, the region's writes of a model its towns read (``READ_CACHE_REGIONAL``:
+  the indicator values; a claim is read by its own towns only, so its row in
+  ``atlas_data_writes`` says so in ``regional``) and the town's own;
 * "regionless" (the town list and records, regions, districts, the map: no value at all): the
   unscoped writes only;
 * anything else (comparisons, the home page, the values' lists, exports): every write.
@@ -149,6 +151,9 @@ CREATE TABLE IF NOT EXISTS atlas_data_writes (
 );
 -- The region a write was confined to (NULL: it may change any reader; see "Scoped reads").
 ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS scope bigint;
+-- Whether the region's other towns read it (an indicator value: their ranks and medians) or
+-- only its towns (a claim about one town); a release before this column counted all.
+ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS regional boolean NOT NULL DEFAULT true;
 -- The same writes counted per town, for the reads of one town's own records.
 CREATE TABLE IF NOT EXISTS atlas_town_writes (
     id bigserial PRIMARY KEY,
@@ -167,16 +172,19 @@ TRIGGER_FUNCTION = """
 DROP FUNCTION IF EXISTS atlas_log_write();
 DROP FUNCTION IF EXISTS atlas_log_write(bigint);
 DROP FUNCTION IF EXISTS atlas_log_write(bigint, bigint);
+DROP FUNCTION IF EXISTS atlas_log_write(bigint, bigint, boolean);
 CREATE OR REPLACE FUNCTION atlas_log_write(
-    region bigint DEFAULT NULL, town bigint DEFAULT NULL, facts boolean DEFAULT true
+    region bigint DEFAULT NULL, town bigint DEFAULT NULL, facts boolean DEFAULT true,
+    regionwide boolean DEFAULT true
 )
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
-    -- What this transaction logged already: ',g,' (everything), ',<region>,' per region,
-    -- ',t<town>,' per town for a write of its facts, ',v<town>,' for any other of its writes.
+    -- What this transaction logged already: ',g,' (everything), ',<region>,' per region for
+    -- a write its towns read, ',<region>c,' for one only its town reads, ',t<town>,' per town
+    -- for a write of its facts, ',v<town>,' for any other of its writes.
     logged text := coalesce(nullif(current_setting('atlas.write_logged', true), ''), ',');
-    mark text := coalesce(region::text, 'g');
+    mark text := coalesce(region::text || CASE WHEN regionwide THEN '' ELSE 'c' END, 'g');
     town_mark text := CASE WHEN facts THEN 't' ELSE 'v' END || town::text;
 BEGIN
     PERFORM set_config(
@@ -190,7 +198,8 @@ BEGIN
     END IF;
     -- One row per transaction and scope.
     IF position(',' || mark || ',' IN logged) = 0 THEN
-        INSERT INTO atlas_data_writes (weight, scope) VALUES (1, region) RETURNING id INTO written;
+        INSERT INTO atlas_data_writes (weight, scope, regional) VALUES (1, region, regionwide)
+            RETURNING id INTO written;
         logged := logged || mark || ',';
         PERFORM set_config('atlas.write_logged', logged, true);
         -- Fold the older rows into one per scope of the same weight, never waiting: a folder
@@ -203,10 +212,10 @@ BEGIN
                 DELETE FROM atlas_data_writes WHERE id IN (
                     SELECT id FROM atlas_data_writes WHERE id < written
                     FOR UPDATE SKIP LOCKED
-                ) RETURNING weight, scope
+                ) RETURNING weight, scope, regional
             )
-            INSERT INTO atlas_data_writes (weight, scope)
-            SELECT sum(weight), scope FROM gone GROUP BY scope;
+            INSERT INTO atlas_data_writes (weight, scope, regional)
+            SELECT sum(weight), scope, regional FROM gone GROUP BY scope, regional;
         END IF;
     END IF;
     IF region IS NOT NULL AND town IS NOT NULL
@@ -281,28 +290,28 @@ BEGIN
     -- counts for everything (first: it makes the others needless).
     IF TG_OP = 'INSERT' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, p.town, p.facts
+            SELECT DISTINCT t.region_id AS region, p.town, p.facts, p.regional
             FROM ({places_new}) p LEFT JOIN {towns} t ON t.id = p.town
-            ORDER BY 1 NULLS FIRST, 2, 3
+            ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
-            PERFORM atlas_log_write(place.region, place.town, place.facts);
+            PERFORM atlas_log_write(place.region, place.town, place.facts, place.regional);
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, p.town, p.facts
+            SELECT DISTINCT t.region_id AS region, p.town, p.facts, p.regional
             FROM ({places_old}) p LEFT JOIN {towns} t ON t.id = p.town
-            ORDER BY 1 NULLS FIRST, 2, 3
+            ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
-            PERFORM atlas_log_write(place.region, place.town, place.facts);
+            PERFORM atlas_log_write(place.region, place.town, place.facts, place.regional);
         END LOOP;
     ELSE
         -- As the row is and as it was: a row moved to another town retires both.
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, p.town, p.facts
+            SELECT DISTINCT t.region_id AS region, p.town, p.facts, p.regional
             FROM ({places_both}) p LEFT JOIN {towns} t ON t.id = p.town
-            ORDER BY 1 NULLS FIRST, 2, 3
+            ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
-            PERFORM atlas_log_write(place.region, place.town, place.facts);
+            PERFORM atlas_log_write(place.region, place.town, place.facts, place.regional);
         END LOOP;
     END IF;
     RETURN NULL;
@@ -343,7 +352,8 @@ BEGIN
     END IF;
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
     -- What the read depends on ("Scoped reads"): 'regionless', the writes without a region;
-    -- 'region', those and the region's of the town (its slug); 'town', those without a region
+    -- 'region', those, the region's that its towns read and the town's own (by its slug);
+    -- 'town', those without a region
     -- and the town's own; 'facts', those without a region and the town's own that can change
     -- its facts; 'all' (and a slug not found), every write.
     IF kind IN ('region', 'town', 'facts') THEN
@@ -354,9 +364,12 @@ BEGIN
             SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
         )::text;
     ELSIF kind = 'region' AND region IS NOT NULL THEN
+        -- The region's writes its towns read (values) and the town's own of any kind.
         counted := 'r' || region::text || ':' || (
             SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w
-            WHERE w.scope IS NULL OR w.scope = region
+            WHERE w.scope IS NULL OR (w.scope = region AND w.regional)
+        )::text || ':' || (
+            SELECT coalesce(sum(weight), 0) FROM atlas_town_writes w WHERE w.town = town_id
         )::text;
     ELSIF kind IN ('town', 'facts') AND town_id IS NOT NULL THEN
         -- 't…' counts both kinds of the town's rows, 'f…' those of its facts only.
@@ -461,24 +474,28 @@ def _links(model, scoped: list[type], qn) -> list[str]:
 
 
 def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
-    """(town, facts) queries for the written rows ``rows`` of a scoped model: a published row
-    counts for its town (for its facts when the model's ``read_cache_facts`` condition holds,
-    always when it has none) and for the towns of the scoped rows related to it."""
+    """(town, facts, regional) queries for the written rows ``rows`` of a scoped model: a
+    published row counts for its town (for its facts when the model's ``read_cache_facts``
+    condition holds, always when it has none) and for the towns of the scoped rows related to
+    it; for their regions' other towns too when the model is ``READ_CACHE_REGIONAL`` (the
+    indicator values, in every town's regional ranks and medians)."""
     town = qn(model.READ_CACHE_TOWN_COLUMN)
     facts = model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else "true"
+    regional = "true" if getattr(model, "READ_CACHE_REGIONAL", False) else "false"
     published = "w.state = 'published'"
     return [
-        f"SELECT w.{town} AS town, {facts} AS facts FROM {rows} w WHERE {published}",  # noqa: S608
+        f"SELECT w.{town} AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
+        f"FROM {rows} w WHERE {published}",
         *(
-            f"SELECT x.town, true AS facts FROM {rows} w CROSS JOIN LATERAL ({link}) x "  # noqa: S608
-            f"WHERE {published}"
+            f"SELECT x.town, true AS facts, {regional} AS regional "  # noqa: S608
+            f"FROM {rows} w CROSS JOIN LATERAL ({link}) x WHERE {published}"
             for link in _links(model, scoped, qn)
         ),
     ]
 
 
 def scoped_places(table: str, rows: str, qn) -> str:
-    """The (town, facts) pairs of the rows ``rows`` written to ``table``, one of
+    """The (town, facts, regional) of the rows ``rows`` written to ``table``, one of
     :func:`town_scoped_tables` (a town of NULL: count for everything). A link of a many-to-many
     table counts as a write of its scoped side's row (none when that row is not published; for
     everything when it is not found: a foreign key is checked at commit)."""
@@ -499,7 +516,7 @@ def scoped_places(table: str, rows: str, qn) -> str:
         parents = f"(SELECT p.* FROM {rows} l JOIN {table} p ON p.{pk} = l.{column})"  # noqa: S608
         parts += _model_places(parent, parents, scoped, qn)
         parts.append(
-            f"SELECT NULL::bigint AS town, true AS facts FROM {rows} l "  # noqa: S608
+            f"SELECT NULL::bigint AS town, true AS facts, true AS regional FROM {rows} l "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{pk} = l.{column})"
         )
     return " UNION ALL ".join(parts)

@@ -19,10 +19,10 @@ with the state it was computed from:
   the row, so a profile is never served from older data than the state says.
 * **Filled and kept current by** ``manage.py keep_profiles`` (:func:`refresh`): every town
   at both levels in the API's language (:func:`languages`), then, in a loop, the rows whose
-  state moved (an approval of a criterion's value in one town: that town's two rows; a write
-  without a region: every row). A reader who comes before the keeper computes the profile,
-  answers and keeps it (:func:`profile_for`), so a page is never wrong, only as slow as
-  without the keeper.
+  state moved (an approval of a criterion's value, or of a claim, in one town: that town's
+  two rows; a write without a region: every row). A reader who comes before the keeper
+  computes the profile, answers and keeps it (:func:`profile_for`), so a page is never
+  wrong, only as slow as without the keeper.
 * **Off** with ``KEPT_PROFILES=false``: every profile is computed on each request, nothing is
   read or written here.
 
@@ -32,7 +32,8 @@ header and footer but the indicators' section (kind "dashboard", :data:`DASHBOAR
 ``towns/_dashboard_indicators.html``); computed, each costs about 80 ms of Python at the
 scale data (a profile about 40). The section shows the town's rank and the median of its
 region for every indicator, so its state is the *region's* (``atlas_data_state('region',
-slug)``): an approval anywhere in the region makes it stale. The rest of the page shows the
+slug)``): an approval of a value anywhere in the region makes it stale (of a claim about
+one town, only that town's). The rest of the page shows the
 town's own records and those of no town, and of its values only the profile's, so its state
 is the profile's: after an approval of a criterion's value only the town's own page and its
 region's sections are computed again, after any other only the sections

@@ -129,6 +129,7 @@ class IndicatorValue(Claim):
     #: medians, by those of its region's towns, besides the lists and exports of all towns: its
     #: writes retire only those (governance.cache, "Scoped reads").
     READ_CACHE_TOWN_COLUMN = "town_id"
+    READ_CACHE_REGIONAL = True
 
     @classmethod
     def read_cache_facts(cls, row: str) -> str:
