@@ -20,12 +20,15 @@ The atlas is measured on each read scenario in each of ``BENCH_MODES`` (issue 19
 cache on, after a warm-up pass), *cold* (a second atlas server with the read cache off,
 ``READ_CACHE_TIMEOUT=0``), *writes* (warm, while a partner token posts one value a second and
 one published value is written again, as an approval does) and *batches* (the same with 100
-values, back to back); the latency of the partner's writes is reported too. The peers are
-measured once per scenario: they have no cache to warm or to retire, and they read the same
-PostgreSQL database (json_agg: every index the atlas has) or a mirror given the equivalent
-indexes (Datasette). The ratio table has one column per mode; the last line takes the lowest
-ratio over all of them, and the targets of issue 19 (cold p95 of the dashboard and the
-GeoJSON; write p95 during reads) are printed met or not.
+values, back to back); the latency of the partner's writes is reported too. The peers have
+no cache to warm or to retire; they read the same PostgreSQL database (json_agg: every index
+the atlas has) or a mirror given the equivalent indexes (Datasette). They are measured with
+no writer, and again under each writer mode (the same writer, posting to the atlas's write
+pool: it takes its share of the cores whichever server is read). The ratio table has one
+column per mode, against the peers with no writer; the last line takes the lowest ratio over
+all of them. A second table gives the writer modes against the peers under the same writer,
+for information. The targets of issue 19 (cold p95 of the dashboard and the GeoJSON; write
+p95 during the atlas's reads) are printed met or not.
 
 The table goes to stdout and to bench/results/latest.md; the last line printed is
 ``lowest read ratio vs peers: X.XX``.
@@ -631,6 +634,9 @@ class Result:
         return f"{self.server} ({self.mode})" if self.mode else self.server
 
 
+#: The modes the peers are measured in besides idle: under the same writer as the atlas.
+PEER_WRITER_MODES = ("writes", "batches")
+
 #: The atlas's modes, as labelled in the tables.
 MODE_NAMES = {
     "warm": "read cache on, warm",
@@ -1028,7 +1034,7 @@ def targets(results: list[Result], scenarios: list[Scenario]) -> list[str]:
                 f"(target < {goal:.0f} ms): {verdict}"
             )
     for r in results:
-        if r.writes and r.writes["count"]:
+        if r.server == "atlas" and r.writes and r.writes["count"]:
             verdict = "met" if r.writes["p95"] < WRITE_P95_TARGET else "NOT met"
             out.append(
                 f"- writes during scenario {r.scenario} ({r.mode}): p95 {r.writes['p95']:.0f} ms "
@@ -1122,6 +1128,32 @@ def render(
                     parts.append("n/a")
             cells.append(" / ".join(parts))
         lines.append(f"| {sc.number}. {sc.name} | " + " | ".join(cells) + " |")
+    like = [m for m in modes if m in PEER_WRITER_MODES]
+    if like:
+        lines += [
+            "",
+            "The same writer modes against the peers measured under the same writer (like for "
+            "like: the write pool and PostgreSQL take their share of the two cores whichever "
+            "server is read; the json_agg peer reads the rows being written, Datasette's "
+            "mirror does not change, so it pays the writer's CPU only). For information: the "
+            "table above (against the peers with no writer) is the one the last line takes.",
+            "",
+            "| scenario | " + " | ".join(MODE_NAMES[m] for m in like) + " |",
+            "| --- |" + " ---: |" * len(like),
+        ]
+        for sc in scenarios:
+            if sc.write:
+                continue
+            cells = []
+            for mode in like:
+                atlas = by_key.get((sc.number, "atlas", mode))
+                parts = []
+                for peer in ("pg json_agg", "datasette"):
+                    other = by_key.get((sc.number, peer, mode))
+                    ok = atlas and other and other.rps
+                    parts.append(f"{atlas.rps / other.rps:.2f}×" if ok else "n/a")
+                cells.append(" / ".join(parts))
+            lines.append(f"| {sc.number}. {sc.name} | " + " | ".join(cells) + " |")
     lines += ["", *targets(results, scenarios)]
     lines += ["", *memory]
     lowest = min(ratios)[0] if ratios else None
@@ -1280,6 +1312,14 @@ def main() -> int:
             for target in scenario.targets:
                 if target.server != "atlas" or scenario.write:
                     results.append(measure(wrk, scenario, target))
+                    if not scenario.write:
+                        # The peers under the same writer too: it shares the machine's cores
+                        # (the write pool, PostgreSQL) with whichever server is measured.
+                        for mode in [m for m in modes if m in PEER_WRITER_MODES]:
+                            results.append(
+                                measure_mode(wrk, scenario, target, mode, cold_base, writer)
+                            )
+                            remove_written_values()
                     continue
                 fill_kept(scenario)
                 for mode in modes:
