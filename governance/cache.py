@@ -53,12 +53,13 @@ influence claim can change). A view's reads depend on (:data:`READ_SCOPES`):
 * "facts" (a town's profile and its dashboard but the indicators' section: its own records,
   and of its values only those the profile reads): the unscoped writes and those of the town's
   own that can change its facts. A model says which of its rows can with
-  ``read_cache_facts()`` (the indicator values: those of the criteria's indicators); the
+  ``read_cache_facts()`` (the indicator values: the yearly ones of the criteria's indicators); the
   others are counted for the town apart, so a value of any other indicator leaves them be;
 * "region" (its dashboard and chart data, which show the regional ranks and medians): the
-  unscoped writes, the region's writes of a model its towns read (``READ_CACHE_REGIONAL``:
-  the indicator values; a claim is read by its own towns only, so its row in
-  ``atlas_data_writes`` says so in ``regional``) and the town's own;
+  unscoped writes, the region's writes that its towns read (``read_cache_regional()`` of
+  the model: the yearly indicator values; a quarter's value or a claim is read by its own
+  towns only, so its row in ``atlas_data_writes`` says so in ``regional``) and the town's
+  own;
 * "regionless" (the town list and records, regions, districts, the map: no value at all): the
   unscoped writes only;
 * anything else (comparisons, the home page, the values' lists, exports): every write.
@@ -477,11 +478,12 @@ def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
     """(town, facts, regional) queries for the written rows ``rows`` of a scoped model: a
     published row counts for its town (for its facts when the model's ``read_cache_facts``
     condition holds, always when it has none) and for the towns of the scoped rows related to
-    it; for their regions' other towns too when the model is ``READ_CACHE_REGIONAL`` (the
-    indicator values, in every town's regional ranks and medians)."""
+    it; for their regions' other towns too when the model's ``read_cache_regional``
+    condition holds for it (the yearly indicator values, in every town's regional ranks and
+    medians; never when the model has none)."""
     town = qn(model.READ_CACHE_TOWN_COLUMN)
     facts = model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else "true"
-    regional = "true" if getattr(model, "READ_CACHE_REGIONAL", False) else "false"
+    regional = model.read_cache_regional("w") if hasattr(model, "read_cache_regional") else "false"
     published = "w.state = 'published'"
     return [
         f"SELECT w.{town} AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608

@@ -526,3 +526,46 @@ def test_a_link_to_a_record_not_found_counts_for_everything():
         # Rolled back before the test's end, where every deferred constraint is checked.
         transaction.set_rollback(True)
     assert ",g," in logged
+
+
+def test_a_quarters_value_counts_for_its_towns_series_only(three_towns, commit):
+    """The regional ranks and medians, and the profile, read the yearly values only: a
+    quarter's value published in one town moves that town's series (and its own pages'
+    states), not its profile, not its region's other towns."""
+    here, neighbour, elsewhere = three_towns
+    value = public_value(here)  # of a criterion's indicator: the profile would read its year
+    columns = [f.column for f in IndicatorValue._meta.concrete_fields if not f.primary_key]
+    chosen = {"year": "2099", "quarter": "2"}
+    select = ", ".join(chosen.get(c, c) for c in columns)
+    towns = (here, neighbour, elsewhere)
+    before = scoped_states(towns)
+    commit(
+        f"INSERT INTO towns_indicatorvalue ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {select} FROM towns_indicatorvalue WHERE id = %s",
+        [value.pk],
+        revert=(
+            "DELETE FROM towns_indicatorvalue WHERE town_id = %s AND indicator_id = %s "
+            "AND year = 2099 AND quarter = 2",
+            [here.pk, value.indicator_id],
+        ),
+    )
+    after = scoped_states(towns)
+    assert after["town"][0] != before["town"][0], "the town's series kept its state"
+    assert after["facts"][0] == before["facts"][0], "a quarter's value moved the profile"
+    assert after["region"][1] == before["region"][1], "a quarter's value moved the region's"
+    assert after["region"][2] == before["region"][2]
+    # The same value for the whole year moves the region's towns and the profile.
+    commit(
+        "UPDATE towns_indicatorvalue SET quarter = 0 WHERE town_id = %s AND indicator_id = %s "
+        "AND year = 2099 AND quarter = 2",
+        [here.pk, value.indicator_id],
+        revert=(
+            "DELETE FROM towns_indicatorvalue WHERE town_id = %s AND indicator_id = %s "
+            "AND year = 2099 AND quarter = 0",
+            [here.pk, value.indicator_id],
+        ),
+    )
+    yearly = scoped_states(towns)
+    assert yearly["facts"][0] != after["facts"][0]
+    assert yearly["region"][1] != after["region"][1]
+    assert yearly["region"][2] == after["region"][2]

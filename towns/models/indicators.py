@@ -129,7 +129,13 @@ class IndicatorValue(Claim):
     #: medians, by those of its region's towns, besides the lists and exports of all towns: its
     #: writes retire only those (governance.cache, "Scoped reads").
     READ_CACHE_TOWN_COLUMN = "town_id"
-    READ_CACHE_REGIONAL = True
+
+    @classmethod
+    def read_cache_regional(cls, row: str) -> str:
+        """SQL true for a written value (``row``) that the pages of its region's other towns
+        read: the regional ranks and medians are of the yearly values only (a quarter's value
+        is read by its own town's series alone)."""
+        return f"{row}.quarter = 0"
 
     @classmethod
     def read_cache_facts(cls, row: str) -> str:
@@ -144,7 +150,9 @@ class IndicatorValue(Claim):
         codes = ", ".join(f"'{code}'" for code in CRITERIA_CODES)
         indicators = Indicator._meta.db_table
         # Checked above: identifiers only, from the code, never from a request.
-        return f"{row}.indicator_id IN (SELECT id FROM {indicators} WHERE code IN ({codes}))"  # noqa: S608
+        # The profile reads the yearly values only.
+        criteria = f"SELECT id FROM {indicators} WHERE code IN ({codes})"  # noqa: S608
+        return f"{row}.quarter = 0 AND {row}.indicator_id IN ({criteria})"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="indicator_values")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
