@@ -279,7 +279,7 @@ $$;
 #: On a table whose written rows each belong to towns (:func:`town_scoped_tables`): like
 #: ``atlas_note_rows('research')``, but a published row written counts for the towns whose reads
 #: can show it and their regions only (see "Scoped reads"); a row whose town or region cannot
-#: be found counts for everything. ``{places_*}`` are the (town, facts) pairs of the rows
+#: be found counts for everything. ``{places_*}`` are the (town, facts, regional) of the rows
 #: written (:func:`scoped_places`), as they are, as they were, or both. One function per table,
 #: its columns named in it.
 SCOPED_ROWS_FUNCTION = """
@@ -354,9 +354,8 @@ BEGIN
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
     -- What the read depends on ("Scoped reads"): 'regionless', the writes without a region;
     -- 'region', those, the region's that its towns read and the town's own (by its slug);
-    -- 'town', those without a region
-    -- and the town's own; 'facts', those without a region and the town's own that can change
-    -- its facts; 'all' (and a slug not found), every write.
+    -- 'town', those without a region and the town's own; 'facts', those without a region and
+    -- the town's own that can change its facts; 'all' (and a slug not found), every write.
     IF kind IN ('region', 'town', 'facts') THEN
         SELECT t.region_id, t.id INTO region, town_id FROM {towns} t WHERE t.slug = town;
     END IF;
@@ -510,16 +509,16 @@ def scoped_places(table: str, rows: str, qn) -> str:
         parent = field.related_model
         if parent not in scoped:
             continue
-        table, pk, column = (
+        owner, pk, column = (
             qn(parent._meta.db_table),
             qn(parent._meta.pk.column),
             qn(field.column),
         )
-        parents = f"(SELECT p.* FROM {rows} l JOIN {table} p ON p.{pk} = l.{column})"  # noqa: S608
+        parents = f"(SELECT p.* FROM {rows} l JOIN {owner} p ON p.{pk} = l.{column})"  # noqa: S608
         parts += _model_places(parent, parents, scoped, qn)
         parts.append(
             f"SELECT NULL::bigint AS town, true AS facts, true AS regional FROM {rows} l "  # noqa: S608
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{pk} = l.{column})"
+            f"WHERE NOT EXISTS (SELECT 1 FROM {owner} p WHERE p.{pk} = l.{column})"
         )
     return " UNION ALL ".join(parts)
 
