@@ -1043,6 +1043,32 @@ def targets(results: list[Result], scenarios: list[Scenario]) -> list[str]:
     return out
 
 
+def ratio_rows(
+    by_key: dict, scenarios: list[Scenario], modes: list[str], *, like_for_like: bool
+) -> tuple[list[str], list[tuple[float, str]]]:
+    """One table row per read scenario: the atlas's throughput in each of ``modes`` over each
+    peer's, measured with no writer or, ``like_for_like``, in the same mode; with the ratios."""
+    rows, ratios = [], []
+    for sc in scenarios:
+        if sc.write:
+            continue
+        cells = []
+        for mode in modes:
+            atlas = by_key.get((sc.number, "atlas", mode))
+            parts = []
+            for peer in ("pg json_agg", "datasette"):
+                other = by_key.get((sc.number, peer, mode if like_for_like else ""))
+                if atlas and other and other.rps:
+                    ratio = atlas.rps / other.rps
+                    ratios.append((ratio, f"{sc.number} {mode} vs {peer}"))
+                    parts.append(f"{ratio:.2f}×")
+                else:
+                    parts.append("n/a")
+            cells.append(" / ".join(parts))
+        rows.append(f"| {sc.number}. {sc.name} | " + " | ".join(cells) + " |")
+    return rows, ratios
+
+
 def render(
     results: list[Result], scenarios: list[Scenario], facts: dict, memory: list[str]
 ) -> tuple[str, float | None]:
@@ -1109,25 +1135,9 @@ def render(
         "| scenario | " + " | ".join(MODE_NAMES[m] for m in modes) + " |",
         "| --- |" + " ---: |" * len(modes),
     ]
-    ratios: list[tuple[float, str]] = []
     by_key = {(r.scenario, r.server, r.mode): r for r in results}
-    for sc in scenarios:
-        if sc.write:
-            continue
-        cells = []
-        for mode in modes:
-            atlas = by_key.get((sc.number, "atlas", mode))
-            parts = []
-            for peer in ("pg json_agg", "datasette"):
-                other = by_key.get((sc.number, peer, ""))
-                if atlas and other and other.rps:
-                    ratio = atlas.rps / other.rps
-                    ratios.append((ratio, f"{sc.number} {mode} vs {peer}"))
-                    parts.append(f"{ratio:.2f}×")
-                else:
-                    parts.append("n/a")
-            cells.append(" / ".join(parts))
-        lines.append(f"| {sc.number}. {sc.name} | " + " | ".join(cells) + " |")
+    rows, ratios = ratio_rows(by_key, scenarios, modes, like_for_like=False)
+    lines += rows
     like = [m for m in modes if m in PEER_WRITER_MODES]
     if like:
         lines += [
@@ -1140,20 +1150,8 @@ def render(
             "",
             "| scenario | " + " | ".join(MODE_NAMES[m] for m in like) + " |",
             "| --- |" + " ---: |" * len(like),
+            *ratio_rows(by_key, scenarios, like, like_for_like=True)[0],
         ]
-        for sc in scenarios:
-            if sc.write:
-                continue
-            cells = []
-            for mode in like:
-                atlas = by_key.get((sc.number, "atlas", mode))
-                parts = []
-                for peer in ("pg json_agg", "datasette"):
-                    other = by_key.get((sc.number, peer, mode))
-                    ok = atlas and other and other.rps
-                    parts.append(f"{atlas.rps / other.rps:.2f}×" if ok else "n/a")
-                cells.append(" / ".join(parts))
-            lines.append(f"| {sc.number}. {sc.name} | " + " | ".join(cells) + " |")
     lines += ["", *targets(results, scenarios)]
     lines += ["", *memory]
     lowest = min(ratios)[0] if ratios else None
