@@ -14,6 +14,7 @@ from governance.access import AccessLevel
 from governance.models import (
     Claim,
     LocalName,
+    OneTownRecord,
     ResearchRecord,
     Source,
     TimeStamped,
@@ -292,13 +293,8 @@ class Outcome(models.TextChoices):
 
 
 @audited()
-class CooperationCase(Claim):
+class CooperationCase(OneTownRecord, Claim):
     """A case of cooperation between a local authority and CSOs, with its outcome."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="cooperation_cases")
     la_body = models.CharField(_("LA body"), max_length=200)
@@ -338,13 +334,8 @@ class AssetKind(models.TextChoices):
 
 
 @audited()
-class CulturalAsset(LocalName, Claim):
+class CulturalAsset(OneTownRecord, LocalName, Claim):
     """A historical or cultural "gap" of a town: an asset enrichment strategies can build on."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="cultural_assets")
     kind = models.CharField(_("kind"), max_length=20, choices=AssetKind)

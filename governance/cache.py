@@ -37,7 +37,8 @@ partners send), and the claims about one town (activities, influences, appointme
 management mechanisms, society observations, self-organisation events, communication sites,
 cooperation cases, cultural assets). Its rows in ``atlas_data_writes`` carry the region as
 their ``scope``, and ``atlas_town_writes`` counts it per town (a model opts in with
-``READ_CACHE_TOWN_COLUMN``; its statement trigger looks the regions up in the same statement;
+``READ_CACHE_TOWN_COLUMN``, the claims through ``governance.models.OneTownRecord``; its
+statement trigger looks the regions up in the same statement;
 each write folds its town's older rows into its own, so a town keeps one row). The towns are
 the row's own and those of the scoped rows it is linked to by a foreign key or a many-to-many
 field, either way (a management mechanism lists the activities it suppresses, of any town,

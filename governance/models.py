@@ -150,6 +150,15 @@ class Claim(ResearchRecord):
         abstract = True
 
 
+class OneTownRecord:
+    """A research record that belongs to one town (its ``town`` foreign key) and is read by that
+    town's pages (and those of the towns of the scoped rows it is linked to), besides the lists
+    and exports of all towns: its published writes retire only those (governance.cache,
+    "Scoped reads"). Only for a model no other town's page reads otherwise."""
+
+    READ_CACHE_TOWN_COLUMN = "town_id"
+
+
 @audited()
 class Source(ResearchRecord):
     """Evidence for a claim. Interviews carry an anonymised code only, never a name."""

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Claim, Source, audited
+from governance.models import Claim, OneTownRecord, Source, audited
 from towns.models.places import Town
 
 
@@ -44,13 +44,8 @@ def score_field(label):
 
 
 @audited()
-class Activity(Claim):
+class Activity(OneTownRecord, Claim):
     """An initiative, its status relative to the indicator systems and the LA's stance."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="activities")
     title = models.CharField(_("title"), max_length=200)

@@ -13,7 +13,15 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel, Viewer, viewer_level
-from governance.models import Claim, LocalName, ResearchRecord, Source, TimeStamped, audited
+from governance.models import (
+    Claim,
+    LocalName,
+    OneTownRecord,
+    ResearchRecord,
+    Source,
+    TimeStamped,
+    audited,
+)
 from towns.models.places import MultilingualName, Town
 
 
@@ -247,13 +255,8 @@ class GroupMembership(Claim, Dated):
 
 
 @audited()
-class Influence(Claim, Dated):
+class Influence(OneTownRecord, Claim, Dated):
     """An influence group's influence on a town: strength 1-5 over a period, with evidence."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     group = models.ForeignKey(InfluenceGroup, on_delete=models.CASCADE, related_name="influences")
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="influences")
@@ -293,13 +296,8 @@ class RecruitedFrom(models.TextChoices):
 
 
 @audited()
-class Appointment(Claim, Dated):
+class Appointment(OneTownRecord, Claim, Dated):
     """A person holding a post in a town, where they came from and who influenced it."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="appointments")
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="appointments")

@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel
-from governance.models import Claim, Source, TimeStamped, audited, published_unique
+from governance.models import Claim, OneTownRecord, Source, TimeStamped, audited, published_unique
 from towns.models.activities import Activity
 from towns.models.indicators import Indicator
 from towns.models.places import MultilingualName, Town
@@ -67,13 +67,8 @@ class MechanismKind(MultilingualName, TimeStamped):
 
 
 @audited()
-class ManagementMechanism(Claim, Dated):
+class ManagementMechanism(OneTownRecord, Claim, Dated):
     """A way the town's authorities implement power, observed over a period."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="mechanisms")
     kind = models.ForeignKey(
@@ -148,17 +143,12 @@ class Instrument(models.TextChoices):
 
 
 @audited()
-class SocietyObservation(Claim):
+class SocietyObservation(OneTownRecord, Claim):
     """One observation of engagement or alienation in a town and year.
 
     A figure (``value`` with its ``unit``, e.g. 12 % of respondents), a reading (``level``), or
     both; the summaries use the reading, so an observation without one is evidence not yet read.
     """
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="society_observations")
     year = year_field(_("year"))
@@ -232,13 +222,8 @@ class EventOutcome(models.TextChoices):
 
 
 @audited()
-class SelfOrganisationEvent(Claim):
+class SelfOrganisationEvent(OneTownRecord, Claim):
     """A sign of self-organisation: people acting together without being told to."""
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="self_organisation")
     date = models.DateField(_("date"))
@@ -283,7 +268,7 @@ class WayOfLife(Claim):
     """A way of life a town offers (a work sector, an education path, a scene, a faith
     community, a kind of enterprise), how realisable it is and what stands in the way."""
 
-    # Not scoped to its town (no READ_CACHE_TOWN_COLUMN, governance.cache "Scoped reads"):
+    # Not a OneTownRecord (governance.cache, "Scoped reads"):
     # every town's strategy advice compares it with the ways of life of its whole region
     # (towns.society_profile, "enrich_region_ways"), so its writes count for every reader.
 
@@ -339,18 +324,13 @@ class Openness(models.TextChoices):
 
 
 @audited()
-class CommunicationSite(Claim):
+class CommunicationSite(OneTownRecord, Claim):
     """A public place where people meet and talk (or an online group), who runs it and whether
     independent activity may happen there.
 
     The coordinates have their own access level: the place of an independent group can
     endanger the people who meet there.
     """
-
-    #: Read by its town's pages (and those of the towns of the scoped rows it is linked to),
-    #: besides the lists and exports of all towns: its published writes retire only those
-    #: (governance.cache, "Scoped reads").
-    READ_CACHE_TOWN_COLUMN = "town_id"
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="communication_sites")
     name = models.CharField(_("name"), max_length=200)
