@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.core import signing
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
@@ -125,6 +125,27 @@ def plain_records(rows) -> bool:
     return not (query.distinct or query.group_by is not None or query.combinator)
 
 
+class TotalOf(Subquery):
+    """The number of records of ``queryset``, as a column of another query of the same list.
+
+    A page and its total in one statement: the count is an uncorrelated sub-select, so
+    PostgreSQL computes it once (an InitPlan) with the plan a separate ``COUNT(*)`` would have
+    had, and the request saves a round trip and the ORM's aggregation machinery (about 0.5 ms
+    of a cold list or search at 2,261 towns). A window ``COUNT(*) OVER ()`` was measured too and
+    rejected: it buffers every matching row, wide, so the unfiltered list got slower (3.9 ms →
+    6.0 ms).
+    """
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) atlas_counted)"
+
+    def __init__(self, queryset: QuerySet):
+        super().__init__(queryset.order_by().values("pk"), output_field=IntegerField())
+
+
+#: The name of the column :class:`TotalOf` is read from.
+TOTAL = "atlas_page_total"
+
+
 class KeysFirstPaginator(Paginator):
     """Numbered pages that read the page's keys first, then its rows by key.
 
@@ -133,11 +154,50 @@ class KeysFirstPaginator(Paginator):
     (``make bench-explain``). Ordering and skipping the keys alone, then reading 50 rows by key,
     does the same work on narrow rows. The rows come back in the keys' order; a row deleted
     between the two queries is simply missing from the page. A queryset that is not a plain
-    list of records (DISTINCT, GROUP BY, a union, ``values()``) and the first page (nothing to
-    skip) are paged as Django does.
+    list of records (DISTINCT, GROUP BY, a union, ``values()``) is paged as Django does.
+
+    The total comes with the first query (:class:`TotalOf`): the first page is one query, a
+    deeper one two. Only a page past the end (no row to carry the total) counts apart, to tell
+    an empty list's first page from a page that does not exist.
     """
 
     def page(self, number):
+        rows = self.object_list
+        if "count" in self.__dict__ or not plain_records(rows):
+            return self._counted_page(number)
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            wanted = int(number)
+        except (TypeError, ValueError):
+            return self._counted_page(number)  # Django's own error for it
+        if wanted < 1:
+            return self._counted_page(number)
+        bottom = (wanted - 1) * self.per_page
+        end = bottom + self.per_page + self.orphans
+        with_total = rows.annotate(**{TOTAL: TotalOf(rows)})
+        if bottom == 0:
+            found = list(with_total[:end])
+            total = getattr(found[0], TOTAL) if found else None
+        else:
+            found = list(with_total.values_list("pk", TOTAL)[bottom:end])
+            total = found[0][1] if found else None
+        if total is None:
+            return self._counted_page(number)
+        self.__dict__["count"] = total  # Paginator.count is a cached property
+        number = self.validate_number(wanted)
+        top = bottom + self.per_page
+        if top + self.orphans >= total:
+            top = total
+        found = found[: max(top - bottom, 0)]
+        if bottom == 0:
+            return self._get_page(found, number, self)
+        keys = [key for key, _ in found]
+        by_key = {row.pk: row for row in rows.filter(pk__in=keys)}
+        return self._get_page([by_key[key] for key in keys if key in by_key], number, self)
+
+    def _counted_page(self, number):
+        """The page once the total is known (counted apart if it is not yet)."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         rows = self.object_list
@@ -278,13 +338,23 @@ class KeysetPagination(LinkHeaderMixin, pagination.BasePagination):
         self.request = request
         self.page_size = self.get_page_size(request)
         self.ordering = self.ordering_of(queryset, request, view)
-        self.count = queryset.count()
         cursor = self._decode(self.ordering)
         backwards = cursor is not None and cursor[0] == "p"
         ordered = self._ordered(queryset, self.ordering, backwards=backwards)
         if cursor is not None:
             ordered = ordered.filter(self._after(self.ordering, cursor[1], backwards=backwards))
+        # The total of the whole list (not only what follows the cursor) comes with the page;
+        # counted apart only when a cursor's page is empty or the list is not plain records.
+        folded = plain_records(queryset)
+        if folded:
+            ordered = ordered.annotate(**{TOTAL: TotalOf(queryset)})
         rows = list(ordered[: self.page_size + 1])
+        if folded and rows:
+            self.count = getattr(rows[0], TOTAL)
+        elif folded and cursor is None:
+            self.count = 0  # the first page of the list is empty: so is the list
+        else:
+            self.count = queryset.count()
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if backwards:

@@ -196,9 +196,11 @@ def profile_data(town: Town, *, user=None, as_of: date | None = None) -> dict:
     }
 
 
-def series_values(town: Town, *, user, codes=None, year_from=None, year_to=None):
-    """The values of ``town``'s series that ``user`` may see, of these indicators and years."""
-    values = IndicatorValue.objects.visible_to(user).filter(town=town)
+def series_values(town: Town | str, *, user, codes=None, year_from=None, year_to=None):
+    """The values of ``town``'s series that ``user`` may see, of these indicators and years
+    (``town`` a town or its slug: the town is then found in the same query)."""
+    values = IndicatorValue.objects.visible_to(user)
+    values = values.filter(town__slug=town) if isinstance(town, str) else values.filter(town=town)
     if codes:
         values = values.filter(indicator__code__in=codes)
     if year_from is not None:
@@ -308,10 +310,12 @@ SERIES_SQL = """
 """
 
 
-def series_rendered(town: Town, *, user=None, **options) -> dict:
+def series_rendered(town: Town | str, *, user=None, **options) -> dict:
     """``series_payload(series_data(town, ...))`` in one query, each series written by
     PostgreSQL (tested byte for byte against the serializer): the values the viewer may see,
-    selected by :func:`series_values` as for :func:`series_data` (same ``options``)."""
+    selected by :func:`series_values` as for :func:`series_data` (same ``options``). Given the
+    town's slug, the town is found in that query; an empty series then does not tell whether
+    the town exists (the API looks it up only then)."""
     from django.db import connections
 
     values = series_values(town, user=user, **options)
@@ -322,7 +326,7 @@ def series_rendered(town: Town, *, user=None, **options) -> dict:
     with connections[values.db].cursor() as cursor:
         cursor.execute(SERIES_SQL.replace("{values}", inner), params)
         texts = RenderedRows(row[0] for row in cursor.fetchall())
-    return {"town": str(town.slug), "series": texts}
+    return {"town": town if isinstance(town, str) else str(town.slug), "series": texts}
 
 
 def series_payload(data: dict) -> dict:

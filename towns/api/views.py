@@ -248,7 +248,6 @@ class TownViewSet(ReadOnlyResource):
                 query[key] = params[key]
         checked = SeriesQuerySerializer(data=query)
         checked.is_valid(raise_exception=True)
-        town = self.get_object()
         options = {
             "user": request.user,
             "codes": checked.validated_data.get("indicator"),
@@ -256,8 +255,17 @@ class TownViewSet(ReadOnlyResource):
             "year_to": checked.validated_data.get("to"),
         }
         if isinstance(getattr(request, "accepted_renderer", None), AtlasJSONRenderer):
-            # Written by PostgreSQL, byte for byte as below (towns.api.profile).
-            return Response(series_rendered(town, **options))
+            # Written by PostgreSQL, byte for byte as below (towns.api.profile), the town found
+            # by its slug in the same query. Only an empty series looks the town up (a 404 for
+            # a town that does not exist); values found mean it does.
+            slug = kwargs[self.lookup_field]
+            data = series_rendered(slug, **options)
+            if data["series"]:
+                self.check_object_permissions(request, Town(slug=slug))
+            else:
+                self.get_object()
+            return Response(data)
+        town = self.get_object()
         return Response(series_payload(series_data(town, **options)))
 
 
