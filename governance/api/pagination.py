@@ -145,6 +145,9 @@ class TotalOf(Subquery):
 #: The name of the column :class:`TotalOf` is read from.
 TOTAL = "atlas_page_total"
 
+#: PostgreSQL's largest OFFSET and LIMIT (bigint).
+BIGGEST_OFFSET = 2**63 - 1
+
 
 class KeysFirstPaginator(Paginator):
     """Numbered pages that read the page's keys first, then its rows by key.
@@ -171,10 +174,12 @@ class KeysFirstPaginator(Paginator):
             wanted = int(number)
         except (TypeError, ValueError):
             return self._counted_page(number)  # Django's own error for it
-        if wanted < 1:
-            return self._counted_page(number)
         bottom = (wanted - 1) * self.per_page
         end = bottom + self.per_page + self.orphans
+        if wanted < 1 or end > BIGGEST_OFFSET:
+            # Not a page (Django's error); or past any list PostgreSQL can hold, which its
+            # OFFSET could not even be given: counted, so that it is a 404 as before.
+            return self._counted_page(number)
         with_total = rows.annotate(**{TOTAL: TotalOf(rows)})
         if bottom == 0:
             found = list(with_total[:end])

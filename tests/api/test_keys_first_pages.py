@@ -97,6 +97,8 @@ def test_a_page_past_the_end_is_counted_to_say_so():
     towns = Town.objects.order_by("pk")
     with pytest.raises(EmptyPage):
         KeysFirstPaginator(towns, 5).page(10_000)
+    with pytest.raises(EmptyPage):  # beyond PostgreSQL's OFFSET: counted, never sent
+        KeysFirstPaginator(towns, 5).page(10**30)
     with pytest.raises(EmptyPage):
         KeysFirstPaginator(towns, 5).page(0)
     with pytest.raises(PageNotAnInteger):
