@@ -191,15 +191,20 @@ class KeysFirstPaginator(Paginator):
             return self._counted_page(number)
         self.__dict__["count"] = total  # Paginator.count is a cached property
         number = self.validate_number(wanted)
-        top = bottom + self.per_page
-        if top + self.orphans >= total:
-            top = total
-        found = found[: max(top - bottom, 0)]
+        found = found[: self._top(bottom) - bottom]
         if bottom == 0:
             return self._get_page(found, number, self)
-        keys = [key for key, _ in found]
-        by_key = {row.pk: row for row in rows.filter(pk__in=keys)}
-        return self._get_page([by_key[key] for key in keys if key in by_key], number, self)
+        return self._rows_by_key([key for key, _ in found], number)
+
+    def _top(self, bottom: int) -> int:
+        """Where the page starting at ``bottom`` ends (the last page takes the orphans)."""
+        top = bottom + self.per_page
+        return self.count if top + self.orphans >= self.count else top
+
+    def _rows_by_key(self, keys: list, number: int):
+        """The page of the records with these keys, in the keys' order."""
+        found = {row.pk: row for row in self.object_list.filter(pk__in=keys)}
+        return self._get_page([found[key] for key in keys if key in found], number, self)
 
     def _counted_page(self, number):
         """The page once the total is known (counted apart if it is not yet)."""
@@ -208,12 +213,8 @@ class KeysFirstPaginator(Paginator):
         rows = self.object_list
         if bottom == 0 or not plain_records(rows):
             return super().page(number)
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        keys = list(rows.values_list("pk", flat=True)[bottom:top])
-        found = {row.pk: row for row in rows.filter(pk__in=keys)}
-        return self._get_page([found[key] for key in keys if key in found], number, self)
+        keys = list(rows.values_list("pk", flat=True)[bottom : self._top(bottom)])
+        return self._rows_by_key(keys, number)
 
 
 class PageNumberPagination(LinkHeaderMixin, pagination.PageNumberPagination):

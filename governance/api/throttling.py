@@ -53,6 +53,10 @@ class CacheCounters:
         return self.cache.get_many(keys)
 
 
+#: The sweep of expired counters, now and then (:attr:`DatabaseCounters.sweep_every`).
+SWEEP_SQL = "DELETE FROM governance_ratecounter WHERE expires < now()"
+
+
 class DatabaseCounters:
     """Counters in PostgreSQL (:class:`governance.models.RateCounter`, an UNLOGGED table):
     one statement per request (an atomic upsert of this window's count that also reads the
@@ -82,7 +86,7 @@ class DatabaseCounters:
             counted, before = cursor.fetchone()
             self.seen += 1
             if self.seen % self.sweep_every == 0:
-                cursor.execute("DELETE FROM governance_ratecounter WHERE expires < now()")
+                cursor.execute(SWEEP_SQL)
         return counted, before
 
     def read(self, keys: list[str]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from csos.models import CSO, CooperationCase, CSOLink
 from governance.access import AccessLevel, PublicationState
+from governance.api.throttling import SWEEP_SQL
 from governance.models import Source
 from towns.models import (
     Activity,
@@ -204,16 +205,12 @@ def test_town_indicator_series_rejects_bad_parameters(personas):
     assert client.get(series, {"indicator": "a code"}).status_code == 400
 
 
-#: Housekeeping a request may do now and then, whatever its page: the sweep of expired rate
-#: counters (every 500 requests of a process, governance.api.throttling).
-SWEEP = "DELETE FROM governance_ratecounter WHERE expires < now()"
-
-
 def queries_of(client, url, params) -> list[str]:
-    """The SQL of one request (its start), without the occasional sweep."""
+    """The SQL of one request (its start), without the housekeeping a request may do now and
+    then, whatever its page: the sweep of expired rate counters (every 500 requests)."""
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url, params).status_code == 200
-    return [query["sql"][:160] for query in ctx.captured_queries if SWEEP not in query["sql"]]
+    return [query["sql"][:160] for query in ctx.captured_queries if SWEEP_SQL not in query["sql"]]
 
 
 def count_queries(client, url, params) -> int:

@@ -310,15 +310,15 @@ SERIES_SQL = """
 """
 
 
-def series_rendered(town: Town | str, *, user=None, **options) -> dict:
-    """``series_payload(series_data(town, ...))`` in one query, each series written by
-    PostgreSQL (tested byte for byte against the serializer): the values the viewer may see,
-    selected by :func:`series_values` as for :func:`series_data` (same ``options``). Given the
-    town's slug, the town is found in that query; an empty series then does not tell whether
-    the town exists (the API looks it up only then)."""
+def series_rendered(slug: str, *, user=None, **options) -> dict:
+    """``series_payload(series_data(town, ...))`` of the town with this ``slug``, in one query,
+    each series written by PostgreSQL (tested byte for byte against the serializer): the values
+    the viewer may see, selected by :func:`series_values` as for :func:`series_data` (same
+    ``options``). The town is found in that query, so an empty series does not tell whether it
+    exists (the API looks it up only then)."""
     from django.db import connections
 
-    values = series_values(town, user=user, **options)
+    values = series_values(slug, user=user, **options)
     columns = ("id", "indicator_id", "year", "quarter", "value", "confidence", "is_synthetic")
     values = values.order_by().values(*columns)
     # On the connection the queryset reads from (the router's: a replica, when there is one).
@@ -326,7 +326,7 @@ def series_rendered(town: Town | str, *, user=None, **options) -> dict:
     with connections[values.db].cursor() as cursor:
         cursor.execute(SERIES_SQL.replace("{values}", inner), params)
         texts = RenderedRows(row[0] for row in cursor.fetchall())
-    return {"town": town if isinstance(town, str) else str(town.slug), "series": texts}
+    return {"town": slug, "series": texts}
 
 
 def series_payload(data: dict) -> dict:
