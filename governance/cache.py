@@ -46,9 +46,12 @@ so an activity's write counts for the mechanism's town too); a link of a many-to
 of such a model counts as a write of its scoped side's rows. A model opts in only when no
 view of another town's scope reads its rows otherwise: the ways of life do not (every town's
 advice compares its region's), nor do the people, groups and CSOs (read by the pages of every
-town they act in). Every other counted write has no scope and counts for every reader; so
-does a write of a town's row itself (the lists show its stored typology, which an approved
-influence claim can change). A view's reads depend on (:data:`READ_SCOPES`):
+town they act in). A write of a town's own row that changes only what its own reads and the
+lists of towns show (``Town.READ_CACHE_OWN_FIELDS``: the stored typology and share of "our
+own", which an approved influence claim changes, and the time of the change) counts for that
+town and, marked ``listed``, for the lists and the map (:data:`TOWN_ROWS_FUNCTION`); any
+other change of a town (a name, a slug, a move) has no scope. Every other counted write has
+no scope and counts for every reader. A view's reads depend on (:data:`READ_SCOPES`):
 
 * "town" (a town's series: its own records only): the unscoped writes and the town's own;
 * "facts" (a town's profile and its dashboard but the indicators' section: its own records,
@@ -62,7 +65,7 @@ influence claim can change). A view's reads depend on (:data:`READ_SCOPES`):
   towns only, so its row in ``atlas_data_writes`` says so in ``regional``) and the town's
   own;
 * "regionless" (the town list and records, regions, districts, the map: no value at all): the
-  unscoped writes only;
+  unscoped writes and the ``listed`` ones (a town's stored aggregates);
 * anything else (comparisons, the home page, the values' lists, exports): every write.
 
 Each part of a key only grows, so a key never repeats a state. The key of a scoped read also
@@ -156,6 +159,9 @@ ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS scope bigint;
 -- Whether the region's other towns read it (an indicator value: their ranks and medians) or
 -- only its towns (a claim about one town); a release before this column counted all.
 ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS regional boolean NOT NULL DEFAULT true;
+-- Whether the lists of towns and the map read it (a town's own stored aggregates: see "Scoped
+-- reads"); a release before this column logged such writes without a region.
+ALTER TABLE atlas_data_writes ADD COLUMN IF NOT EXISTS listed boolean NOT NULL DEFAULT false;
 -- The same writes counted per town, for the reads of one town's own records.
 CREATE TABLE IF NOT EXISTS atlas_town_writes (
     id bigserial PRIMARY KEY,
@@ -175,18 +181,27 @@ DROP FUNCTION IF EXISTS atlas_log_write();
 DROP FUNCTION IF EXISTS atlas_log_write(bigint);
 DROP FUNCTION IF EXISTS atlas_log_write(bigint, bigint);
 DROP FUNCTION IF EXISTS atlas_log_write(bigint, bigint, boolean);
+DROP FUNCTION IF EXISTS atlas_log_write(bigint, bigint, boolean, boolean);
+-- Every argument is given by every caller (no defaults): an earlier release's function, which
+-- had defaults and fewer arguments, installed beside this one when a release is rolled back,
+-- is then never an ambiguous match for its own callers. A write for everything is
+-- (NULL, NULL, true, true, false).
 CREATE OR REPLACE FUNCTION atlas_log_write(
-    region bigint DEFAULT NULL, town bigint DEFAULT NULL, facts boolean DEFAULT true,
-    regionwide boolean DEFAULT true
+    region bigint, town bigint, facts boolean, regionwide boolean, on_lists boolean
 )
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
     -- What this transaction logged already: ',g,' (everything), ',<region>,' per region for
-    -- a write its towns read, ',<region>c,' for one only its town reads, ',t<town>,' per town
-    -- for a write of its facts, ',v<town>,' for any other of its writes.
+    -- a write its towns read, ',<region>c,' for one only its town reads (',<region>cl,' if
+    -- the lists of towns read it too), ',t<town>,' per town for a write of its facts,
+    -- ',v<town>,' for any other of its writes.
     logged text := coalesce(nullif(current_setting('atlas.write_logged', true), ''), ',');
-    mark text := coalesce(region::text || CASE WHEN regionwide THEN '' ELSE 'c' END, 'g');
+    mark text := coalesce(
+        region::text || CASE WHEN regionwide THEN '' ELSE 'c' END
+            || CASE WHEN on_lists THEN 'l' ELSE '' END,
+        'g'
+    );
     town_mark text := CASE WHEN facts THEN 't' ELSE 'v' END || town::text;
 BEGIN
     PERFORM set_config(
@@ -200,7 +215,8 @@ BEGIN
     END IF;
     -- One row per transaction and scope.
     IF position(',' || mark || ',' IN logged) = 0 THEN
-        INSERT INTO atlas_data_writes (weight, scope, regional) VALUES (1, region, regionwide)
+        INSERT INTO atlas_data_writes (weight, scope, regional, listed)
+            VALUES (1, region, regionwide, on_lists)
             RETURNING id INTO written;
         logged := logged || mark || ',';
         PERFORM set_config('atlas.write_logged', logged, true);
@@ -214,10 +230,11 @@ BEGIN
                 DELETE FROM atlas_data_writes WHERE id IN (
                     SELECT id FROM atlas_data_writes WHERE id < written
                     FOR UPDATE SKIP LOCKED
-                ) RETURNING weight, scope, regional
+                ) RETURNING weight, scope, regional, listed
             )
-            INSERT INTO atlas_data_writes (weight, scope, regional)
-            SELECT sum(weight), scope, regional FROM gone GROUP BY scope, regional;
+            INSERT INTO atlas_data_writes (weight, scope, regional, listed)
+            SELECT sum(weight), scope, regional, listed FROM gone
+            GROUP BY scope, regional, listed;
         END IF;
     END IF;
     IF region IS NOT NULL AND town IS NOT NULL
@@ -241,7 +258,7 @@ END
 $$;
 CREATE OR REPLACE FUNCTION atlas_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM atlas_log_write();
+    PERFORM atlas_log_write(NULL, NULL, true, true, false);
     RETURN NULL;
 END
 $$;
@@ -271,7 +288,7 @@ BEGIN
         counts := EXISTS (SELECT 1 FROM atlas_new);
     END IF;
     IF counts THEN
-        PERFORM atlas_log_write();
+        PERFORM atlas_log_write(NULL, NULL, true, true, false);
     END IF;
     RETURN NULL;
 END
@@ -296,7 +313,9 @@ BEGIN
             FROM ({places_new}) p LEFT JOIN {towns} t ON t.id = p.town
             ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
-            PERFORM atlas_log_write(place.region, place.town, place.facts, place.regional);
+            PERFORM atlas_log_write(
+                place.region, place.town, place.facts, place.regional, false
+            );
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
         FOR place IN
@@ -304,7 +323,9 @@ BEGIN
             FROM ({places_old}) p LEFT JOIN {towns} t ON t.id = p.town
             ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
-            PERFORM atlas_log_write(place.region, place.town, place.facts, place.regional);
+            PERFORM atlas_log_write(
+                place.region, place.town, place.facts, place.regional, false
+            );
         END LOOP;
     ELSE
         -- As the row is and as it was: a row moved to another town retires both.
@@ -313,9 +334,37 @@ BEGIN
             FROM ({places_both}) p LEFT JOIN {towns} t ON t.id = p.town
             ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
-            PERFORM atlas_log_write(place.region, place.town, place.facts, place.regional);
+            PERFORM atlas_log_write(
+                place.region, place.town, place.facts, place.regional, false
+            );
         END LOOP;
     END IF;
+    RETURN NULL;
+END
+$$;
+"""
+#: On the towns' table, for an update: a statement that changed only columns of a town that the
+#: town's own reads and the lists of towns show (``Town.READ_CACHE_OWN_FIELDS``: the stored
+#: typology and share of "our own", which an approved influence claim can change, and the time
+#: of the change) counts for each town it wrote, the lists of towns and the map; any other
+#: change of a town (a name, a slug, a move to another region, a population) counts for
+#: everything, as does a row whose id changed. ``{own}`` is the array of those columns.
+TOWN_ROWS_FUNCTION = """
+CREATE OR REPLACE FUNCTION atlas_note_town_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    place record;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM atlas_new n LEFT JOIN atlas_old o ON o.id = n.id
+        WHERE o.id IS NULL OR (to_jsonb(n) - {own}) IS DISTINCT FROM (to_jsonb(o) - {own})
+    ) THEN
+        PERFORM atlas_log_write(NULL, NULL, true, true, false);
+        RETURN NULL;
+    END IF;
+    FOR place IN SELECT DISTINCT n.region_id AS region, n.id AS town FROM atlas_new n ORDER BY 1, 2
+    LOOP
+        PERFORM atlas_log_write(place.region, place.town, true, false, true);
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -353,7 +402,8 @@ BEGIN
         PERFORM set_config('atlas.data_place', place, false);
     END IF;
     writes := coalesce(nullif(current_setting('atlas.local_writes', true), ''), '0');
-    -- What the read depends on ("Scoped reads"): 'regionless', the writes without a region;
+    -- What the read depends on ("Scoped reads"): 'regionless', the writes without a region
+    -- and those the lists of towns read (a town's own aggregates);
     -- 'region', those, the region's that its towns read and the town's own (by its slug);
     -- 'town', those without a region and the town's own; 'facts', those without a region and
     -- the town's own that can change its facts; 'all' (and a slug not found), every write.
@@ -362,7 +412,8 @@ BEGIN
     END IF;
     IF kind = 'regionless' THEN
         counted := 'n:' || (
-            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w WHERE w.scope IS NULL
+            SELECT coalesce(sum(weight), 0) FROM atlas_data_writes w
+            WHERE w.scope IS NULL OR w.listed
         )::text;
     ELSIF kind = 'region' AND region IS NOT NULL THEN
         -- The region's writes its towns read (values) and the town's own of any kind.
@@ -532,6 +583,14 @@ def _towns_table() -> str:
     return apps.get_model("towns", "Town")._meta.db_table
 
 
+def _town_own_columns() -> str:
+    """The SQL array of the towns' columns that only the town's own reads and the lists of
+    towns show (:data:`TOWN_ROWS_FUNCTION`)."""
+    town = apps.get_model("towns", "Town")
+    columns = [town._meta.get_field(name).column for name in town.READ_CACHE_OWN_FIELDS]
+    return "ARRAY[" + ", ".join(f"'{column}'" for column in columns) + "]::text[]"
+
+
 def research_tables() -> set[str]:
     """The data tables whose rows have a publication state: only a write to a published row
     counts (:data:`TRIGGERS`)."""
@@ -603,6 +662,13 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
                         t.replace("atlas_note_rows('{kind}')", f"{function}()")
                         for t in TRIGGERS[1:]
                     ),
+                )
+            elif table == _towns_table():
+                cursor.execute(TOWN_ROWS_FUNCTION.format(own=_town_own_columns()))
+                statements = (
+                    *TRIGGERS[:2],
+                    TRIGGERS[2].replace("atlas_note_rows('{kind}')", "atlas_note_town_update()"),
+                    TRIGGERS[3],
                 )
             for statement in statements:
                 cursor.execute(statement.format(table=conn.ops.quote_name(table), kind=kind))

@@ -91,7 +91,36 @@ def test_every_data_table_has_the_write_trigger():
         kind = "'research'" if table in research else "'plain'"
         if table in scoped:  # its region's writes only (tests/governance/test_scoped_reads.py)
             kind = f"{scoped_function(table)}()"
-        assert all(kind in d for name, d in mine if name != "atlas_note_write"), table
+        events = {name: d for name, d in mine if name != "atlas_note_write"}
+        if table == "towns_town":  # an update of its own aggregates is scoped (same file)
+            assert "atlas_note_town_update()" in events.pop("atlas_note_write_update")
+        assert all(kind in d for d in events.values()), table
+
+
+def test_an_earlier_releases_write_function_beside_this_one_is_never_ambiguous():
+    """A release rolled back installs its own ``atlas_log_write`` (fewer arguments, with
+    defaults) beside this release's: both releases' triggers still resolve their calls, and
+    this release's still count (this one's takes no defaults, so a call of the earlier one's
+    shape never matches it)."""
+    from django.db import transaction
+
+    from towns.models import Region
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION atlas_log_write(region bigint DEFAULT NULL, town bigint DEFAULT "
+            "NULL, facts boolean DEFAULT true, regionwide boolean DEFAULT true) RETURNS void "
+            "LANGUAGE sql AS $$ SELECT set_config('atlas.earlier_release', 'called', true) $$"
+        )
+        cursor.execute("SELECT atlas_log_write(), current_setting('atlas.earlier_release')")
+        assert cursor.fetchone()[1] == "called"
+        cursor.execute("SELECT current_setting('atlas.local_writes', true)")
+        (before,) = cursor.fetchone()
+        Region.objects.filter(pk=Region.objects.first().pk).update(name_en="Renamed")
+        cursor.execute("SELECT current_setting('atlas.local_writes', true)")
+        (after,) = cursor.fetchone()
+        assert int(after) == int(before or 0) + 1, "this release's trigger did not count"
+        transaction.set_rollback(True)
 
 
 def test_a_draft_retires_nothing_and_a_published_row_does(activity, writes_without_review):

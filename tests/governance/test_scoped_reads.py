@@ -25,6 +25,7 @@ from towns.models import (
     SelfOrganisationEvent,
     SocietyObservation,
     Town,
+    Typology,
 )
 from towns.profile import CRITERIA_CODES
 
@@ -219,7 +220,11 @@ def test_any_other_write_retires_every_read(three_towns, commit):
     for path in reads(here)[:2] + reads(elsewhere)[:2]:
         assert not hit(get(client, path)), path
     prime(client, reads(elsewhere)[:1])
-    commit("UPDATE towns_town SET name_en = name_en WHERE id = %s", [here.pk])
+    commit(
+        "UPDATE towns_town SET name_en = name_en || ' (renamed)' WHERE id = %s",
+        [here.pk],
+        revert=("UPDATE towns_town SET name_en = %s WHERE id = %s", [here.name_en, here.pk]),
+    )
     assert not hit(get(client, reads(elsewhere)[0]))
 
 
@@ -360,6 +365,101 @@ def test_a_town_keeps_one_row_of_writes_of_each_kind(three_towns, commit):
     after = town_rows()
     assert after[True] == (1, before.get(True, (0, 0))[1] + 5)
     assert after[False] == (1, before.get(False, (0, 0))[1] + 3)
+
+
+# --- A town's own stored aggregates (issue 19, point 3) ---------------------------------------
+
+
+def other_typology(town: Town) -> str:
+    return next(value for value in Typology.values if value != town.typology)
+
+
+def set_aggregates(commit, town: Town, *, also: str = "") -> None:
+    """Commit new stored aggregates of ``town`` (typology, share of "our own", the time), as
+    an approved influence claim writes them (``towns.profile.refresh_town_aggregates``), with
+    ``also`` (SQL assignments) written in the same statement; put back after the test."""
+    extra = f", {also}" if also else ""
+    commit(
+        "UPDATE towns_town SET typology = %s, own_share = 0.123, updated_at = now()"  # noqa: S608
+        f"{extra} WHERE id = %s",
+        [other_typology(town), town.pk],
+        revert=(
+            "UPDATE towns_town SET typology = %s, own_share = %s, updated_at = %s, "
+            "name_en = %s, population = %s WHERE id = %s",
+            [
+                *(town.typology, town.own_share, town.updated_at),
+                *(town.name_en, town.population, town.pk),
+            ],
+        ),
+    )
+
+
+def test_a_towns_aggregates_retire_its_reads_the_lists_and_the_map_only(three_towns, commit):
+    """As a reader sees it: new stored aggregates of one town (an approved influence claim
+    changed its typology) are shown at once by its own pages, the lists of towns, the map and
+    the reads of every town; another town's pages, of its region or not, are still served
+    from the cache (none of them shows this town's typology)."""
+    here, neighbour, elsewhere = three_towns
+    client = Client()
+    others = reads(neighbour) + reads(elsewhere)
+    prime(client, reads(here) + others + REGIONLESS + EVERYONES)
+    set_aggregates(commit, here)
+    for path in reads(here) + REGIONLESS + EVERYONES:
+        assert not hit(get(client, path)), f"{path} kept a read the write retired"
+    for path in others:
+        assert hit(get(client, path)), f"{path} lost its entry to another town's aggregates"
+    new = other_typology(here)
+    assert get(client, f"{API}towns/{here.slug}/").json()["typology"] == new
+    features = get(client, f"{API}towns.geojson").json()["features"]
+    shown = {f["properties"]["slug"]: f["properties"]["typology"] for f in features}
+    assert shown[here.slug] == new
+    label = str(Typology(new).label)
+    assert label in get(client, f"/towns/{here.slug}/").content.decode()
+
+
+def test_any_other_change_of_a_town_counts_for_everything(three_towns, commit):
+    """The fingerprints: a town's aggregates alone move its own, the lists' and every town's
+    reads (``regionless``, the whole), not another town's; the same write with a name, or with
+    another town's population in the same statement, moves every fingerprint; a write that
+    changes nothing of a town moves its own only."""
+    here, neighbour, elsewhere = three_towns
+    towns = (here, neighbour, elsewhere)
+
+    def everything():
+        return scoped_states(towns), data_state(scope="regionless"), data_state()
+
+    before, regionless, whole = everything()
+    set_aggregates(commit, here)
+    after, moved_regionless, moved_whole = everything()
+    assert moved_regionless != regionless and moved_whole != whole
+    for scope in ("facts", "town", "region"):
+        assert after[scope][0] != before[scope][0], f"the town's {scope} reads kept theirs"
+        assert after[scope][1] == before[scope][1], f"a neighbour's {scope} reads moved"
+        assert after[scope][2] == before[scope][2], f"another region's {scope} reads moved"
+    # With a name: every reader.
+    set_aggregates(commit, here, also="name_en = name_en || ' (renamed)'")
+    renamed, _regionless, _whole = everything()
+    for scope in ("facts", "town", "region"):
+        assert renamed[scope][1] != after[scope][1] and renamed[scope][2] != after[scope][2]
+    # One town's aggregates and another's population in one statement: every reader.
+    commit(
+        "UPDATE towns_town SET typology = CASE WHEN id = %s THEN %s ELSE typology END, "
+        "population = CASE WHEN id = %s THEN coalesce(population, 0) + 1 ELSE population END, "
+        "population_year = CASE WHEN id = %s THEN coalesce(population_year, 2020) "
+        "ELSE population_year END WHERE id IN (%s, %s)",
+        [here.pk, here.typology, neighbour.pk, neighbour.pk, here.pk, neighbour.pk],
+        revert=(
+            "UPDATE towns_town SET population = %s, population_year = %s WHERE id = %s",
+            [neighbour.population, neighbour.population_year, neighbour.pk],
+        ),
+    )
+    mixed, _regionless, _whole = everything()
+    assert all(mixed[scope][2] != renamed[scope][2] for scope in ("facts", "town", "region"))
+    # Nothing changed: the town's own reads only (its count moves; nothing else need).
+    commit("UPDATE towns_town SET name_en = name_en WHERE id = %s", [here.pk])
+    same, _regionless, _whole = everything()
+    assert same["facts"][0] != mixed["facts"][0]
+    assert [same[s][1:] for s in same] == [mixed[s][1:] for s in mixed]
 
 
 # --- The research records of one town (issue 19, point 3) -------------------------------------

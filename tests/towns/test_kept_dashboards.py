@@ -24,7 +24,7 @@ from tests.governance.test_scoped_reads import set_value
 from tests.personas import build_persona
 from tests.towns.test_kept_profiles import towns_with_partner_records
 from towns import kept
-from towns.models import IndicatorValue, KeptProfile, Town
+from towns.models import IndicatorValue, KeptProfile, Town, Typology
 from towns.profile import CRITERIA_CODES
 from towns.views import INDICATORS_MARK
 
@@ -281,3 +281,41 @@ def test_a_keeper_pass_takes_the_profiles_first_and_fewer_towns_of_a_dearer_kind
         command._pass((0, 1), limit=10)
         assert {e.kind for e in computed} == {kind}
         assert len({e.town_id for e in computed}) == 10 // kind.cost
+
+
+def test_an_approval_that_changes_a_typology_makes_only_its_towns_rows_stale(commit):
+    """An approved influence claim changes its town's stored typology (a write of the town's
+    row, in the approval's transaction): that town's kept profile, page and section are stale,
+    and the kept map (it shows the typology); another town's, of its region or not, are not.
+    Before the towns' own aggregates were scoped, every kept row of every town was."""
+    from tests.governance.test_scoped_reads import other_typology
+    from tests.towns.test_kept_profiles import stale_public
+    from towns.models import Influence
+
+    claim = Influence.objects.filter(state="published", deleted_at__isnull=True).first()
+    here = claim.town
+    neighbour = Town.objects.filter(region=here.region).exclude(pk=here.pk).first()
+    far = Town.objects.exclude(region=here.region).first()
+    assert neighbour is not None and far is not None
+    client = Client()
+    for town in (here, neighbour, far):
+        assert client.get(page(town)).status_code == 200
+        assert client.get(f"/api/v1/towns/{town.slug}/profile/").status_code == 200
+    assert kept.refresh_map() and kept.map_current()
+    assert stale_parts(here, neighbour, far) == set()
+    assert stale_public(here, neighbour, far) == set()
+    typology = other_typology(here)
+    commit(
+        "UPDATE towns_influence SET state = state WHERE id = %s; "
+        "UPDATE towns_town SET typology = %s, updated_at = now() WHERE id = %s",
+        [claim.pk, typology, here.pk],
+        revert=(
+            "UPDATE towns_town SET typology = %s, updated_at = %s WHERE id = %s",
+            [here.typology, here.updated_at, here.pk],
+        ),
+    )
+    assert stale_parts(here, neighbour, far) == {("dashboard", here.pk), ("indicators", here.pk)}
+    assert stale_public(here, neighbour, far) == {here.pk}
+    assert not kept.map_current()
+    shown = client.get(page(here)).content.decode()
+    assert str(Typology(typology).label) in shown

@@ -178,6 +178,16 @@ class Town(MultilingualName, TimeStamped):
 
     objects = PlaceQuerySet.as_manager()
 
+    #: The fields of a town that only its own reads (profile, dashboard, series, chart data)
+    #: and the reads of many towns (the lists, the map, exports, comparisons) show, never a
+    #: page about another town: the stored aggregates, which an approved influence claim
+    #: changes, and the time of the change. A write of these alone retires the town's cached
+    #: reads, the lists and the map, not every town's (governance.cache, "Scoped reads");
+    #: any other field written counts for every reader. Audited: the dashboard, the profile,
+    #: the advice and the civil-society panel read these of their own town only
+    #: (tests/governance/test_scoped_reads.py checks the pages as a reader sees them).
+    READ_CACHE_OWN_FIELDS = ("typology", "own_share", "aggregates_synthetic", "updated_at")
+
     class Meta:
         ordering = ["name_en"]
         verbose_name = _("town")
