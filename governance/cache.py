@@ -44,9 +44,11 @@ the row's own and those of the scoped rows it is linked to by a foreign key or a
 field, either way (a management mechanism lists the activities it suppresses, of any town,
 so an activity's write counts for the mechanism's town too); a link of a many-to-many field
 of such a model counts as a write of its scoped side's rows. A model opts in only when no
-view of another town's scope reads its rows otherwise: the ways of life do not (every town's
-advice compares its region's), nor do the people, groups and CSOs (read by the pages of every
-town they act in). A write of a town's own row that changes only what its own reads and the
+view of another town's scope reads its rows otherwise, or when those are exactly its region's
+towns: a way of life is read by the facts of every town of its region (each town's advice
+compares its region's), so it counts for each of them (``governance.models.OneRegionRead``),
+not for another region's. The people, groups and CSOs do not opt in (read by the pages of
+every town they act in). A write of a town's own row that changes only what its own reads and the
 lists of towns show (``Town.READ_CACHE_OWN_FIELDS``: the stored typology and share of "our
 own", which an approved influence claim changes, and the time of the change) counts for that
 town and, marked ``listed``, for the lists and the map (:data:`TOWN_ROWS_FUNCTION`); any
@@ -536,9 +538,19 @@ def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
     facts = model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else "true"
     regional = model.read_cache_regional("w") if hasattr(model, "read_cache_regional") else "false"
     published = "w.state = 'published'"
+    region_towns = []
+    if getattr(model, "READ_CACHE_REGION_TOWNS", False):
+        # Every town of the row's region reads it in its facts (a way of life: the advice).
+        towns = qn(_towns_table())
+        region_towns.append(
+            f"SELECT o.id AS town, true AS facts, false AS regional "  # noqa: S608
+            f"FROM {rows} w JOIN {towns} t ON t.id = w.{town} "
+            f"JOIN {towns} o ON o.region_id = t.region_id WHERE {published}"
+        )
     return [
         f"SELECT w.{town} AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
         f"FROM {rows} w WHERE {published}",
+        *region_towns,
         *(
             f"SELECT x.town, true AS facts, {regional} AS regional "  # noqa: S608
             f"FROM {rows} w CROSS JOIN LATERAL ({link}) x WHERE {published}"

@@ -159,6 +159,15 @@ class OneTownRecord:
     READ_CACHE_TOWN_COLUMN = "town_id"
 
 
+class OneRegionRead(OneTownRecord):
+    """A research record of one town that every town of its region reads too (in its facts:
+    a way of life, which each town's strategy advice compares with its region's): its
+    published writes count as a write of the facts of every town of the region, and of no
+    other region's (governance.cache, "Scoped reads")."""
+
+    READ_CACHE_REGION_TOWNS = True
+
+
 @audited()
 class Source(ResearchRecord):
     """Evidence for a claim. Interviews carry an anonymised code only, never a name."""

@@ -26,6 +26,7 @@ from towns.models import (
     SocietyObservation,
     Town,
     Typology,
+    WayOfLife,
 )
 from towns.profile import CRITERIA_CODES
 
@@ -250,7 +251,7 @@ def test_a_value_written_elsewhere_that_changes_the_banner_retires_the_page(
 def test_the_fingerprints_follow_the_regions_of_the_rows_written(three_towns, commit):
     here, neighbour, elsewhere = three_towns
     assert town_scoped_tables()["towns_indicatorvalue"] is IndicatorValue
-    assert "towns_wayoflife" not in town_scoped_tables()  # read by its region's towns
+    assert town_scoped_tables()["towns_wayoflife"] is WayOfLife  # for its region's towns
 
     def states(scope="region"):
         return {t.slug: data_state(scope=scope, town=t.slug) for t in (here, neighbour, elsewhere)}
@@ -552,6 +553,33 @@ def test_a_record_of_another_town_keeps_a_cached_profile(commit):
         assert not hit(get(client, path)), f"{path} kept a read the write retired"
     for path in others:
         assert hit(get(client, path)), f"{path} lost its entry to another town's record"
+
+
+def test_a_way_of_life_counts_for_the_facts_of_its_regions_towns_only(commit):
+    """Every town's advice compares the ways of life of its region (``enrich_region_ways``): a
+    published way of life written moves the facts of every town of its region (their profiles
+    and dashboards), and no other region's, nor the lists of towns. As a reader sees it, a
+    neighbour's cached profile is computed again, another region's is still a hit."""
+    row = WayOfLife.objects.filter(state="published").order_by("pk").first()
+    assert row is not None, "the demo data has a published way of life"
+    here = row.town
+    with_values = Town.objects.filter(pk__in=IndicatorValue.objects.visible_to(None).values("town"))
+    region = list(Town.objects.filter(region=here.region_id).exclude(pk=here.pk).order_by("pk"))
+    elsewhere = with_values.exclude(region=here.region_id).order_by("slug").first()
+    assert region and elsewhere
+    client = Client()
+    neighbour = region[0]
+    prime(client, facts_reads(neighbour) + facts_reads(elsewhere) + REGIONLESS)
+    before = {t.pk: data_state(scope="facts", town=t.slug) for t in (here, *region, elsewhere)}
+    regionless, everything = data_state(scope="regionless"), data_state()
+    commit("UPDATE towns_wayoflife SET state = state WHERE id = %s", [row.pk])
+    after = {t.pk: data_state(scope="facts", town=t.slug) for t in (here, *region, elsewhere)}
+    moved = {pk for pk in before if before[pk] != after[pk]}
+    assert moved == {here.pk, *(t.pk for t in region)}, "not exactly its region's towns moved"
+    assert data_state(scope="regionless") == regionless and data_state() != everything
+    assert not hit(get(client, facts_reads(neighbour)[0])), "a neighbour kept its profile"
+    for path in facts_reads(elsewhere) + REGIONLESS:
+        assert hit(get(client, path)), f"{path} lost its entry to another region's way of life"
 
 
 def test_a_link_counts_for_the_towns_of_both_its_records(commit):

@@ -28,7 +28,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import AccessLevel
-from governance.models import Claim, OneTownRecord, Source, TimeStamped, audited, published_unique
+from governance.models import (
+    Claim,
+    OneRegionRead,
+    OneTownRecord,
+    Source,
+    TimeStamped,
+    audited,
+    published_unique,
+)
 from towns.models.activities import Activity
 from towns.models.indicators import Indicator
 from towns.models.places import MultilingualName, Town
@@ -264,13 +272,13 @@ class Availability(models.TextChoices):
 
 
 @audited()
-class WayOfLife(Claim):
+class WayOfLife(OneRegionRead, Claim):
     """A way of life a town offers (a work sector, an education path, a scene, a faith
     community, a kind of enterprise), how realisable it is and what stands in the way."""
 
-    # Not a OneTownRecord (governance.cache, "Scoped reads"):
-    # every town's strategy advice compares it with the ways of life of its whole region
-    # (towns.society_profile, "enrich_region_ways"), so its writes count for every reader.
+    # Every town's strategy advice compares it with the ways of life of its whole region
+    # (towns.society_profile, "enrich_region_ways"), so its writes count for the facts of
+    # every town of its region (governance.cache, "Scoped reads"), not for another region's.
 
     town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="ways_of_life")
     category = models.CharField(_("category"), max_length=12, choices=WayOfLifeCategory)
