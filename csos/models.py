@@ -78,9 +78,29 @@ class SizeBand(models.TextChoices):
     LARGE = "100+", _("More than 100 people")
 
 
+class ServedTownsRead:
+    """A record read by the pages of the towns its CSO serves, and by no other town's (the
+    civil-society panel, the CSO network and the strategy advice of a town read the CSOs
+    serving it, their links, leaders and scores, never another town's): its published writes
+    count for those towns only, besides the reads of all towns (governance.cache, "Scoped
+    reads"). ``READ_CACHE_CSO_COLUMNS`` names the columns holding its CSOs."""
+
+    READ_CACHE_CSO_COLUMNS: tuple[str, ...] = ("cso_id",)
+
+    @classmethod
+    def read_cache_towns(cls, alias: str, qn) -> str:
+        served = CSO._meta.get_field("towns")
+        through = qn(served.remote_field.through._meta.db_table)
+        cso, town = qn(served.m2m_column_name()), qn(served.m2m_reverse_name())
+        csos = ", ".join(f"{alias}.{qn(column)}" for column in cls.READ_CACHE_CSO_COLUMNS)
+        return f"SELECT s.{town} AS town FROM {through} s WHERE s.{cso} IN ({csos})"  # noqa: S608
+
+
 @audited()
-class CSO(LocalName, ResearchRecord):
+class CSO(ServedTownsRead, LocalName, ResearchRecord):
     """A civil society organisation. Leaders and contacts are sensitive fields."""
+
+    READ_CACHE_CSO_COLUMNS = ("id",)
 
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=250)
@@ -170,7 +190,7 @@ class CSO(LocalName, ResearchRecord):
 
 
 @audited()
-class CSOLeadership(Claim, Dated):
+class CSOLeadership(ServedTownsRead, Claim, Dated):
     """A person leading a CSO. Sensitive: the names follow the CSO's leaders access level."""
 
     cso = models.ForeignKey(CSO, on_delete=models.CASCADE, related_name="leaderships")
@@ -200,7 +220,7 @@ class CapacityDimension(models.TextChoices):
 
 
 @audited()
-class CapacityScore(Claim):
+class CapacityScore(ServedTownsRead, Claim):
     """A CSO's score on one dimension of the CSO Sustainability Index, with its source."""
 
     cso = models.ForeignKey(CSO, on_delete=models.CASCADE, related_name="capacity_scores")
@@ -247,8 +267,10 @@ class LinkKind(models.TextChoices):
 
 
 @audited()
-class CSOLink(Claim, Dated):
+class CSOLink(ServedTownsRead, Claim, Dated):
     """A link between two CSOs; the network of links measures fragmentation."""
+
+    READ_CACHE_CSO_COLUMNS = ("source_cso_id", "target_cso_id")
 
     source_cso = models.ForeignKey(CSO, on_delete=models.CASCADE, related_name="links_out")
     target_cso = models.ForeignKey(CSO, on_delete=models.CASCADE, related_name="links_in")

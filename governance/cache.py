@@ -47,8 +47,12 @@ of such a model counts as a write of its scoped side's rows. A model opts in onl
 view of another town's scope reads its rows otherwise, or when those are exactly its region's
 towns: a way of life is read by the facts of every town of its region (each town's advice
 compares its region's), so it counts for each of them (``governance.models.OneRegionRead``),
-not for another region's. The people, groups and CSOs do not opt in (read by the pages of
-every town they act in). A write of a town's own row that changes only what its own reads and the
+not for another region's. A CSO, and its links, leaders and scores
+(``csos.models.ServedTownsRead``), count for the towns it serves (``read_cache_towns``: SQL of
+the towns whose pages read a row), a link of a CSO to a town for that town too, as it was and
+as it is; a CSO that serves no town counts for everything. The people and groups do not opt
+in (read by the pages of every town they act in, through appointments, leaderships and
+influence claims). A write of a town's own row that changes only what its own reads and the
 lists of towns show (``Town.READ_CACHE_OWN_FIELDS``: the stored typology and share of "our
 own", which an approved influence claim changes, and the time of the change) counts for that
 town and, marked ``listed``, for the lists and the map (:data:`TOWN_ROWS_FUNCTION`); any
@@ -466,15 +470,29 @@ TRIGGERS = (
 
 
 def town_scoped_models() -> list[type]:
-    """The research models whose published writes count for the towns that read them only
-    (those declaring ``READ_CACHE_TOWN_COLUMN``, the column of the town each row belongs to)."""
+    """The research models whose published writes count for the towns that read them only:
+    those declaring ``READ_CACHE_TOWN_COLUMN`` (the column of the town each row belongs to) or
+    ``read_cache_towns(alias, qn)`` (SQL of the towns whose pages read row ``alias``, in a
+    column ``town``: a CSO and its links, leaders and scores, read by the towns it serves)."""
     research = research_tables()
     return [
         model
         for app_label in DATA_APPS
         for model in apps.get_app_config(app_label).get_models()
-        if getattr(model, "READ_CACHE_TOWN_COLUMN", None) and model._meta.db_table in research
+        if (getattr(model, "READ_CACHE_TOWN_COLUMN", None) or hasattr(model, "read_cache_towns"))
+        and model._meta.db_table in research
     ]
+
+
+def _towns_of(model, alias: str, qn) -> tuple[str, str]:
+    """(a join, an expression) giving, per row ``alias`` of the scoped ``model``, each town
+    whose reads show it: its town column, or a lateral join of ``read_cache_towns`` (``LEFT``:
+    a row that no town reads gives NULL, which counts for everything)."""
+    column = getattr(model, "READ_CACHE_TOWN_COLUMN", None)
+    if column:
+        return "", f"{alias}.{qn(column)}"
+    towns = model.read_cache_towns(alias, qn)
+    return f" LEFT JOIN LATERAL ({towns}) {alias}_towns ON true", f"{alias}_towns.town"
 
 
 def town_scoped_tables() -> dict[str, type]:
@@ -502,7 +520,7 @@ def _links(model, scoped: list[type], qn) -> list[str]:
         if other not in scoped:
             continue
         table = qn(other._meta.db_table)
-        town = qn(other.READ_CACHE_TOWN_COLUMN)
+        join, town = _towns_of(other, "o", qn)
         theirs = qn(other._meta.pk.column)
         if field.many_to_many:
             forward = field if field.concrete else field.remote_field
@@ -511,17 +529,17 @@ def _links(model, scoped: list[type], qn) -> list[str]:
             source, target = qn(forward.m2m_column_name()), qn(forward.m2m_reverse_name())
             near, far = (source, target) if field.concrete else (target, source)
             links.append(
-                f"SELECT o.{town} AS town FROM {through} l JOIN {table} o "  # noqa: S608
-                f"ON o.{theirs} = l.{far} WHERE l.{near} = w.{mine}"
+                f"SELECT {town} AS town FROM {through} l JOIN {table} o "  # noqa: S608
+                f"ON o.{theirs} = l.{far}{join} WHERE l.{near} = w.{mine}"
             )
         elif field.concrete and (field.many_to_one or field.one_to_one):
             links.append(
-                f"SELECT o.{town} AS town FROM {table} o "  # noqa: S608
+                f"SELECT {town} AS town FROM {table} o{join} "  # noqa: S608
                 f"WHERE o.{theirs} = w.{qn(field.column)}"
             )
         elif field.one_to_many or field.one_to_one:
             links.append(
-                f"SELECT o.{town} AS town FROM {table} o "  # noqa: S608
+                f"SELECT {town} AS town FROM {table} o{join} "  # noqa: S608
                 f"WHERE o.{qn(field.field.column)} = w.{mine}"
             )
     return links
@@ -534,7 +552,7 @@ def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
     it; for their regions' other towns too when the model's ``read_cache_regional``
     condition holds for it (the yearly indicator values, in every town's regional ranks and
     medians; never when the model has none)."""
-    town = qn(model.READ_CACHE_TOWN_COLUMN)
+    join, own = _towns_of(model, "w", qn)
     facts = model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else "true"
     regional = model.read_cache_regional("w") if hasattr(model, "read_cache_regional") else "false"
     published = "w.state = 'published'"
@@ -544,12 +562,12 @@ def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
         towns = qn(_towns_table())
         region_towns.append(
             f"SELECT o.id AS town, true AS facts, false AS regional "  # noqa: S608
-            f"FROM {rows} w JOIN {towns} t ON t.id = w.{town} "
+            f"FROM {rows} w{join} JOIN {towns} t ON t.id = {own} "
             f"JOIN {towns} o ON o.region_id = t.region_id WHERE {published}"
         )
     return [
-        f"SELECT w.{town} AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
-        f"FROM {rows} w WHERE {published}",
+        f"SELECT {own} AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
+        f"FROM {rows} w{join} WHERE {published}",
         *region_towns,
         *(
             f"SELECT x.town, true AS facts, {regional} AS regional "  # noqa: S608
@@ -569,6 +587,10 @@ def scoped_places(table: str, rows: str, qn) -> str:
     if model in scoped:
         return " UNION ALL ".join(_model_places(model, rows, scoped, qn))
     parts = []
+    # A link naming a town (a CSO's towns served) counts for that town too: after a link is
+    # removed, its row's side no longer names it.
+    town_model = apps.get_model("towns", "Town")
+    named = [qn(f.column) for f in model._meta.fields if f.related_model is town_model]
     for field in model._meta.fields:
         parent = field.related_model
         if parent not in scoped:
@@ -580,6 +602,11 @@ def scoped_places(table: str, rows: str, qn) -> str:
         )
         parents = f"(SELECT p.* FROM {rows} l JOIN {owner} p ON p.{pk} = l.{column})"  # noqa: S608
         parts += _model_places(parent, parents, scoped, qn)
+        parts += [
+            f"SELECT l.{town} AS town, true AS facts, false AS regional FROM {rows} l "  # noqa: S608
+            f"JOIN {owner} p ON p.{pk} = l.{column} WHERE p.state = 'published'"
+            for town in named
+        ]
         parts.append(
             f"SELECT NULL::bigint AS town, true AS facts, true AS regional FROM {rows} l "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM {owner} p WHERE p.{pk} = l.{column})"

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.test import Client
 
-from csos.models import CooperationCase, CulturalAsset
+from csos.models import CSO, CapacityScore, CooperationCase, CSOLeadership, CSOLink, CulturalAsset
 from governance.cache import data_state, town_scoped_tables
 from towns.models import (
     Activity,
@@ -697,3 +697,117 @@ def test_a_quarters_value_counts_for_its_towns_series_only(three_towns, commit):
     assert yearly["facts"][0] != after["facts"][0]
     assert yearly["region"][1] != after["region"][1]
     assert yearly["region"][2] == after["region"][2]
+
+
+# --- CSOs: read by the towns they serve (issue 19, point 3) ------------------------------------
+
+#: A CSO and the records hanging off it: read by the pages of the towns it serves (the
+#: civil-society panel, the CSO network, the strategy advice), and by the reads of all towns.
+CSO_RECORDS = [CSO, CSOLink, CSOLeadership, CapacityScore]
+
+
+def csos_of(row) -> list[CSO]:
+    if isinstance(row, CSO):
+        return [row]
+    if isinstance(row, CSOLink):
+        return [row.source_cso, row.target_cso]
+    return [row.cso]
+
+
+def towns_near(row) -> set[int]:
+    """Every town whose reads may show ``row`` (found through the ORM, not the triggers' SQL):
+    the towns its CSOs serve, those of the CSOs linked to them and of their cooperation cases."""
+    csos = {cso.pk for cso in csos_of(row)}
+    linked = CSOLink.objects.filter(Q(source_cso__in=csos) | Q(target_cso__in=csos))
+    csos |= {pk for pair in linked.values_list("source_cso", "target_cso") for pk in pair}
+    return set(Town.objects.filter(csos__in=csos).values_list("pk", flat=True)) | set(
+        CooperationCase.objects.filter(csos__in=csos).values_list("town", flat=True)
+    )
+
+
+@pytest.mark.parametrize("model", CSO_RECORDS, ids=lambda model: model.__name__)
+def test_a_csos_record_counts_for_the_towns_it_serves_only(model, commit):
+    """A published CSO, link, leadership or score written moves the fingerprints of the towns
+    its CSOs serve (all three scopes) and every read of all towns; not a town apart, not the
+    lists of towns (which show no CSO)."""
+    row = model.objects.filter(state="published").order_by("pk").first()
+    assert row is not None, f"the demo data has a published {model.__name__}"
+    served = list(Town.objects.filter(csos__in=csos_of(row)).distinct().order_by("pk"))
+    assert served, "its CSO serves a town"
+    apart = Town.objects.exclude(pk__in=towns_near(row)).order_by("slug").first()
+    towns = (*served, apart)
+    before, regionless, everything = (
+        scoped_states(towns),
+        data_state(scope="regionless"),
+        data_state(),
+    )
+    commit(f"UPDATE {model._meta.db_table} SET state = state WHERE id = %s", [row.pk])  # noqa: S608
+    after = scoped_states(towns)
+    assert data_state() != everything, "a read of all towns kept its fingerprint"
+    for scope in ("facts", "town", "region"):
+        for i, town in enumerate(served):
+            assert after[scope][i] != before[scope][i], f"{town}'s {scope} reads kept theirs"
+        assert after[scope][-1] == before[scope][-1], f"a town apart's {scope} reads moved"
+    assert data_state(scope="regionless") == regionless, "the lists of towns moved"
+
+
+def test_a_csos_write_retires_the_pages_of_its_towns_only(commit):
+    """As a reader sees it: a CSO written is shown anew on the dashboard and in the profile of
+    the town it serves, and in the CSO directory; another town's cached pages and the lists
+    of towns are still served from the cache."""
+    cso = CSO.objects.filter(state="published", towns__isnull=False).order_by("pk").first()
+    here = cso.towns.order_by("pk").first()
+    with_values = Town.objects.filter(pk__in=IndicatorValue.objects.visible_to(None).values("town"))
+    apart = with_values.exclude(pk__in=towns_near(cso)).order_by("slug").first()
+    client = Client()
+    mine = [f"/towns/{here.slug}/", *facts_reads(here), "/csos/", f"/csos/{cso.slug}/"]
+    others = [f"/towns/{apart.slug}/", *facts_reads(apart), *REGIONLESS]
+    prime(client, mine + others)
+    commit(
+        "UPDATE csos_cso SET name_en = %s WHERE id = %s",
+        ["Scoped Reads Society", cso.pk],
+        revert=("UPDATE csos_cso SET name_en = %s WHERE id = %s", [cso.name_en, cso.pk]),
+    )
+    for path in mine:
+        assert not hit(get(client, path)), f"{path} kept a read the write retired"
+    assert "Scoped Reads Society" in get(client, f"/towns/{here.slug}/").content.decode()
+    for path in others:
+        assert hit(get(client, path)), f"{path} lost its entry to a CSO it does not show"
+
+
+def test_the_towns_a_cso_serves_count_as_they_were_and_as_they_are(commit):
+    """A CSO added to a town moves that town's fingerprints; removed, too (the link's row
+    names it, though the CSO no longer does); a CSO that serves no town counts for every
+    reader (no town's page can be told apart)."""
+    cso = CSO.objects.filter(state="published", towns__isnull=False).order_by("pk").first()
+    served = set(cso.towns.values_list("pk", flat=True))
+    new = Town.objects.exclude(pk__in=towns_near(cso)).order_by("slug").first()
+    apart = Town.objects.exclude(pk__in={*towns_near(cso), new.pk}).order_by("slug").first()
+    link = CSO.towns.through._meta.db_table
+
+    def facts():
+        return scoped_states((new, apart))["facts"]
+
+    before = facts()
+    commit(
+        f"INSERT INTO {link} (cso_id, town_id) VALUES (%s, %s)",  # noqa: S608
+        [cso.pk, new.pk],
+        revert=(f"DELETE FROM {link} WHERE cso_id = %s AND town_id = %s", [cso.pk, new.pk]),  # noqa: S608
+    )
+    added = facts()
+    assert added[0] != before[0] and added[1] == before[1]
+    commit(f"DELETE FROM {link} WHERE cso_id = %s AND town_id = %s", [cso.pk, new.pk])  # noqa: S608
+    removed = facts()
+    assert removed[0] != added[0] and removed[1] == added[1]
+    # Serving no town: every reader.
+    commit(
+        f"DELETE FROM {link} WHERE cso_id = %s",  # noqa: S608
+        [cso.pk],
+        revert=(
+            f"INSERT INTO {link} (cso_id, town_id) SELECT %s, unnest(%s::bigint[])",
+            [cso.pk, sorted(served)],
+        ),
+    )
+    alone = facts()
+    commit("UPDATE csos_cso SET state = state WHERE id = %s", [cso.pk])
+    assert facts()[1] != alone[1], "a CSO serving no town counted for a town only"
