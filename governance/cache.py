@@ -50,9 +50,12 @@ compares its region's), so it counts for each of them (``governance.models.OneRe
 not for another region's. A CSO, and its links, leaders and scores
 (``csos.models.ServedTownsRead``), count for the towns it serves (``read_cache_towns``: SQL of
 the towns whose pages read a row), a link of a CSO to a town for that town too, as it was and
-as it is; a CSO that serves no town counts for everything. The people and groups do not opt
-in (read by the pages of every town they act in, through appointments, leaderships and
-influence claims). A write of a town's own row that changes only what its own reads and the
+as it is; a CSO that serves no town counts for everything. A person or an influence group
+belongs to no town: a town's pages read one only through the town's records linked to it
+(appointments held or shaped, CSO leaderships, influence claims, mechanisms), so it counts for
+the towns of those records (``governance.models.ReadThroughLinks``), for everything when none
+links it; a record linked to a person or group does not count for the person's other towns.
+A write of a town's own row that changes only what its own reads and the
 lists of towns show (``Town.READ_CACHE_OWN_FIELDS``: the stored typology and share of "our
 own", which an approved influence claim changes, and the time of the change) counts for that
 town and, marked ``listed``, for the lists and the map (:data:`TOWN_ROWS_FUNCTION`); any
@@ -479,9 +482,19 @@ def town_scoped_models() -> list[type]:
         model
         for app_label in DATA_APPS
         for model in apps.get_app_config(app_label).get_models()
-        if (getattr(model, "READ_CACHE_TOWN_COLUMN", None) or hasattr(model, "read_cache_towns"))
+        if (
+            getattr(model, "READ_CACHE_TOWN_COLUMN", None)
+            or hasattr(model, "read_cache_towns")
+            or _through_links(model)
+        )
         and model._meta.db_table in research
     ]
+
+
+def _through_links(model) -> bool:
+    """Whether ``model``'s rows are read through the scoped records linked to them only
+    (``governance.models.ReadThroughLinks``: a person, an influence group)."""
+    return getattr(model, "READ_CACHE_THROUGH_LINKS", False)
 
 
 def _towns_of(model, alias: str, qn) -> tuple[str, str]:
@@ -517,7 +530,9 @@ def _links(model, scoped: list[type], qn) -> list[str]:
     mine = qn(model._meta.pk.column)
     for field in model._meta.get_fields():
         other = field.related_model
-        if other not in scoped:
+        # A person or group linked to the row is not where it is read: its towns are those
+        # of the records linked to *it*.
+        if other not in scoped or _through_links(other):
             continue
         table = qn(other._meta.db_table)
         join, town = _towns_of(other, "o", qn)
@@ -552,10 +567,17 @@ def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
     it; for their regions' other towns too when the model's ``read_cache_regional``
     condition holds for it (the yearly indicator values, in every town's regional ranks and
     medians; never when the model has none)."""
-    join, own = _towns_of(model, "w", qn)
     facts = model.read_cache_facts("w") if hasattr(model, "read_cache_facts") else "true"
     regional = model.read_cache_regional("w") if hasattr(model, "read_cache_regional") else "false"
     published = "w.state = 'published'"
+    if _through_links(model):
+        # The towns of the linked records, in one lateral join: none gives NULL (everything).
+        links = " UNION ".join(_links(model, scoped, qn)) or "SELECT NULL::bigint AS town LIMIT 0"
+        return [
+            f"SELECT x.town AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
+            f"FROM {rows} w LEFT JOIN LATERAL ({links}) x ON true WHERE {published}"
+        ]
+    join, own = _towns_of(model, "w", qn)
     region_towns = []
     if getattr(model, "READ_CACHE_REGION_TOWNS", False):
         # Every town of the row's region reads it in its facts (a way of life: the advice).

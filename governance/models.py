@@ -159,6 +159,17 @@ class OneTownRecord:
     READ_CACHE_TOWN_COLUMN = "town_id"
 
 
+class ReadThroughLinks:
+    """A research record of no town that the pages of a town read only through the town's
+    own records linked to it (a person, through the appointments they hold or shape and the
+    CSOs they lead; an influence group, through the influence claims about it, the
+    appointments it shapes and the mechanisms it takes part in): its published writes count
+    for the towns of those records, and for everything when none links it
+    (governance.cache, "Scoped reads")."""
+
+    READ_CACHE_THROUGH_LINKS = True
+
+
 class OneRegionRead(OneTownRecord):
     """A research record of one town that every town of its region reads too (in its facts:
     a way of life, which each town's strategy advice compares with its region's): its

@@ -21,7 +21,9 @@ from towns.models import (
     CommunicationSite,
     IndicatorValue,
     Influence,
+    InfluenceGroup,
     ManagementMechanism,
+    Person,
     SelfOrganisationEvent,
     SocietyObservation,
     Town,
@@ -811,3 +813,80 @@ def test_the_towns_a_cso_serves_count_as_they_were_and_as_they_are(commit):
     alone = facts()
     commit("UPDATE csos_cso SET state = state WHERE id = %s", [cso.pk])
     assert facts()[1] != alone[1], "a CSO serving no town counted for a town only"
+
+
+# --- People and groups: read through the town's records linked to them ------------------------
+
+
+def reading_towns(row) -> set[int]:
+    """The towns whose pages show a person or a group (found through the ORM, not the
+    triggers' SQL): of the appointments they hold or shape, the influence claims about the
+    group, the mechanisms it takes part in, the CSOs the person leads."""
+    if isinstance(row, Person):
+        return {
+            *Appointment.objects.filter(Q(person=row) | Q(influenced_by_persons=row)).values_list(
+                "town", flat=True
+            ),
+            *Town.objects.filter(csos__leaderships__person=row).values_list("pk", flat=True),
+        }
+    return {
+        *Influence.objects.filter(group=row).values_list("town", flat=True),
+        *Appointment.objects.filter(influenced_by_groups=row).values_list("town", flat=True),
+        *ManagementMechanism.objects.filter(groups=row).values_list("town", flat=True),
+    }
+
+
+@pytest.mark.parametrize("model", [Person, InfluenceGroup], ids=lambda model: model.__name__)
+def test_a_person_or_group_counts_for_the_towns_that_show_them(model, commit):
+    """A published person or influence group written moves the fingerprints of the towns
+    whose records link it (three scopes) and every read of all towns; not a town apart, not
+    the lists of towns. One that no record of a town links counts for everything."""
+    rows = model.objects.filter(state="published").order_by("pk")
+    row = next((r for r in rows if reading_towns(r)), None)
+    assert row is not None, f"the demo data has a published {model.__name__} linked to a town"
+    shown = list(Town.objects.filter(pk__in=reading_towns(row)).order_by("pk"))
+    apart = Town.objects.exclude(pk__in=[t.pk for t in shown]).order_by("slug").first()
+    towns = (*shown, apart)
+    before, regionless, everything = (
+        scoped_states(towns),
+        data_state(scope="regionless"),
+        data_state(),
+    )
+    commit(f"UPDATE {model._meta.db_table} SET state = state WHERE id = %s", [row.pk])  # noqa: S608
+    after = scoped_states(towns)
+    assert data_state() != everything, "a read of all towns kept its fingerprint"
+    for scope in ("facts", "town", "region"):
+        for i, town in enumerate(shown):
+            assert after[scope][i] != before[scope][i], f"{town}'s {scope} reads kept theirs"
+        assert after[scope][-1] == before[scope][-1], f"a town apart's {scope} reads moved"
+    assert data_state(scope="regionless") == regionless, "the lists of towns moved"
+    # A new one (a copy of the row), which no record links yet: every reader.
+    table = model._meta.db_table
+    columns = ", ".join(f.column for f in model._meta.concrete_fields if not f.primary_key)
+    commit(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table} WHERE id = %s",  # noqa: S608
+        [row.pk],
+        revert=(f"DELETE FROM {table} WHERE id = (SELECT max(id) FROM {table})", []),  # noqa: S608
+    )
+    assert scoped_states(towns)["facts"][-1] != after["facts"][-1], "a lone row was scoped"
+
+
+def test_a_persons_write_retires_the_pages_of_their_towns_only(commit):
+    """As a reader sees it: a person holding a post in one town, written, is shown anew on
+    that town's dashboard and profile; another town's cached pages and the lists of towns
+    are still served from the cache."""
+    person = next(
+        p for p in Person.objects.filter(state="published").order_by("pk") if reading_towns(p)
+    )
+    here = Town.objects.filter(pk__in=reading_towns(person)).order_by("pk").first()
+    with_values = Town.objects.filter(pk__in=IndicatorValue.objects.visible_to(None).values("town"))
+    apart = with_values.exclude(pk__in=reading_towns(person)).order_by("slug").first()
+    client = Client()
+    mine = [f"/towns/{here.slug}/", *facts_reads(here)]
+    others = [f"/towns/{apart.slug}/", *facts_reads(apart), *REGIONLESS]
+    prime(client, mine + others)
+    commit("UPDATE towns_person SET state = state WHERE id = %s", [person.pk])
+    for path in mine:
+        assert not hit(get(client, path)), f"{path} kept a read the write retired"
+    for path in others:
+        assert hit(get(client, path)), f"{path} lost its entry to a person it does not show"

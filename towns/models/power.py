@@ -17,6 +17,7 @@ from governance.models import (
     Claim,
     LocalName,
     OneTownRecord,
+    ReadThroughLinks,
     ResearchRecord,
     Source,
     TimeStamped,
@@ -59,7 +60,7 @@ class Dated(models.Model):
 
 
 @audited()
-class Person(ResearchRecord):
+class Person(ReadThroughLinks, ResearchRecord):
     """A person in power or in a network. The names are sensitive: see ``names_access_level``."""
 
     name_en = models.CharField(_("name (English)"), max_length=200)
@@ -173,7 +174,7 @@ class CorporateSector(models.TextChoices):
 
 
 @audited()
-class InfluenceGroup(LocalName, ResearchRecord):
+class InfluenceGroup(ReadThroughLinks, LocalName, ResearchRecord):
     """A group or structure of influence (Popolo Organization)."""
 
     name_en = models.CharField(_("name (English)"), max_length=200)
