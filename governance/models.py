@@ -170,6 +170,15 @@ class ReadThroughLinks:
     READ_CACHE_THROUGH_LINKS = True
 
 
+class ReadByNoTown:
+    """A research record that no town's page reads, not even through a link (an informal tie
+    between two people, a person's membership of a group: read by the API's people, groups and
+    ties, their pages and the exports of all towns): its published writes, and those of its
+    links, count for the reads of all towns only (governance.cache, "Scoped reads")."""
+
+    READ_CACHE_NO_TOWN = True
+
+
 class OneRegionRead(OneTownRecord):
     """A research record of one town that every town of its region reads too (in its facts:
     a way of life, which each town's strategy advice compares with its region's): its

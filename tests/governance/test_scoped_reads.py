@@ -15,10 +15,12 @@ from django.test import Client
 
 from csos.models import CSO, CapacityScore, CooperationCase, CSOLeadership, CSOLink, CulturalAsset
 from governance.cache import data_state, town_scoped_tables
+from governance.models import Source
 from towns.models import (
     Activity,
     Appointment,
     CommunicationSite,
+    GroupMembership,
     IndicatorValue,
     Influence,
     InfluenceGroup,
@@ -26,6 +28,7 @@ from towns.models import (
     Person,
     SelfOrganisationEvent,
     SocietyObservation,
+    Tie,
     Town,
     Typology,
     WayOfLife,
@@ -885,3 +888,47 @@ def test_a_persons_write_retires_the_pages_of_their_towns_only(commit):
         assert not hit(get(client, path)), f"{path} kept a read the write retired"
     for path in others:
         assert hit(get(client, path)), f"{path} lost its entry to a person it does not show"
+
+
+# --- Ties and memberships: read by no town's page ---------------------------------------------
+
+
+@pytest.mark.parametrize("model", [Tie, GroupMembership], ids=lambda model: model.__name__)
+def test_a_tie_or_membership_counts_for_the_reads_of_all_towns_only(model, commit):
+    """No town's page reads an informal tie or a group membership: a published one written,
+    or a link of its sources, moves the fingerprint of the reads of all towns (the API's
+    people, groups and ties, the exports), and no town's, nor the lists'. As a reader sees
+    it, the people's town pages stay hits while the list of groups is computed again."""
+    row = model.objects.filter(state="published").order_by("pk").first()
+    assert row is not None, f"the demo data has a published {model.__name__}"
+    person = row.person_a if isinstance(row, Tie) else row.person
+    towns = list(Town.objects.filter(pk__in=reading_towns(person)).order_by("pk")[:2])
+    towns.append(Town.objects.exclude(pk__in=[t.pk for t in towns]).order_by("slug").first())
+    client = Client()
+    pages = [f"/towns/{town.slug}/" for town in towns]
+    prime(client, [*pages, *REGIONLESS, f"{API}influence-groups/"])
+    before, regionless, everything = (
+        scoped_states(towns),
+        data_state(scope="regionless"),
+        data_state(),
+    )
+    table = model._meta.db_table
+    commit(f"UPDATE {table} SET state = state WHERE id = %s", [row.pk])  # noqa: S608
+    assert data_state() != everything, "the reads of all towns kept their fingerprint"
+    assert scoped_states(towns) == before, "a town's reads moved"
+    assert data_state(scope="regionless") == regionless, "the lists of towns moved"
+    for path in [*pages, *REGIONLESS]:
+        assert hit(get(client, path)), f"{path} lost its entry to a record it does not show"
+    assert not hit(get(client, f"{API}influence-groups/")), "a read of all kept its entry"
+    # A link of its sources (one more source cited): the same.
+    field = model._meta.get_field("sources")
+    links, column = field.remote_field.through._meta.db_table, field.m2m_column_name()
+    source = Source.objects.exclude(pk__in=row.sources.values("pk")).order_by("pk").first()
+    moved = data_state()
+    commit(
+        f"INSERT INTO {links} ({column}, source_id) VALUES (%s, %s)",  # noqa: S608
+        [row.pk, source.pk],
+        revert=(f"DELETE FROM {links} WHERE {column} = %s AND source_id = %s", [row.pk, source.pk]),  # noqa: S608
+    )
+    assert data_state() != moved, "the reads of all towns kept their fingerprint"
+    assert scoped_states(towns) == before, "a town's reads moved"

@@ -17,6 +17,7 @@ from governance.models import (
     Claim,
     LocalName,
     OneTownRecord,
+    ReadByNoTown,
     ReadThroughLinks,
     ResearchRecord,
     Source,
@@ -238,7 +239,7 @@ class InfluenceGroup(ReadThroughLinks, LocalName, ResearchRecord):
 
 
 @audited()
-class GroupMembership(Claim, Dated):
+class GroupMembership(ReadByNoTown, Claim, Dated):
     """A person's membership of an influence group (Popolo Membership)."""
 
     group = models.ForeignKey(InfluenceGroup, on_delete=models.CASCADE, related_name="memberships")
@@ -337,7 +338,7 @@ class TieKind(models.TextChoices):
 
 
 @audited()
-class Tie(Claim, Dated):
+class Tie(ReadByNoTown, Claim, Dated):
     """An informal tie between two persons. Sensitive: restricted by default."""
 
     person_a = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="ties_from")
