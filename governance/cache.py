@@ -50,16 +50,19 @@ compares its region's), so it counts for each of them (``governance.models.OneRe
 not for another region's. A CSO, and its links, leaders and scores
 (``csos.models.ServedTownsRead``), count for the towns it serves (``read_cache_towns``: SQL of
 the towns whose pages read a row), a link of a CSO to a town for that town too, as it was and
-as it is; a CSO that serves no town counts for everything. A person or an influence group
+as it is; a CSO that serves no town counts nowhere (below). A person or an influence group
 belongs to no town: a town's pages read one only through the town's records linked to it
 (appointments held or shaped, CSO leaderships, influence claims, mechanisms), so it counts for
-the towns of those records (``governance.models.ReadThroughLinks``), for everything when none
-links it; a record linked to a person or group does not count for the person's other towns.
+the towns of those records (``governance.models.ReadThroughLinks``); a record linked to a
+person or group does not count for the person's other towns.
 An informal tie or a group membership is read by no town's page at all
 (``governance.models.ReadByNoTown``): its writes, and its links', are logged in the
-pseudo-region -1, which no town is in, so they count for the reads of all towns only. A source
-is still counted for everything: one is cited by 2.4 M values in 2,000 towns at the scale
-data, and finding its towns would cost the write more than the reads it spares.
+pseudo-region -1 (:data:`NOWHERE`), which no town is in, so they count for the reads of all
+towns only; so does a CSO serving no town, or a person, group or source no record of a town
+links yet. A source is read like a person, through the records that cite it; a source of
+statistics or a dataset (``Source.read_cache_everywhere``) counts for everything, without
+its links being looked up: one is cited by 2.4 M values in 2,000 towns at the scale data,
+and finding them took its write 2.5 s.
 A write of a town's own row that changes only what its own reads and the
 lists of towns show (``Town.READ_CACHE_OWN_FIELDS``: the stored typology and share of "our
 own", which an approved influence claim changes, and the time of the change) counts for that
@@ -303,7 +306,7 @@ BEGIN
     END IF;
     IF counts AND TG_NARGS > 1 AND TG_ARGV[1] = 'nowhere' THEN
         -- A record no town's page reads (and its links): the reads of all towns only. No
-        -- town is in region -1, so no scoped read counts it.
+        -- town is in region -1 (governance.cache.NOWHERE), so no scoped read counts it.
         PERFORM atlas_log_write(-1, NULL, true, false, false);
     ELSIF counts THEN
         PERFORM atlas_log_write(NULL, NULL, true, true, false);
@@ -324,10 +327,12 @@ DECLARE
     place record;
 BEGIN
     -- Each (region, town, facts) of the rows written; a town not found has no region and
-    -- counts for everything (first: it makes the others needless).
+    -- counts for everything (first: it makes the others needless); a row no town reads
+    -- ({nowhere}) counts in the pseudo-region {nowhere}, for the reads of all towns only.
     IF TG_OP = 'INSERT' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, p.town, p.facts, p.regional
+            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
+                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
             FROM ({places_new}) p LEFT JOIN {towns} t ON t.id = p.town
             ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
@@ -337,7 +342,8 @@ BEGIN
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, p.town, p.facts, p.regional
+            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
+                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
             FROM ({places_old}) p LEFT JOIN {towns} t ON t.id = p.town
             ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
@@ -348,7 +354,8 @@ BEGIN
     ELSE
         -- As the row is and as it was: a row moved to another town retires both.
         FOR place IN
-            SELECT DISTINCT t.region_id AS region, p.town, p.facts, p.regional
+            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
+                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
             FROM ({places_both}) p LEFT JOIN {towns} t ON t.id = p.town
             ORDER BY 1 NULLS FIRST, 2, 3, 4
         LOOP
@@ -524,15 +531,24 @@ def _through_links(model) -> bool:
     return getattr(model, "READ_CACHE_THROUGH_LINKS", False)
 
 
+#: The town of a row that no town's page reads (a CSO serving no town, a person no record of a
+#: town links): its write counts in the pseudo-region of that number, which no town is in, so
+#: for the reads of all towns only.
+NOWHERE = -1
+
+
 def _towns_of(model, alias: str, qn) -> tuple[str, str]:
     """(a join, an expression) giving, per row ``alias`` of the scoped ``model``, each town
     whose reads show it: its town column, or a lateral join of ``read_cache_towns`` (``LEFT``:
-    a row that no town reads gives NULL, which counts for everything)."""
+    a row that no town reads gives :data:`NOWHERE`)."""
     column = getattr(model, "READ_CACHE_TOWN_COLUMN", None)
     if column:
         return "", f"{alias}.{qn(column)}"
     towns = model.read_cache_towns(alias, qn)
-    return f" LEFT JOIN LATERAL ({towns}) {alias}_towns ON true", f"{alias}_towns.town"
+    return (
+        f" LEFT JOIN LATERAL ({towns}) {alias}_towns ON true",
+        f"coalesce({alias}_towns.town, {NOWHERE})",
+    )
 
 
 def town_scoped_tables() -> dict[str, type]:
@@ -598,11 +614,20 @@ def _model_places(model, rows: str, scoped: list[type], qn) -> list[str]:
     regional = model.read_cache_regional("w") if hasattr(model, "read_cache_regional") else "false"
     published = "w.state = 'published'"
     if _through_links(model):
-        # The towns of the linked records, in one lateral join: none gives NULL (everything).
+        # The towns of the linked records, in one lateral join: none gives NOWHERE. A row the
+        # model says is read everywhere (read_cache_everywhere: a source of statistics, cited
+        # by values in most towns) counts for everything, its links not even looked up.
         links = " UNION ".join(_links(model, scoped, qn)) or "SELECT NULL::bigint AS town LIMIT 0"
+        everywhere = (
+            model.read_cache_everywhere("w") if hasattr(model, "read_cache_everywhere") else "false"
+        )
         return [
-            f"SELECT x.town AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
-            f"FROM {rows} w LEFT JOIN LATERAL ({links}) x ON true WHERE {published}"
+            f"SELECT NULL::bigint AS town, {facts} AS facts, {regional} AS regional "  # noqa: S608
+            f"FROM {rows} w WHERE {published} AND {everywhere}",
+            f"SELECT CASE WHEN x.linked THEN x.town ELSE {NOWHERE} END AS town, "  # noqa: S608
+            f"{facts} AS facts, {regional} AS regional "
+            f"FROM (SELECT * FROM {rows} w WHERE {published} AND NOT ({everywhere})) w "
+            f"LEFT JOIN LATERAL (SELECT true AS linked, u.town FROM ({links}) u) x ON true",
         ]
     join, own = _towns_of(model, "w", qn)
     region_towns = []
@@ -736,6 +761,7 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
                 both = "(SELECT * FROM atlas_new UNION ALL SELECT * FROM atlas_old)"
                 cursor.execute(
                     SCOPED_ROWS_FUNCTION.format(
+                        nowhere=NOWHERE,
                         function=function,
                         towns=towns,
                         places_new=scoped_places(table, "atlas_new", qn),

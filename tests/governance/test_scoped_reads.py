@@ -790,8 +790,8 @@ def test_a_csos_write_retires_the_pages_of_its_towns_only(commit):
 
 def test_the_towns_a_cso_serves_count_as_they_were_and_as_they_are(commit):
     """A CSO added to a town moves that town's fingerprints; removed, too (the link's row
-    names it, though the CSO no longer does); a CSO that serves no town counts for every
-    reader (no town's page can be told apart)."""
+    names it, though the CSO no longer does); a CSO that serves no town is on no town's page:
+    it counts for the reads of all towns only."""
     cso = CSO.objects.filter(state="published", towns__isnull=False).order_by("pk").first()
     served = set(cso.towns.values_list("pk", flat=True))
     new = Town.objects.exclude(pk__in=towns_near(cso)).order_by("slug").first()
@@ -821,9 +821,10 @@ def test_the_towns_a_cso_serves_count_as_they_were_and_as_they_are(commit):
             [cso.pk, sorted(served)],
         ),
     )
-    alone = facts()
+    alone, everything = facts(), data_state()
     commit("UPDATE csos_cso SET state = state WHERE id = %s", [cso.pk])
-    assert facts()[1] != alone[1], "a CSO serving no town counted for a town only"
+    assert facts() == alone, "a CSO serving no town counted for a town"
+    assert data_state() != everything, "a CSO serving no town did not count for all towns"
 
 
 # --- People and groups: read through the town's records linked to them ------------------------
@@ -851,14 +852,17 @@ def reading_towns(row) -> set[int]:
 def test_a_person_or_group_counts_for_the_towns_that_show_them(model, commit):
     """A published person or influence group written moves the fingerprints of the towns
     whose records link it (three scopes) and every read of all towns; not a town apart, not
-    the lists of towns. One that no record of a town links counts for everything."""
+    the lists of towns. One that no record of a town links counts for the reads of all towns
+    only."""
     rows = model.objects.filter(state="published").order_by("pk")
     row = next((r for r in rows if reading_towns(r)), None)
     assert row is not None, f"the demo data has a published {model.__name__} linked to a town"
     shown = list(Town.objects.filter(pk__in=reading_towns(row)).order_by("pk"))
     apart = Town.objects.exclude(pk__in=[t.pk for t in shown]).order_by("slug").first()
     after = written_moves_exactly(commit, row, shown, apart)
-    # A new one (a copy of the row), which no record links yet: every reader.
+    everything_after = data_state()
+    # A new one (a copy of the row), which no record of a town links yet: the reads of all
+    # towns only.
     table = model._meta.db_table
     columns = ", ".join(f.column for f in model._meta.concrete_fields if not f.primary_key)
     commit(
@@ -866,7 +870,8 @@ def test_a_person_or_group_counts_for_the_towns_that_show_them(model, commit):
         [row.pk],
         revert=(f"DELETE FROM {table} WHERE id = (SELECT max(id) FROM {table})", []),  # noqa: S608
     )
-    assert scoped_states([apart])["facts"][0] != after, "a lone row was scoped"
+    assert scoped_states([apart])["facts"][0] == after, "a row no town shows counted for one"
+    assert data_state() != everything_after, "a new row did not count for all towns"
 
 
 def test_a_persons_write_retires_the_pages_of_their_towns_only(commit):
@@ -932,3 +937,45 @@ def test_a_tie_or_membership_counts_for_the_reads_of_all_towns_only(model, commi
     )
     assert data_state() != moved, "the reads of all towns kept their fingerprint"
     assert scoped_states(towns) == before, "a town's reads moved"
+
+
+# --- Sources: read through the records that cite them -----------------------------------------
+
+
+def citing_towns(source: Source) -> set[int]:
+    """The towns whose records cite ``source`` (found through the ORM: every model with a
+    ``sources`` field that belongs to one town, the CSOs' towns, and the values)."""
+    towns = set(IndicatorValue.objects.filter(source=source).values_list("town", flat=True))
+    for model in (*SCOPED_CLAIMS, WayOfLife):
+        towns |= set(model.objects.filter(sources=source).values_list("town", flat=True))
+    csos = CSO.objects.filter(sources=source).values("pk")
+    return towns | set(Town.objects.filter(csos__in=csos).values_list("pk", flat=True))
+
+
+def test_a_source_counts_for_the_towns_whose_records_cite_it(commit):
+    """A published source cited by a town's claims moves that town's fingerprints, not a town
+    apart's nor the lists'; a dataset (cited by values across most towns) counts for every
+    reader; a new source, which nothing cites yet, for the reads of all towns only."""
+    sources = Source.objects.filter(state="published").exclude(kind__in=Source.EVERYWHERE_KINDS)
+    source = next(s for s in sources.order_by("pk") if citing_towns(s))
+    shown = list(Town.objects.filter(pk__in=citing_towns(source)).order_by("pk"))
+    apart = Town.objects.exclude(pk__in=[t.pk for t in shown]).order_by("slug").first()
+    after = written_moves_exactly(commit, source, shown, apart)
+    dataset = Source.objects.filter(state="published", kind=Source.Kind.DATASET).first()
+    assert dataset is not None, "the demo data has a published dataset"
+    commit("UPDATE governance_source SET state = state WHERE id = %s", [dataset.pk])
+    moved = scoped_states([apart])["facts"][0]
+    assert moved != after, "a dataset did not count for every town"
+    everything = data_state()
+    columns = ", ".join(f.column for f in Source._meta.concrete_fields if not f.primary_key)
+    commit(
+        f"INSERT INTO governance_source ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM governance_source WHERE id = %s",
+        [source.pk],
+        revert=(
+            "DELETE FROM governance_source WHERE id = (SELECT max(id) FROM governance_source)",
+            [],
+        ),
+    )
+    assert scoped_states([apart])["facts"][0] == moved, "a source nothing cites counted for a town"
+    assert data_state() != everything, "a new source did not count for all towns"
