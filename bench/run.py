@@ -1161,6 +1161,7 @@ def render(
         "Below 1.0×: "
         + (", ".join(f"{name} {ratio:.2f}×" for ratio, name in below) or "none")
         + ".",
+        *shortfall_reasons(below),
     ]
     lines += [
         "",
@@ -1176,6 +1177,44 @@ def render(
         else "lowest read ratio vs peers: n/a",
     ]
     return "\n".join(lines) + "\n", lowest
+
+
+#: Why a mode's reads fall below a peer, as far as profiling has shown (docs/scaling.md, "What
+#: is not done"): printed under the ratios for each mode that has one below 1.0×.
+WHY_BELOW = {
+    "cold": (
+        "with the read cache off every request pays the framework's own cost (the middleware, "
+        "DRF's dispatch, the token and the rate counter, the filters' form, the ORM compiling "
+        "the query), where a peer runs one SQL query; the profile, dashboard and map are kept "
+        "per change and the lists, search and series are written by PostgreSQL, so what is "
+        "left is that per-request cost (docs/scaling.md, items 12, 15 and 16)"
+    ),
+    "batches": (
+        "the writer's requests and PostgreSQL's work on them take their share of the two "
+        "cores while the peers in this column are idle (the like-for-like table compares "
+        "them under the same writer); and each 100-row batch of values reaches 100 towns in "
+        "every region, so their series, every dashboard's indicators' section (the regional "
+        "ranks and medians) and the profiles of the towns whose criteria's values it holds "
+        "are out of date after each batch and computed again on the next read "
+        "(per-indicator sections are not built)"
+    ),
+}
+
+
+def shortfall_reasons(below: list[tuple[float, str]]) -> list[str]:
+    """One line per mode with a ratio below 1.0×: which scenarios, and why (WHY_BELOW)."""
+    by_mode: dict[str, list[str]] = {}
+    for _ratio, name in below:
+        number, mode = name.split()[:2]
+        by_mode.setdefault(mode, [])
+        if number not in by_mode[mode]:
+            by_mode[mode].append(number)
+    return [
+        f"- {mode} (scenarios {', '.join(sorted(numbers))}): "
+        + WHY_BELOW.get(mode, "not explained yet: profile it before trusting the figures")
+        + "."
+        for mode, numbers in by_mode.items()
+    ]
 
 
 # --- Main ------------------------------------------------------------------------------------

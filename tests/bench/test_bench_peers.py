@@ -163,3 +163,22 @@ def test_mirror_holds_only_public_rows_and_fields(tmp_path):
     finally:
         db.close()
     assert mirror.stored_fingerprint(path) == mirror.fingerprint()
+
+
+def test_each_shortfall_is_listed_with_its_reason_or_marked_unexplained():
+    """The report says which reads fall below a peer and why (issue 19, "Done when"): one
+    line per mode, naming its scenarios; a mode with no recorded reason says so."""
+    from bench.run import WHY_BELOW, shortfall_reasons
+
+    lines = shortfall_reasons(
+        [
+            (0.18, "2 cold vs datasette"),
+            (0.3, "3 cold vs pg json_agg"),
+            (0.9, "1 warm vs datasette"),
+        ]
+    )
+    assert lines == [
+        f"- cold (scenarios 2, 3): {WHY_BELOW['cold']}.",
+        "- warm (scenarios 1): not explained yet: profile it before trusting the figures.",
+    ]
+    assert shortfall_reasons([]) == []
