@@ -175,10 +175,12 @@ def test_each_shortfall_is_listed_with_its_reason_or_marked_unexplained():
             (0.18, "2 cold vs datasette"),
             (0.3, "3 cold vs pg json_agg"),
             (0.9, "1 warm vs datasette"),
+            (0.8, "4 soak vs datasette"),
         ]
     )
     assert lines == [
         f"- cold (scenarios 2, 3): {WHY_BELOW['cold']}.",
-        "- warm (scenarios 1): not explained yet: profile it before trusting the figures.",
+        f"- warm (scenarios 1): {WHY_BELOW['warm']}.",
+        "- soak (scenarios 4): not explained yet: profile it before trusting the figures.",
     ]
     assert shortfall_reasons([]) == []
