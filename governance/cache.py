@@ -43,7 +43,8 @@ each write folds its town's older rows into its own, so a town keeps one row). T
 the row's own and those of the scoped rows it is linked to by a foreign key or a many-to-many
 field, either way (a management mechanism lists the activities it suppresses, of any town,
 so an activity's write counts for the mechanism's town too); a link of a many-to-many field
-of such a model counts as a write of its scoped side's rows. A model opts in only when no
+of such a model counts as a write of its scoped side's rows (but a source, person or group on
+its far side: a citation is read where the citing record is). A model opts in only when no
 view of another town's scope reads its rows otherwise, or when those are exactly its region's
 towns: a way of life is read by the facts of every town of its region (each town's advice
 compares its region's), so it counts for each of them (``governance.models.OneRegionRead``),
@@ -55,11 +56,11 @@ belongs to no town: a town's pages read one only through the town's records link
 (appointments held or shaped, CSO leaderships, influence claims, mechanisms), so it counts for
 the towns of those records (``governance.models.ReadThroughLinks``); a record linked to a
 person or group does not count for the person's other towns.
-An informal tie or a group membership is read by no town's page at all
-(``governance.models.ReadByNoTown``): its writes, and its links', are logged in the
-pseudo-region -1 (:data:`NOWHERE`), which no town is in, so they count for the reads of all
-towns only; so does a CSO serving no town, or a person, group or source no record of a town
-links yet. A source is read like a person, through the records that cite it; a source of
+A row that no town's page shows (a CSO serving no town; a person, group or source that no
+record of a town links yet; an informal tie or a group membership, which no town's record
+links at all, so read through links too) is logged in the pseudo-region -1 (:data:`NOWHERE`),
+which no town is in: it counts for the reads of all towns only. A source is read like a
+person, through the records that cite it; a source of
 statistics or a dataset (``Source.read_cache_everywhere``) counts for everything, without
 its links being looked up: one is cited by 2.4 M values in 2,000 towns at the scale data,
 and finding them took its write 2.5 s.
@@ -304,11 +305,7 @@ BEGIN
     ELSE
         counts := EXISTS (SELECT 1 FROM atlas_new);
     END IF;
-    IF counts AND TG_NARGS > 1 AND TG_ARGV[1] = 'nowhere' THEN
-        -- A record no town's page reads (and its links): the reads of all towns only. No
-        -- town is in region -1 (governance.cache.NOWHERE), so no scoped read counts it.
-        PERFORM atlas_log_write(-1, NULL, true, false, false);
-    ELSIF counts THEN
+    IF counts THEN
         PERFORM atlas_log_write(NULL, NULL, true, true, false);
     END IF;
     RETURN NULL;
@@ -318,9 +315,9 @@ $$;
 #: On a table whose written rows each belong to towns (:func:`town_scoped_tables`): like
 #: ``atlas_note_rows('research')``, but a published row written counts for the towns whose reads
 #: can show it and their regions only (see "Scoped reads"); a row whose town or region cannot
-#: be found counts for everything. ``{places_*}`` are the (town, facts, regional) of the rows
-#: written (:func:`scoped_places`), as they are, as they were, or both. One function per table,
-#: its columns named in it.
+#: be found counts for everything. ``{loop_*}`` log the (town, facts, regional) of the rows
+#: written (:data:`PLACES_LOOP` of :func:`scoped_places`), as they are, as they were, or both.
+#: One function per table, its columns named in it.
 SCOPED_ROWS_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -328,41 +325,14 @@ DECLARE
 BEGIN
     -- Each (region, town, facts) of the rows written; a town not found has no region and
     -- counts for everything (first: it makes the others needless); a row no town reads
-    -- ({nowhere}) counts in the pseudo-region {nowhere}, for the reads of all towns only.
+    -- (governance.cache.NOWHERE) counts in that pseudo-region, for the reads of all towns only.
     IF TG_OP = 'INSERT' THEN
-        FOR place IN
-            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
-                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
-            FROM ({places_new}) p LEFT JOIN {towns} t ON t.id = p.town
-            ORDER BY 1 NULLS FIRST, 2, 3, 4
-        LOOP
-            PERFORM atlas_log_write(
-                place.region, place.town, place.facts, place.regional, false
-            );
-        END LOOP;
+{loop_new}
     ELSIF TG_OP = 'DELETE' THEN
-        FOR place IN
-            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
-                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
-            FROM ({places_old}) p LEFT JOIN {towns} t ON t.id = p.town
-            ORDER BY 1 NULLS FIRST, 2, 3, 4
-        LOOP
-            PERFORM atlas_log_write(
-                place.region, place.town, place.facts, place.regional, false
-            );
-        END LOOP;
+{loop_old}
     ELSE
         -- As the row is and as it was: a row moved to another town retires both.
-        FOR place IN
-            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
-                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
-            FROM ({places_both}) p LEFT JOIN {towns} t ON t.id = p.town
-            ORDER BY 1 NULLS FIRST, 2, 3, 4
-        LOOP
-            PERFORM atlas_log_write(
-                place.region, place.town, place.facts, place.regional, false
-            );
-        END LOOP;
+{loop_both}
     END IF;
     RETURN NULL;
 END
@@ -394,6 +364,19 @@ BEGIN
 END
 $$;
 """
+#: One loop of :data:`SCOPED_ROWS_FUNCTION`: each (region, town, facts, regional) of the
+#: ``{places}`` written, logged.
+PLACES_LOOP = """
+        FOR place IN
+            SELECT DISTINCT CASE WHEN p.town = {nowhere} THEN {nowhere} ELSE t.region_id END
+                AS region, nullif(p.town, {nowhere}) AS town, p.facts, p.regional
+            FROM ({places}) p LEFT JOIN {towns} t ON t.id = p.town
+            ORDER BY 1 NULLS FIRST, 2, 3, 4
+        LOOP
+            PERFORM atlas_log_write(
+                place.region, place.town, place.facts, place.regional, false
+            );
+        END LOOP;"""
 #: The fingerprint's parts in one call: a PL/pgSQL function keeps its query's plan for the
 #: session, and planning the sum was most of the cost of the bare query (measured: 0.12 ms of
 #: planning for 0.08 ms of execution).
@@ -505,24 +488,6 @@ def town_scoped_models() -> list[type]:
         )
         and model._meta.db_table in research
     ]
-
-
-def read_by_no_town_tables() -> set[str]:
-    """The tables of the research records no town's page reads
-    (``governance.models.ReadByNoTown``: informal ties, group memberships) and of their
-    many-to-many fields: their writes count for the reads of all towns only."""
-    research = research_tables()
-    tables = set()
-    for app_label in DATA_APPS:
-        for model in apps.get_app_config(app_label).get_models():
-            if getattr(model, "READ_CACHE_NO_TOWN", False) and model._meta.db_table in research:
-                tables.add(model._meta.db_table)
-                tables |= {
-                    field.remote_field.through._meta.db_table
-                    for field in model._meta.local_many_to_many
-                    if field.remote_field.through._meta.auto_created
-                }
-    return tables
 
 
 def _through_links(model) -> bool:
@@ -665,9 +630,13 @@ def scoped_places(table: str, rows: str, qn) -> str:
     # removed, its row's side no longer names it.
     town_model = apps.get_model("towns", "Town")
     named = [qn(f.column) for f in model._meta.fields if f.related_model is town_model]
+    # A source, person or group on the far side of the link is not where the link is read
+    # (the source cited by a claim is shown on the claim's town's pages, not on those of the
+    # other records citing it), as in _links; on the side whose field it is, it is.
+    declaring = model._meta.auto_created
     for field in model._meta.fields:
         parent = field.related_model
-        if parent not in scoped:
+        if parent not in scoped or (_through_links(parent) and parent is not declaring):
             continue
         owner, pk, column = (
             qn(parent._meta.db_table),
@@ -759,32 +728,18 @@ def install_write_triggers(sender=None, using: str = "default", **kwargs) -> Non
                 function = scoped_function(table)
                 qn = conn.ops.quote_name
                 both = "(SELECT * FROM atlas_new UNION ALL SELECT * FROM atlas_old)"
-                cursor.execute(
-                    SCOPED_ROWS_FUNCTION.format(
-                        nowhere=NOWHERE,
-                        function=function,
-                        towns=towns,
-                        places_new=scoped_places(table, "atlas_new", qn),
-                        places_old=scoped_places(table, "atlas_old", qn),
-                        places_both=scoped_places(table, both, qn),
+                loops = {
+                    f"loop_{name}": PLACES_LOOP.format(
+                        nowhere=NOWHERE, towns=towns, places=scoped_places(table, rows, qn)
                     )
-                )
+                    for name, rows in (("new", "atlas_new"), ("old", "atlas_old"), ("both", both))
+                }
+                cursor.execute(SCOPED_ROWS_FUNCTION.format(function=function, **loops))
                 # The truncate keeps its trigger; the row events call the table's function.
                 statements = (
                     TRIGGERS[0],
                     *(
                         t.replace("atlas_note_rows('{kind}')", f"{function}()")
-                        for t in TRIGGERS[1:]
-                    ),
-                )
-            elif table in read_by_no_town_tables():
-                # A record no town's page reads: counted for the reads of all towns only.
-                statements = (
-                    TRIGGERS[0],
-                    *(
-                        t.replace(
-                            "atlas_note_rows('{kind}')", "atlas_note_rows('{kind}', 'nowhere')"
-                        )
                         for t in TRIGGERS[1:]
                     ),
                 )

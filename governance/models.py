@@ -165,18 +165,11 @@ class ReadThroughLinks:
     CSOs they lead; an influence group, through the influence claims about it, the
     appointments it shapes and the mechanisms it takes part in; a source, through the records
     citing it): its published writes count for the towns of those records, and for the reads
-    of all towns only when none links it (governance.cache, "Scoped reads")."""
+    of all towns only when none links it (governance.cache, "Scoped reads"). So is a record
+    that no town's record links at all (an informal tie, a group membership): it counts for
+    the reads of all towns only."""
 
     READ_CACHE_THROUGH_LINKS = True
-
-
-class ReadByNoTown:
-    """A research record that no town's page reads, not even through a link (an informal tie
-    between two people, a person's membership of a group: read by the API's people, groups and
-    ties, their pages and the exports of all towns): its published writes, and those of its
-    links, count for the reads of all towns only (governance.cache, "Scoped reads")."""
-
-    READ_CACHE_NO_TOWN = True
 
 
 class OneRegionRead(OneTownRecord):

@@ -21,7 +21,6 @@ from governance.access import AccessLevel, PublicationState
 from governance.cache import (
     data_state,
     data_tables,
-    read_by_no_town_tables,
     research_tables,
     scoped_function,
     town_scoped_tables,
@@ -85,7 +84,8 @@ def test_every_data_table_has_the_write_trigger():
     through = {t for t, model in scoped.items() if model._meta.auto_created}
     assert set(scoped) - through <= research
     assert "towns_managementmechanism_suppresses" in through and through <= tables
-    assert {"towns_tie", "towns_groupmembership", "towns_tie_sources"} <= read_by_no_town_tables()
+    # Ties and memberships are read through links (none): the reads of all towns only.
+    assert {"towns_tie", "towns_groupmembership", "towns_tie_sources"} <= set(scoped)
     expected = {f"atlas_note_write{e}" for e in ("", "_insert", "_update", "_delete")}
     for table in tables:
         mine = [(name, definition) for t, name, definition in triggers if t == table]
@@ -94,8 +94,6 @@ def test_every_data_table_has_the_write_trigger():
         if table in scoped:  # its region's writes only (tests/governance/test_scoped_reads.py)
             kind = f"{scoped_function(table)}()"
         events = {name: d for name, d in mine if name != "atlas_note_write"}
-        if table in read_by_no_town_tables():  # read by no town's page (same file)
-            kind = f"{kind}, 'nowhere'"
         if table == "towns_town":  # an update of its own aggregates is scoped (same file)
             assert "atlas_note_town_update()" in events.pop("atlas_note_write_update")
         assert all(kind in d for d in events.values()), table

@@ -979,3 +979,17 @@ def test_a_source_counts_for_the_towns_whose_records_cite_it(commit):
     )
     assert scoped_states([apart])["facts"][0] == moved, "a source nothing cites counted for a town"
     assert data_state() != everything, "a new source did not count for all towns"
+    # The dataset cited by one more claim: that claim's town, not every town citing it.
+    activity = Activity.objects.filter(state="published").exclude(town=apart).first()
+    before = scoped_states([activity.town, apart])["facts"]
+    commit(
+        "INSERT INTO towns_activity_sources (activity_id, source_id) VALUES (%s, %s)",
+        [activity.pk, dataset.pk],
+        revert=(
+            "DELETE FROM towns_activity_sources WHERE activity_id = %s AND source_id = %s",
+            [activity.pk, dataset.pk],
+        ),
+    )
+    after = scoped_states([activity.town, apart])["facts"]
+    assert after[0] != before[0], "the citing claim's town kept its state"
+    assert after[1] == before[1], "a citation counted for the other towns citing the source"

@@ -17,7 +17,6 @@ from governance.models import (
     Claim,
     LocalName,
     OneTownRecord,
-    ReadByNoTown,
     ReadThroughLinks,
     ResearchRecord,
     Source,
@@ -239,7 +238,7 @@ class InfluenceGroup(ReadThroughLinks, LocalName, ResearchRecord):
 
 
 @audited()
-class GroupMembership(ReadByNoTown, Claim, Dated):
+class GroupMembership(ReadThroughLinks, Claim, Dated):
     """A person's membership of an influence group (Popolo Membership)."""
 
     group = models.ForeignKey(InfluenceGroup, on_delete=models.CASCADE, related_name="memberships")
@@ -338,7 +337,7 @@ class TieKind(models.TextChoices):
 
 
 @audited()
-class Tie(ReadByNoTown, Claim, Dated):
+class Tie(ReadThroughLinks, Claim, Dated):
     """An informal tie between two persons. Sensitive: restricted by default."""
 
     person_a = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="ties_from")
