@@ -1192,18 +1192,23 @@ WHY_BELOW = {
     "warm": (
         "a cache hit is answered before the view, but still runs two statements: the data's "
         "fingerprint (the key) and the rate counter's write (limits are per token or address "
-        "and count every request, hits included); profiled in-process on 2026-12-06, they "
-        "were about 0.9 ms of a partner search's 1.4 ms hit. Datasette has no rate limit and "
-        "no token, and its warm figures moved by a third between runs"
+        "and count every request, hits included). Measured in-process at the scale data on "
+        "2026-12-06: 0.13 ms and 0.16 ms (0.26 ms before the count became one SQL function), "
+        "with their round trips, of an anonymous profile's 0.8 ms hit and a partner search's "
+        "1.1-1.25 ms (its token is resolved from the cache as well). Datasette has no rate "
+        "limit and no token, and its warm figures moved by a third between runs"
     ),
     "batches": (
         "the writer's requests and PostgreSQL's work on them take their share of the two "
         "cores while the peers in this column are idle (the like-for-like table compares "
         "them under the same writer); and each 100-row batch of values reaches 100 towns in "
-        "every region, so their series, every dashboard's indicators' section (the regional "
-        "ranks and medians) and the profiles of the towns whose criteria's values it holds "
-        "are out of date after each batch and computed again on the next read "
-        "(per-indicator sections are not built)"
+        "every region, so their series, every dashboard's indicators' section and the "
+        "profiles of the towns whose criteria's values it holds are out of date after each "
+        "batch and computed again on the next read: a section ranks the town's latest values "
+        "in its region and draws the region's median of every year in its charts, so a batch "
+        "of edited values changes what every section of the region shows (the benchmark's "
+        "approvals write their values again unchanged, which a count of writes cannot tell "
+        "from an edit; a version per group of values could, not built)"
     ),
 }
 

@@ -59,9 +59,9 @@ SWEEP_SQL = "DELETE FROM governance_ratecounter WHERE expires < now()"
 
 class DatabaseCounters:
     """Counters in PostgreSQL (:class:`governance.models.RateCounter`, an UNLOGGED table):
-    one statement per request (an atomic upsert of this window's count that also reads the
-    previous window's), shared by every worker and machine using the database. Expired rows
-    are swept now and then."""
+    one statement per request (``atlas_rate_count``: an atomic upsert of this window's count
+    that also reads the previous window's), shared by every worker and machine using the
+    database. Expired rows are swept now and then."""
 
     sweep_every = 500  # requests between two sweeps of expired counters, per process
 
@@ -70,18 +70,11 @@ class DatabaseCounters:
 
     def count(self, current: str, previous: str, timeout: int) -> tuple[int, int]:
         with connections["default"].cursor() as cursor:
+            # One function (migration 0011): its plans are kept for the session, where the
+            # same statement sent as text was planned on every request.
             cursor.execute(
-                "WITH counted AS ("
-                " INSERT INTO governance_ratecounter AS c (key, count, expires)"
-                " VALUES (%s, 1, now() + make_interval(secs => %s))"
-                " ON CONFLICT (key) DO UPDATE SET"
-                " count = CASE WHEN c.expires > now() THEN c.count + 1 ELSE 1 END,"
-                " expires = EXCLUDED.expires"
-                " RETURNING count)"
-                " SELECT (SELECT count FROM counted),"
-                " COALESCE((SELECT count FROM governance_ratecounter"
-                " WHERE key = %s AND expires > now()), 0)",
-                [current, timeout, previous],
+                "SELECT counted, before FROM atlas_rate_count(%s, %s, %s)",
+                [current, previous, timeout],
             )
             counted, before = cursor.fetchone()
             self.seen += 1

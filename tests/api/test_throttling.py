@@ -207,3 +207,26 @@ def test_rate_limit_headers_for_a_token(low_rates, partner):
         assert response.status_code == 200
         assert response["RateLimit-Policy"] == '"user";q=3;w=60'
         assert response["RateLimit"].startswith(f'"user";r={remaining};')
+
+
+def test_a_counter_left_from_an_expired_window_starts_again():
+    """In PostgreSQL (``atlas_rate_count``, migration 0011): a key whose row outlived its
+    expiry counts from 1 again, and an expired previous window weighs nothing; the sweep
+    may not have run yet (it runs every ``sweep_every`` requests)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.api.throttling import DatabaseCounters
+    from governance.models import RateCounter
+
+    past = timezone.now() - timedelta(seconds=1)
+    RateCounter.objects.create(key="expired:now", count=40, expires=past)
+    RateCounter.objects.create(key="expired:before", count=30, expires=past)
+    RateCounter.objects.create(key="live:before", count=7, expires=past + timedelta(minutes=5))
+    db = DatabaseCounters()
+    assert db.count("expired:now", "expired:before", 121) == (1, 0)
+    assert db.count("expired:now", "live:before", 121) == (2, 7)
+    assert db.count("new:now", "missing:before", 121) == (1, 0)
+    row = RateCounter.objects.get(key="expired:now")
+    assert row.count == 2 and row.expires > timezone.now() + timedelta(seconds=100)
