@@ -847,8 +847,55 @@ def keeper_running(running: bool) -> None:
     """Let the keeper run (while the atlas is measured: its cost is the atlas's) or stop it
     (while a peer is measured, or while the kept profiles are filled at once)."""
     if KEEPER is not None and KEEPER.poll() is None:
+        if running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(KEEPER.pid, signal.SIGCONT)
+        else:
+            stop_outside_transaction(KEEPER)
+
+
+#: What the keeper's connection is doing, found by the lock it holds while it keeps
+#: (``keep_profiles``'s advisory lock; the part 0 keeper's).
+KEEPER_STATE_SQL = """
+    SELECT a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted
+        AND l.classid = (%(key)s::bigint >> 32)::oid
+        AND l.objid = (%(key)s::bigint & 4294967295)::oid
+        AND l.objsubid = 1
+"""
+
+
+def stop_outside_transaction(process: subprocess.Popen, seconds: float = 30) -> bool:
+    """Stop ``process`` (``SIGSTOP`` to its group) at a moment its connection holds no
+    transaction, and say whether it could within ``seconds``. Stopped inside one (a kept row
+    written, not committed yet) it would hold that row's lock for as long as it is stopped:
+    the filling of the kept rows at once then waited for it for good (a run hung for 12
+    minutes at the profile's scenario, 2026-12-06). While the keeper is inside a transaction
+    it is let go again for a moment, and stopped again. A keeper that holds no lock (it
+    waits for another keeper's) holds no transaction either."""
+    from django.db import connection
+
+    from towns.management.commands.keep_profiles import LOCK
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.killpg(process.pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            return True
+        with connection.cursor() as cursor:
+            # pg_stat_activity is read once per transaction unless told to read it again.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(KEEPER_STATE_SQL, {"key": LOCK})
+            states = [state for (state,) in cursor.fetchall()]
+        if all(state == "idle" for state in states):
+            return True
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(KEEPER.pid, signal.SIGCONT if running else signal.SIGSTOP)
+            os.killpg(process.pid, signal.SIGCONT)
+        if time.monotonic() > deadline:
+            log(f"  ! the keeper is still in a transaction after {seconds:.0f} s: not stopped")
+            return False
+        time.sleep(0.02)
 
 
 def keep_once(kind: str = "all") -> tuple[int, float]:

@@ -65,6 +65,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -72,7 +73,14 @@ import psycopg2.extensions
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -84,6 +92,9 @@ from governance.cache import code_version
 from towns.models import KeptDocument, KeptProfile, Town
 
 log = logging.getLogger(__name__)
+
+#: PostgreSQL's error code for a lock not granted within ``lock_timeout``.
+LOCK_NOT_AVAILABLE = "55P03"
 
 #: The viewer levels whose profiles are kept (research reads are logged field by field).
 LEVELS = (Viewer.PUBLIC, Viewer.PARTNER)
@@ -263,15 +274,49 @@ def find_all(slug: str, *, user, kinds: tuple[Kind, ...]) -> list[Lookup] | None
     ]
 
 
+#: How long a store waits behind another transaction's uncommitted row of the same key
+#: (another reader or keeper storing it too): normally a few milliseconds, until that one
+#: commits. Stopped or hung inside its transaction, it would hold the row for as long as it
+#: is: the store gives up instead, and the row is kept by the next reader or pass.
+STORE_LOCK_WAIT = "500ms"
+
+
+@contextmanager
+def _bounded_wait(using: str, what: str):
+    """A transaction on ``using`` in which a lock is waited for at most
+    :data:`STORE_LOCK_WAIT`; past it, what was to be stored is not (logged), and the caller's
+    answer stands. Yields whether the body ran to the end."""
+    done = [False]
+    # Inside a caller's transaction the setting would outlive this one's savepoint: it is
+    # put back after the body.
+    nested = connections[using].in_atomic_block
+    try:
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                [STORE_LOCK_WAIT],
+            )
+            (before, _set) = cursor.fetchone()
+            yield done
+            done[0] = True
+            if nested:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+    except OperationalError as error:
+        if getattr(error.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        log.warning("%s not stored: its row is locked by another transaction", what)
+
+
 def _store(rows: Iterable[KeptProfile]) -> None:
-    """Insert or replace ``rows``. A row that cannot be written (its town deleted meanwhile)
-    is left out and logged: a reader still gets the answer it computed."""
+    """Insert or replace ``rows``. A row that cannot be written (its town deleted meanwhile,
+    or locked by another transaction past :data:`STORE_LOCK_WAIT`) is left out and logged: a
+    reader still gets the answer it computed."""
     rows = list(rows)
     if not rows:
         return
     using = router.db_for_write(KeptProfile) or "default"
     try:
-        with transaction.atomic(using=using):
+        with _bounded_wait(using, "kept profile"):
             KeptProfile.objects.using(using).bulk_create(
                 rows,
                 update_conflicts=True,
@@ -538,24 +583,25 @@ def keep_document(
     if not _storable(found.state):
         return False
     using = router.db_for_write(KeptDocument) or "default"
-    KeptDocument.objects.using(using).bulk_create(
-        [
-            KeptDocument(
-                name=found.name,
-                level=found.level,
-                language=found.language,
-                state=found.state,
-                count=count,
-                body=body,
-                etag=etag,
-                gzipped=gzipped,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["name", "level", "language"],
-        update_fields=["state", "count", "body", "etag", "gzipped", "made_at"],
-    )
-    return True
+    with _bounded_wait(using, f"kept document {found.name}") as done:
+        KeptDocument.objects.using(using).bulk_create(
+            [
+                KeptDocument(
+                    name=found.name,
+                    level=found.level,
+                    language=found.language,
+                    state=found.state,
+                    count=count,
+                    body=body,
+                    etag=etag,
+                    gzipped=gzipped,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["name", "level", "language"],
+            update_fields=["state", "count", "body", "etag", "gzipped", "made_at"],
+        )
+    return done[0]
 
 
 def map_current() -> bool:
