@@ -30,7 +30,11 @@ STATE = "test.place/1/0|code"
 
 @pytest.fixture
 def other():
-    """A connection of its own, its transaction left open (as a stopped keeper's was)."""
+    """A connection of its own, its transaction left open (as a stopped keeper's was). The
+    test's own statements give up after 10 s, so that a store without its bound fails the
+    test instead of waiting for good."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '10s'")
     conn = psycopg2.connect(**connection.get_connection_params())
     yield conn
     conn.rollback()
