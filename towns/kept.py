@@ -65,7 +65,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -281,14 +280,12 @@ def find_all(slug: str, *, user, kinds: tuple[Kind, ...]) -> list[Lookup] | None
 STORE_LOCK_WAIT = "500ms"
 
 
-@contextmanager
-def _bounded_wait(using: str, what: str):
-    """A transaction on ``using`` in which a lock is waited for at most
-    :data:`STORE_LOCK_WAIT`; past it, what was to be stored is not (logged), and the caller's
-    answer stands. Yields whether the body ran to the end."""
-    done = [False]
+def _write_bounded(using: str, what: str, write: Callable[[], object]) -> bool:
+    """Run ``write`` in a transaction on ``using`` in which a lock is waited for at most
+    :data:`STORE_LOCK_WAIT`. Past it, what was to be stored is not (logged), and the caller's
+    answer stands. Returns whether it was written."""
     # Inside a caller's transaction the setting would outlive this one's savepoint: it is
-    # put back after the body.
+    # put back after the write.
     nested = connections[using].in_atomic_block
     try:
         with transaction.atomic(using=using), connections[using].cursor() as cursor:
@@ -297,14 +294,15 @@ def _bounded_wait(using: str, what: str):
                 [STORE_LOCK_WAIT],
             )
             (before, _set) = cursor.fetchone()
-            yield done
-            done[0] = True
+            write()
             if nested:
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
     except OperationalError as error:
         if getattr(error.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
             raise
         log.warning("%s not stored: its row is locked by another transaction", what)
+        return False
+    return True
 
 
 def _store(rows: Iterable[KeptProfile]) -> None:
@@ -316,13 +314,16 @@ def _store(rows: Iterable[KeptProfile]) -> None:
         return
     using = router.db_for_write(KeptProfile) or "default"
     try:
-        with _bounded_wait(using, "kept profile"):
-            KeptProfile.objects.using(using).bulk_create(
+        _write_bounded(
+            using,
+            "kept profile",
+            lambda: KeptProfile.objects.using(using).bulk_create(
                 rows,
                 update_conflicts=True,
                 unique_fields=["town", "kind", "level", "language"],
                 update_fields=["as_of", "state", "body", "made_at"],
-            )
+            ),
+        )
     except IntegrityError as error:
         log.warning("kept profile not stored: %s", error)
 
@@ -583,25 +584,26 @@ def keep_document(
     if not _storable(found.state):
         return False
     using = router.db_for_write(KeptDocument) or "default"
-    with _bounded_wait(using, f"kept document {found.name}") as done:
-        KeptDocument.objects.using(using).bulk_create(
-            [
-                KeptDocument(
-                    name=found.name,
-                    level=found.level,
-                    language=found.language,
-                    state=found.state,
-                    count=count,
-                    body=body,
-                    etag=etag,
-                    gzipped=gzipped,
-                )
-            ],
+    row = KeptDocument(
+        name=found.name,
+        level=found.level,
+        language=found.language,
+        state=found.state,
+        count=count,
+        body=body,
+        etag=etag,
+        gzipped=gzipped,
+    )
+    return _write_bounded(
+        using,
+        f"kept document {found.name}",
+        lambda: KeptDocument.objects.using(using).bulk_create(
+            [row],
             update_conflicts=True,
             unique_fields=["name", "level", "language"],
             update_fields=["state", "count", "body", "etag", "gzipped", "made_at"],
-        )
-    return done[0]
+        ),
+    )
 
 
 def map_current() -> bool:
