@@ -53,15 +53,12 @@ class CacheCounters:
         return self.cache.get_many(keys)
 
 
-#: The sweep of expired counters, now and then (:attr:`DatabaseCounters.sweep_every`).
-SWEEP_SQL = "DELETE FROM governance_ratecounter WHERE expires < now()"
-
-
 class DatabaseCounters:
     """Counters in PostgreSQL (:class:`governance.models.RateCounter`, an UNLOGGED table):
     one statement per request (``atlas_rate_count``: an atomic upsert of this window's count
     that also reads the previous window's), shared by every worker and machine using the
-    database. Expired rows are swept now and then."""
+    database. Expired rows are swept now and then, by the same statement (migration 0012), so
+    that every request makes the same queries."""
 
     sweep_every = 500  # requests between two sweeps of expired counters, per process
 
@@ -70,16 +67,15 @@ class DatabaseCounters:
 
     def count(self, current: str, previous: str, timeout: int) -> tuple[int, int]:
         with connections["default"].cursor() as cursor:
-            # One function (migration 0011): its plans are kept for the session, where the
-            # same statement sent as text was planned on every request.
+            # One function (migrations 0011, 0012): its plans are kept for the session, where
+            # the same statement sent as text was planned on every request; every
+            # ``sweep_every``-th count of the process also deletes expired counters.
+            self.seen += 1
             cursor.execute(
-                "SELECT counted, before FROM atlas_rate_count(%s, %s, %s)",
-                [current, previous, timeout],
+                "SELECT counted, before FROM atlas_rate_count(%s, %s, %s, %s)",
+                [current, previous, timeout, self.seen % self.sweep_every == 0],
             )
             counted, before = cursor.fetchone()
-            self.seen += 1
-            if self.seen % self.sweep_every == 0:
-                cursor.execute(SWEEP_SQL)
         return counted, before
 
     def read(self, keys: list[str]) -> dict[str, int]:
