@@ -3,14 +3,15 @@
 ``DatabaseCounters`` swept expired counters with a statement of its own every 500 requests of
 a process, so one request in 500 made one query more than the others. Which request depended
 on how many the process had answered before: a query-count test could see 6 queries for a page
-at 200 towns and 7 at 2,000 (CI of 62c6f10 did, once), and a page's queries were not constant.
+at 200 towns and 7 at 2,000 (a CI run did, once), and a page's queries were not constant.
 
-``atlas_rate_count(current_key, previous_key, seconds, sweep)`` counts as the three-argument
-function of migration 0011 does and, when ``sweep`` is true, also deletes up to ``SWEEP_LIMIT``
-expired counters: every request is one statement, the sweeping one included. The delete skips
-rows another transaction holds (``SKIP LOCKED``): two sweeps at once, each deleting rows the
-other wants while holding a row the other's count restarted, could otherwise deadlock; a row
-skipped now is swept next time. The limit bounds the sweep's cost on one request.
+``atlas_rate_count(current_key, previous_key, seconds, sweep)`` counts with the statements
+of migration 0011's three-argument function and, when ``sweep`` is true, also deletes up to
+``SWEEP_LIMIT`` expired counters: every request is one statement, the sweeping one included.
+The delete skips rows another transaction holds (``SKIP LOCKED``): two sweeps at once, each
+deleting rows the other wants while holding a row the other's count restarted, could otherwise
+deadlock; a row skipped now is swept next time. The limit bounds the sweep's cost on one
+request.
 
 The three-argument function stays: the older release calls it (a rollback keeps working).
 """
@@ -25,8 +26,16 @@ CREATE OR REPLACE FUNCTION atlas_rate_count(
     OUT counted integer, OUT before integer
 ) LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT c.counted, c.before INTO counted, before
-    FROM atlas_rate_count(current_key, previous_key, seconds) c;
+    -- As in migration 0011, written out: calling it cost about 0.03 ms more per count.
+    INSERT INTO governance_ratecounter AS c (key, count, expires)
+    VALUES (current_key, 1, now() + make_interval(secs => seconds))
+    ON CONFLICT (key) DO UPDATE SET
+        count = CASE WHEN c.expires > now() THEN c.count + 1 ELSE 1 END,
+        expires = EXCLUDED.expires
+    RETURNING c.count INTO counted;
+    SELECT coalesce(max(p.count), 0) INTO before
+    FROM governance_ratecounter p
+    WHERE p.key = previous_key AND p.expires > now();
     IF sweep THEN
         DELETE FROM governance_ratecounter
         WHERE key IN (
