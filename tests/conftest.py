@@ -25,6 +25,29 @@ def fast_password_hashing():
     fast.disable()
 
 
+def warm_like_a_server() -> None:
+    """Do what a server's process does once, on its first request, so that a query-count test
+    counts a request as every later one is served, whichever test its process ran first
+    (three such tests failed when run alone, counting this):
+
+    * whether PostgreSQL knows the time zone the rendered lists write times in
+      (``governance.api.rendered.zone_known``, asked once per process);
+    * whether any public record is synthetic, for the demonstration banner
+      (``towns.context_processors``, asked once per process and data state: here the demo
+      data's, the state of every test that writes nothing).
+
+    Reads only: nothing is written to the test database.
+    """
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    from governance.api.rendered import zone_known
+    from towns.context_processors import public_synthetic_exists_for
+
+    zone_known(settings.TIME_ZONE)
+    public_synthetic_exists_for(RequestFactory().get("/"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_modify_db_settings, django_db_blocker):
     """The test database: migrated, with the real demo data, cloned from the template database
@@ -47,6 +70,7 @@ def django_db_setup(django_test_environment, django_db_modify_db_settings, djang
             if mirror:
                 connections[alias].creation.set_as_test_mirror(connections[mirror].settings_dict)
         connection.ensure_connection()
+        warm_like_a_server()
     yield
     with django_db_blocker.unblock():
         for alias in connections:
