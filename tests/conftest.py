@@ -166,3 +166,9 @@ def pytest_collection_modifyitems(items):
                 f"{item.nodeid} is transactional: its flush would wipe the demo data "
                 "the rest of the session reads (see tests/conftest.py)"
             )
+    # The browser tests last. Their server is a thread of the worker on its database, outside
+    # any test's transaction, so what it writes is committed: a profile kept by its first
+    # reader, a researcher's session, a town profile published in the browser. A test run
+    # after them on the same worker found six kept profiles where it expected none. xdist
+    # hands each worker its tests in this order, so on every worker they come after the rest.
+    items[:] = sorted(items, key=lambda item: item.nodeid.startswith("tests/e2e/"))

@@ -3,7 +3,9 @@
 The server is Django's LiveServerThread on the session's test database, which already holds
 the demo data (tests/conftest.py loads it once). pytest-django's ``live_server`` is not used:
 it makes every test transactional, and the flush after each test would wipe the demo data for
-the rest of the session. These tests only read, so they need no rollback.
+the rest of the session. Their server commits what it writes (kept profiles, sessions, a
+profile published in the browser), so these tests run after every other test of their worker
+(tests/conftest.py), and what the server kept is deleted after each of them.
 
 Static files are served by whitenoise from the collected, hashed files, as in production.
 """
@@ -53,6 +55,24 @@ def live_url(e2e_server, django_db_blocker):
     the test's own checks read the demo data)."""
     with django_db_blocker.unblock():
         yield e2e_server
+
+
+#: What the server keeps as it answers and commits (it does not run in a test's transaction):
+#: a town's profile as its first reader keeps it, documents, rate counts. None holds data of
+#: its own, and the demo data has none.
+SERVER_KEPT = ("towns_keptprofile", "towns_keptdocument", "governance_ratecounter")
+
+
+@pytest.fixture(autouse=True)
+def forget_what_the_server_kept(django_db_blocker):
+    """After each browser test, delete what the server kept (:data:`SERVER_KEPT`), so that the
+    next browser test starts from the demo data's state as the other tests do."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for table in SERVER_KEPT:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (our table names)
 
 
 @pytest.fixture(scope="session")
