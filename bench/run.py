@@ -865,6 +865,28 @@ KEEPER_STATE_SQL = """
 """
 
 
+def group_states(group: int) -> list[str]:
+    """The state letters (``/proc/<pid>/stat``: ``T`` stopped, ``R`` running ...) of the
+    processes of process group ``group``."""
+    states = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                states.append(fields[0])
+    return states
+
+
+def wait_stopped(group: int, seconds: float = 5) -> bool:
+    """Wait until every process of ``group`` is stopped (or gone); whether it was in time."""
+    deadline = time.monotonic() + seconds
+    while any(state not in "TtZX" for state in group_states(group)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
 def stop_outside_transaction(process: subprocess.Popen, seconds: float = 30) -> bool:
     """Stop ``process`` (``SIGSTOP`` to its group) at a moment its connection holds no
     transaction, and say whether it could within ``seconds``. Stopped inside one (a kept row
@@ -883,6 +905,9 @@ def stop_outside_transaction(process: subprocess.Popen, seconds: float = 30) -> 
             os.killpg(process.pid, signal.SIGSTOP)
         except ProcessLookupError:
             return True
+        # A signal takes effect a moment after it is sent: read the keeper's state only once
+        # it is stopped, or it could still begin a transaction after being seen idle.
+        wait_stopped(process.pid)
         with connection.cursor() as cursor:
             # pg_stat_activity is read once per transaction unless told to read it again.
             cursor.execute("SELECT pg_stat_clear_snapshot()")
