@@ -877,14 +877,13 @@ def group_states(group: int) -> list[str]:
     return states
 
 
-def wait_stopped(group: int, seconds: float = 5) -> bool:
-    """Wait until every process of ``group`` is stopped (or gone); whether it was in time."""
+def wait_stopped(group: int, seconds: float = 5) -> None:
+    """Wait until every process of ``group`` is stopped (or gone), at most ``seconds``."""
     deadline = time.monotonic() + seconds
     while any(state not in "TtZX" for state in group_states(group)):
         if time.monotonic() > deadline:
-            return False
+            return
         time.sleep(0.001)
-    return True
 
 
 def stop_outside_transaction(process: subprocess.Popen, seconds: float = 30) -> bool:

@@ -15,17 +15,11 @@ from __future__ import annotations
 import time
 
 
-def seconds_left_in_window(period: float, now: float | None = None) -> float:
-    """Seconds until the rate window that holds ``now`` (the throttle's clock) ends."""
-    now = time.time() if now is None else now
-    return period - (now % period)
-
-
 def inside_one_window(needed: float, period: float = 60.0) -> float:
     """Sleep, if the current window ends within ``needed`` seconds, until the next begins, so
     that the next ``needed`` seconds fall inside one window; return the seconds slept."""
     assert 0 < needed <= period / 2, "a burst that long cannot be kept inside one window"
-    left = seconds_left_in_window(period)
+    left = period - time.time() % period  # the throttle's windows start at multiples of it
     if left >= needed:
         return 0.0
     time.sleep(left + 0.05)
